@@ -1,0 +1,196 @@
+//! The offline tools of the command line: `jwe`, `pinblock` and `keys` (contract, "Command line").
+//!
+//! Each command computes its whole output first and writes it only on success, so a failure leaves
+//! stdout empty; the caller prints the one-line reason on stderr.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use pinframe_core::pinblock::{self, PinBlockFormat, PinBlockKey};
+use pinframe_core::rand_core::OsRng;
+use pinframe_core::{jwe, FormatError, Pan, Pin, PrivateJwk, PublicJwk};
+use zeroize::Zeroizing;
+
+/// pinframe: view and set card PINs end to end encrypted.
+#[derive(Debug, Parser)]
+#[command(name = "pinframe", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Encrypt or decrypt JWE compact serialization (ECDH-ES + A256GCM, P-256).
+    #[command(subcommand)]
+    Jwe(JweCommand),
+    /// Encode or decode ISO 9564-1 PIN blocks.
+    #[command(subcommand)]
+    Pinblock(PinblockCommand),
+    /// Generate keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JweCommand {
+    /// Read plaintext on stdin and write one compact JWE line for the public JWK in FILE.
+    Encrypt {
+        /// The recipient's public JWK (a private JWK works too; only its public half is used).
+        #[arg(long, value_name = "FILE")]
+        jwk: PathBuf,
+    },
+    /// Read a compact JWE on stdin and write the plaintext bytes, exactly, using the private JWK in FILE.
+    Decrypt {
+        /// The recipient's private JWK.
+        #[arg(long, value_name = "FILE")]
+        jwk: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PinblockCommand {
+    /// Print the PIN block for PIN in upper-case hex.
+    Encode {
+        #[command(flatten)]
+        params: PinblockParams,
+        /// The PIN, 4 to 12 digits.
+        #[arg(value_name = "PIN")]
+        pin: String,
+    },
+    /// Print the PIN held in BLOCK (hex).
+    Decode {
+        #[command(flatten)]
+        params: PinblockParams,
+        /// The PIN block in hex: 16 digits, or 32 for iso4.
+        #[arg(value_name = "BLOCK")]
+        block: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PinblockParams {
+    /// iso0, iso1, iso3 or iso4 (ISO 9564-1:2017).
+    #[arg(long, value_name = "FORMAT")]
+    format: String,
+    /// The card's PAN (12 to 19 digits); formats iso0, iso3 and iso4 need it.
+    #[arg(long, value_name = "PAN")]
+    pan: Option<String>,
+    /// The AES key in hex (128, 192 or 256 bits); format iso4 needs it.
+    #[arg(long, value_name = "HEX")]
+    key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new P-256 private JWK whose kid is its RFC 7638 thumbprint.
+    Generate,
+}
+
+/// Why a command failed; its Display is the one line printed on stderr. Never holds a secret.
+#[derive(Debug)]
+pub enum CliError {
+    /// Input of the wrong shape.
+    Format(FormatError),
+    /// The JWE did not decrypt.
+    Decrypt,
+    /// Reading the JWK file or stdin failed.
+    Io { what: String, error: std::io::Error },
+    /// Something else about the input.
+    Input(&'static str),
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Format(e) => write!(f, "{e}"),
+            Self::Decrypt => f.write_str("JWE could not be decrypted"),
+            Self::Io { what, error } => write!(f, "cannot read {what}: {error}"),
+            Self::Input(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl From<FormatError> for CliError {
+    fn from(e: FormatError) -> Self {
+        Self::Format(e)
+    }
+}
+
+/// Runs an offline command, returning the bytes for stdout. `stdin` is read only by the JWE commands.
+pub fn run(command: Command, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>, CliError> {
+    match command {
+        Command::Jwe(JweCommand::Encrypt { jwk }) => {
+            let recipient = PublicJwk::parse(&read_file(&jwk)?)?;
+            let plaintext = read_all(stdin)?;
+            let mut out = jwe::encrypt(&recipient, &plaintext, &mut OsRng).into_bytes();
+            out.push(b'\n');
+            Ok(Zeroizing::new(out))
+        }
+        Command::Jwe(JweCommand::Decrypt { jwk }) => {
+            let key = PrivateJwk::parse(&read_file(&jwk)?)?;
+            let input = read_all(stdin)?;
+            let compact = std::str::from_utf8(&input).map_err(|_| CliError::Decrypt)?;
+            let plaintext = jwe::decrypt(&key, compact.trim_ascii()).map_err(|_| CliError::Decrypt)?;
+            Ok(Zeroizing::new(plaintext.to_vec()))
+        }
+        Command::Pinblock(PinblockCommand::Encode { params, pin }) => {
+            let (format, pan, key) = params.parse()?;
+            let pin = Pin::parse(&Zeroizing::new(pin))?;
+            let block = pinblock::encode(format, &pin, pan.as_ref(), key.as_ref(), &mut OsRng)?;
+            Ok(line(&pinblock::hex_encode(&block)))
+        }
+        Command::Pinblock(PinblockCommand::Decode { params, block }) => {
+            let (format, pan, key) = params.parse()?;
+            let bytes = pinblock::hex_decode(&block)
+                .filter(|b| b.len() == format.block_len())
+                .ok_or(FormatError::PinBlockHex)?;
+            let pin = pinblock::decode(format, &bytes, pan.as_ref(), key.as_ref())?;
+            Ok(line(pin.expose()))
+        }
+        Command::Keys(KeysCommand::Generate) => Ok(line(&PrivateJwk::generate(&mut OsRng).to_json())),
+    }
+}
+
+impl PinblockParams {
+    fn parse(self) -> Result<(PinBlockFormat, Option<Pan>, Option<PinBlockKey>), CliError> {
+        let format = PinBlockFormat::parse(&self.format)?;
+        let pan = match self.pan.map(Zeroizing::new) {
+            Some(pan) => Some(Pan::parse(&pan)?),
+            None if format.needs_pan() => return Err(CliError::Input("--pan is required for this format")),
+            None => None,
+        };
+        let key = match self.key.map(Zeroizing::new) {
+            Some(key) if format == PinBlockFormat::Iso4 => Some(PinBlockKey::from_hex(&key)?),
+            Some(_) => return Err(CliError::Input("--key is only used with --format iso4")),
+            None if format == PinBlockFormat::Iso4 => return Err(CliError::Input("--key is required for iso4")),
+            None => None,
+        };
+        Ok((format, pan, key))
+    }
+}
+
+fn line(text: &str) -> Zeroizing<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() + 1);
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'\n');
+    Zeroizing::new(out)
+}
+
+fn read_file(path: &Path) -> Result<Zeroizing<String>, CliError> {
+    std::fs::read_to_string(path)
+        .map(Zeroizing::new)
+        .map_err(|error| CliError::Io { what: path.display().to_string(), error })
+}
+
+fn read_all(stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>, CliError> {
+    let mut buf = Zeroizing::new(Vec::new());
+    stdin
+        .read_to_end(&mut buf)
+        .map_err(|error| CliError::Io { what: "standard input".to_owned(), error })?;
+    Ok(buf)
+}

@@ -1,0 +1,100 @@
+"""Test oracles from PyPI: jwcrypto and joserfc (JOSE), psec (ISO 9564-1 PIN blocks).
+
+    python oracle.py jwcrypto-encrypt JWKFILE [APU APV]   plaintext on stdin, compact JWE on stdout
+    python oracle.py jwcrypto-decrypt JWKFILE             compact JWE on stdin, plaintext on stdout
+    python oracle.py joserfc-encrypt JWKFILE
+    python oracle.py joserfc-decrypt JWKFILE
+    python oracle.py jwcrypto-keygen                      private P-256 JWK (kid = RFC 7638 thumbprint)
+    python oracle.py psec-encode iso0|iso3|iso4 PAN KEYHEX|- PIN
+    python oracle.py psec-decode iso0|iso3|iso4 PAN KEYHEX|- BLOCK
+"""
+
+import base64
+import json
+import sys
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def read_jwk(path: str) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def main(argv: list[str]) -> None:
+    cmd, args = argv[0], argv[1:]
+    out = sys.stdout.buffer
+    if cmd == "jwcrypto-encrypt":
+        from jwcrypto import jwe, jwk
+
+        data = read_jwk(args[0])
+        data.pop("d", None)
+        key = jwk.JWK(**data)
+        header = {"alg": "ECDH-ES", "enc": "A256GCM"}
+        if "kid" in data:
+            header["kid"] = data["kid"]
+        if len(args) == 3:
+            header["apu"], header["apv"] = b64(args[1].encode()), b64(args[2].encode())
+        token = jwe.JWE(sys.stdin.buffer.read(), json.dumps(header))
+        token.add_recipient(key)
+        out.write(token.serialize(compact=True).encode())
+    elif cmd == "jwcrypto-decrypt":
+        from jwcrypto import jwe, jwk
+
+        key = jwk.JWK(**read_jwk(args[0]))
+        token = jwe.JWE()
+        token.deserialize(sys.stdin.read().strip(), key=key)
+        out.write(token.payload)
+    elif cmd == "jwcrypto-keygen":
+        from jwcrypto import jwk
+
+        key = jwk.JWK.generate(kty="EC", crv="P-256")
+        data = json.loads(key.export_private())
+        data["kid"] = key.thumbprint()
+        out.write(json.dumps(data).encode())
+    elif cmd == "joserfc-encrypt":
+        from joserfc import jwe
+        from joserfc.jwk import ECKey
+
+        data = read_jwk(args[0])
+        data.pop("d", None)
+        key = ECKey.import_key(data)
+        header = {"alg": "ECDH-ES", "enc": "A256GCM"}
+        if "kid" in data:
+            header["kid"] = data["kid"]
+        out.write(jwe.encrypt_compact(header, sys.stdin.buffer.read(), key).encode())
+    elif cmd == "joserfc-decrypt":
+        from joserfc import jwe
+        from joserfc.jwk import ECKey
+
+        key = ECKey.import_key(read_jwk(args[0]))
+        out.write(jwe.decrypt_compact(sys.stdin.read().strip(), key).plaintext)
+    elif cmd in ("psec-encode", "psec-decode"):
+        from psec import pinblock
+
+        fmt, pan, key, value = args
+        if cmd == "psec-encode":
+            if fmt == "iso0":
+                block = pinblock.encode_pinblock_iso_0(value, pan)
+            elif fmt == "iso3":
+                block = pinblock.encode_pinblock_iso_3(value, pan)
+            else:
+                block = pinblock.encipher_pinblock_iso_4(bytes.fromhex(key), value, pan)
+            out.write(block.hex().upper().encode())
+        else:
+            block = bytes.fromhex(value)
+            if fmt == "iso0":
+                pin = pinblock.decode_pinblock_iso_0(block, pan)
+            elif fmt == "iso3":
+                pin = pinblock.decode_pinblock_iso_3(block, pan)
+            else:
+                pin = pinblock.decipher_pinblock_iso_4(bytes.fromhex(key), block, pan)
+            out.write(pin.encode())
+    else:
+        sys.exit(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
