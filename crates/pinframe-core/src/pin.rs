@@ -35,17 +35,25 @@ impl Pin {
         {
             return Err(FormatError::Pin);
         }
-        let mut pin = Self { digits: [0; Self::MAX_LEN], len: digits.len() as u8 };
+        let mut pin = Self {
+            digits: [0; Self::MAX_LEN],
+            len: digits.len() as u8,
+        };
         pin.digits[..digits.len()].copy_from_slice(digits);
         Ok(pin)
     }
 
     /// Builds a PIN from digit values 0–9 (as found in PIN-block nibbles).
     pub(crate) fn from_nibbles(nibbles: &[u8]) -> Result<Self, FormatError> {
-        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&nibbles.len()) || nibbles.iter().any(|&n| n > 9) {
+        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&nibbles.len())
+            || nibbles.iter().any(|&n| n > 9)
+        {
             return Err(FormatError::PinBlock);
         }
-        let mut pin = Self { digits: [0; Self::MAX_LEN], len: nibbles.len() as u8 };
+        let mut pin = Self {
+            digits: [0; Self::MAX_LEN],
+            len: nibbles.len() as u8,
+        };
         for (d, n) in pin.digits.iter_mut().zip(nibbles) {
             *d = b'0' + n;
         }
@@ -106,10 +114,15 @@ impl Pan {
     /// Parses 12 to 19 ASCII digits.
     pub fn parse(text: &str) -> Result<Self, FormatError> {
         let bytes = text.as_bytes();
-        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&bytes.len()) || !bytes.iter().all(u8::is_ascii_digit) {
+        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&bytes.len())
+            || !bytes.iter().all(u8::is_ascii_digit)
+        {
             return Err(FormatError::Pan);
         }
-        let mut pan = Self { digits: [0; Self::MAX_LEN], len: bytes.len() as u8 };
+        let mut pan = Self {
+            digits: [0; Self::MAX_LEN],
+            len: bytes.len() as u8,
+        };
         pan.digits[..bytes.len()].copy_from_slice(bytes);
         Ok(pan)
     }
@@ -139,7 +152,9 @@ impl ConstantTimeEq for Pan {
 
 impl fmt::Debug for Pan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pan").field("last4", &self.last4()).finish_non_exhaustive()
+        f.debug_struct("Pan")
+            .field("last4", &self.last4())
+            .finish_non_exhaustive()
     }
 }
 
@@ -156,7 +171,10 @@ mod tests {
         assert_eq!(Pin::parse("1234567890123").unwrap_err(), FormatError::Pin);
         assert!(Pin::parse("12a4").is_err());
         assert!(Pin::parse(" 1234").is_err());
-        assert!(Pin::parse("１２３４").is_err(), "full-width digits are not ASCII digits");
+        assert!(
+            Pin::parse("１２３４").is_err(),
+            "full-width digits are not ASCII digits"
+        );
         assert_eq!(Pin::parse("2468").unwrap().expose(), "2468");
     }
 

@@ -19,7 +19,11 @@ fn pinframe(args: &[&str], stdin: &[u8]) -> Output {
 
 fn ok(args: &[&str], stdin: &[u8]) -> Vec<u8> {
     let out = pinframe(args, stdin);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stderr.is_empty());
     out.stdout
 }
@@ -30,7 +34,11 @@ fn fails(args: &[&str], stdin: &[u8]) -> String {
     assert!(!out.status.success(), "{args:?} succeeded");
     assert!(out.stdout.is_empty(), "{args:?} wrote to stdout on failure");
     let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{args:?}: stderr is not one line: {err:?}");
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "{args:?}: stderr is not one line: {err:?}"
+    );
     assert!(err.ends_with('\n'));
     err
 }
@@ -47,7 +55,8 @@ mod tempfile_path {
     pub(crate) struct TempPath(pub(crate) std::path::PathBuf);
     impl TempPath {
         pub(crate) fn new(name: &str, contents: &[u8]) -> Self {
-            let path = std::env::temp_dir().join(format!("pinframe-cli-{}-{name}", std::process::id()));
+            let path =
+                std::env::temp_dir().join(format!("pinframe-cli-{}-{name}", std::process::id()));
             std::fs::write(&path, contents).unwrap();
             Self(path)
         }
@@ -75,10 +84,18 @@ fn keys_generate_prints_private_jwk_with_thumbprint_kid() {
 #[test]
 fn jwe_round_trip_is_byte_exact() {
     let (_guard, key) = key_file("rt.json");
-    for plaintext in [&b"{\"pin\":\"2468\"}"[..], b"", b"trailing newline\n", &[0u8, 255, 10, 13, 0]] {
+    for plaintext in [
+        &b"{\"pin\":\"2468\"}"[..],
+        b"",
+        b"trailing newline\n",
+        &[0u8, 255, 10, 13, 0],
+    ] {
         let token = ok(&["jwe", "encrypt", "--jwk", &key], plaintext);
         let text = String::from_utf8(token.clone()).unwrap();
-        assert!(text.ends_with('\n') && text.lines().count() == 1, "one compact JWE line");
+        assert!(
+            text.ends_with('\n') && text.lines().count() == 1,
+            "one compact JWE line"
+        );
         assert_eq!(text.trim_end().split('.').count(), 5);
         assert_eq!(ok(&["jwe", "decrypt", "--jwk", &key], &token), plaintext);
     }
@@ -92,14 +109,22 @@ fn jwe_failures() {
     fails(&["jwe", "decrypt", "--jwk", &other], &token);
     fails(&["jwe", "decrypt", "--jwk", &key], b"not a jwe");
     fails(&["jwe", "decrypt", "--jwk", &key], &[0xff, 0xfe]);
-    fails(&["jwe", "decrypt", "--jwk", "/nonexistent/key.json"], &token);
+    fails(
+        &["jwe", "decrypt", "--jwk", "/nonexistent/key.json"],
+        &token,
+    );
     fails(&["jwe", "encrypt", "--jwk", "/nonexistent/key.json"], b"x");
     let rsa = tempfile_path::TempPath::new("rsa.json", br#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#);
     fails(&["jwe", "encrypt", "--jwk", rsa.0.to_str().unwrap()], b"x");
     // A public JWK cannot decrypt.
-    let public = pinframe_core::PublicJwk::parse(&std::fs::read_to_string(&key).unwrap()).unwrap().to_json();
+    let public = pinframe_core::PublicJwk::parse(&std::fs::read_to_string(&key).unwrap())
+        .unwrap()
+        .to_json();
     let public_file = tempfile_path::TempPath::new("pub.json", public.as_bytes());
-    let err = fails(&["jwe", "decrypt", "--jwk", public_file.0.to_str().unwrap()], &token);
+    let err = fails(
+        &["jwe", "decrypt", "--jwk", public_file.0.to_str().unwrap()],
+        &token,
+    );
     assert!(!err.contains("secret"));
     // The reason never carries the plaintext.
     let err = fails(&["jwe", "decrypt", "--jwk", &other], &token);
@@ -109,27 +134,90 @@ fn jwe_failures() {
 #[test]
 fn pinblock_vectors() {
     let enc = |args: &[&str]| String::from_utf8(ok(args, b"")).unwrap();
-    assert_eq!(enc(&["pinblock", "encode", "--format", "iso0", "--pan", "5555555551234567", "1234"]), "041261AAAAEDCBA9\n");
     assert_eq!(
-        enc(&["pinblock", "encode", "--format", "iso0", "--pan", "5555555551234567", "123456789012"]),
+        enc(&[
+            "pinblock",
+            "encode",
+            "--format",
+            "iso0",
+            "--pan",
+            "5555555551234567",
+            "1234"
+        ]),
+        "041261AAAAEDCBA9\n"
+    );
+    assert_eq!(
+        enc(&[
+            "pinblock",
+            "encode",
+            "--format",
+            "iso0",
+            "--pan",
+            "5555555551234567",
+            "123456789012"
+        ]),
         "0C1261032D8226A9\n"
     );
-    assert_eq!(enc(&["pinblock", "decode", "--format", "iso3", "--pan", "5544332211009966", "341277EEEFCCB43C"]), "1234\n");
-    assert_eq!(enc(&["pinblock", "decode", "--format", "iso0", "--pan", "5555555551234567", "041261aaaaedcba9"]), "1234\n");
+    assert_eq!(
+        enc(&[
+            "pinblock",
+            "decode",
+            "--format",
+            "iso3",
+            "--pan",
+            "5544332211009966",
+            "341277EEEFCCB43C"
+        ]),
+        "1234\n"
+    );
+    assert_eq!(
+        enc(&[
+            "pinblock",
+            "decode",
+            "--format",
+            "iso0",
+            "--pan",
+            "5555555551234567",
+            "041261aaaaedcba9"
+        ]),
+        "1234\n"
+    );
     let key = "00112233445566778899AABBCCDDEEFF";
     assert_eq!(
-        enc(&["pinblock", "decode", "--format", "iso4", "--pan", "1234567890123456789", "--key", key, "C8EE6F9C022C5C6275BD1E2998611B07"]),
+        enc(&[
+            "pinblock",
+            "decode",
+            "--format",
+            "iso4",
+            "--pan",
+            "1234567890123456789",
+            "--key",
+            key,
+            "C8EE6F9C022C5C6275BD1E2998611B07"
+        ]),
         "1234\n"
     );
     for format in ["iso1", "iso3", "iso4"] {
-        let mut args = vec!["pinblock", "encode", "--format", format, "--pan", "5555555551234567"];
+        let mut args = vec![
+            "pinblock",
+            "encode",
+            "--format",
+            format,
+            "--pan",
+            "5555555551234567",
+        ];
         if format == "iso4" {
             args.extend(["--key", key]);
         }
         args.push("97531");
         let block = enc(&args);
         let block = block.trim_end();
-        assert!(block.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()), "upper-case hex");
+        assert!(
+            block
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()),
+            "upper-case hex"
+        );
         *args.last_mut().unwrap() = block;
         args[1] = "decode";
         assert_eq!(enc(&args), "97531\n");
@@ -140,26 +228,109 @@ fn pinblock_vectors() {
 fn pinblock_failures() {
     let pan = "5555555551234567";
     fails(&["pinblock", "encode", "--format", "iso0", "123"], b"");
-    fails(&["pinblock", "encode", "--format", "iso0", "--pan", pan, "123"], b"");
-    fails(&["pinblock", "encode", "--format", "iso0", "--pan", pan, "1234567890123"], b"");
-    fails(&["pinblock", "encode", "--format", "iso0", "--pan", pan, "12a4"], b"");
-    fails(&["pinblock", "encode", "--format", "iso2", "--pan", pan, "1234"], b"");
-    fails(&["pinblock", "encode", "--format", "iso0", "--pan", "1234", "1234"], b"");
-    fails(&["pinblock", "encode", "--format", "iso4", "--pan", pan, "1234"], b"");
-    fails(&["pinblock", "encode", "--format", "iso4", "--pan", pan, "--key", "0011", "1234"], b"");
-    fails(&["pinblock", "decode", "--format", "iso0", "--pan", pan, "041261AAAAEDCBA"], b"");
-    fails(&["pinblock", "decode", "--format", "iso0", "--pan", pan, "041261AAAAEDCBAZ"], b"");
+    fails(
+        &[
+            "pinblock", "encode", "--format", "iso0", "--pan", pan, "123",
+        ],
+        b"",
+    );
+    fails(
+        &[
+            "pinblock",
+            "encode",
+            "--format",
+            "iso0",
+            "--pan",
+            pan,
+            "1234567890123",
+        ],
+        b"",
+    );
+    fails(
+        &[
+            "pinblock", "encode", "--format", "iso0", "--pan", pan, "12a4",
+        ],
+        b"",
+    );
+    fails(
+        &[
+            "pinblock", "encode", "--format", "iso2", "--pan", pan, "1234",
+        ],
+        b"",
+    );
+    fails(
+        &[
+            "pinblock", "encode", "--format", "iso0", "--pan", "1234", "1234",
+        ],
+        b"",
+    );
+    fails(
+        &[
+            "pinblock", "encode", "--format", "iso4", "--pan", pan, "1234",
+        ],
+        b"",
+    );
+    fails(
+        &[
+            "pinblock", "encode", "--format", "iso4", "--pan", pan, "--key", "0011", "1234",
+        ],
+        b"",
+    );
+    fails(
+        &[
+            "pinblock",
+            "decode",
+            "--format",
+            "iso0",
+            "--pan",
+            pan,
+            "041261AAAAEDCBA",
+        ],
+        b"",
+    );
+    fails(
+        &[
+            "pinblock",
+            "decode",
+            "--format",
+            "iso0",
+            "--pan",
+            pan,
+            "041261AAAAEDCBAZ",
+        ],
+        b"",
+    );
     // The wrong PAN turns the fill into something that is not all F.
-    fails(&["pinblock", "decode", "--format", "iso0", "--pan", "5544332211009966", "041261AAAAEDCBA9"], b"");
+    fails(
+        &[
+            "pinblock",
+            "decode",
+            "--format",
+            "iso0",
+            "--pan",
+            "5544332211009966",
+            "041261AAAAEDCBA9",
+        ],
+        b"",
+    );
 }
 
 #[test]
 fn usage_errors_exit_2_with_one_line() {
-    for args in [&["frobnicate"][..], &["jwe", "encrypt"], &["pinblock", "encode", "--format", "iso0"], &[]] {
+    for args in [
+        &["frobnicate"][..],
+        &["jwe", "encrypt"],
+        &["pinblock", "encode", "--format", "iso0"],
+        &[],
+    ] {
         let out = pinframe(args, b"");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(out.stdout.is_empty());
-        assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1, "{args:?}");
+        assert_eq!(
+            String::from_utf8(out.stderr).unwrap().lines().count(),
+            1,
+            "{args:?}"
+        );
     }
     let help = pinframe(&["--help"], b"");
     assert!(help.status.success());
@@ -168,7 +339,18 @@ fn usage_errors_exit_2_with_one_line() {
 
 #[test]
 fn operational_errors_exit_1_and_never_echo_the_pin() {
-    let out = pinframe(&["pinblock", "encode", "--format", "iso0", "--pan", "5555555551234567", "98765x"], b"");
+    let out = pinframe(
+        &[
+            "pinblock",
+            "encode",
+            "--format",
+            "iso0",
+            "--pan",
+            "5555555551234567",
+            "98765x",
+        ],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(!String::from_utf8(out.stderr).unwrap().contains("98765"));
 }

@@ -1,0 +1,98 @@
+# pinframe: the two commands a newcomer needs are `make run` (with the demo, next issue) and `make test`.
+# Every install step checks first and does nothing when the tool is already there at the right version.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(PATH)
+export CARGO_TERM_COLOR ?= never
+
+TRUNK_VERSION := 0.21.14
+# The wasm-bindgen CLI must be exactly the version the widget links (Cargo.lock).
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYENV := target/pyenv
+PYTHON := $(CURDIR)/$(PYENV)/bin/python
+CHROMEDRIVER := /usr/bin/chromedriver
+
+.PHONY: test deps check test-native test-interop test-browser widget widget-size fuzz-check fuzz-smoke clean-tools
+
+## test: install what tests need, then run every check and test suite.
+test: deps check test-native test-interop test-browser widget fuzz-check
+	@echo "make test: all checks passed"
+
+## deps: the wasm target, Trunk, the wasm-bindgen CLI, Chromium + ChromeDriver, npm and PyPI oracles.
+deps: target/.deps-rust $(CHROMEDRIVER) tools/node_modules/.installed $(PYENV)/.installed
+
+target/.deps-rust: Cargo.lock Makefile
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+	@trunk --version 2>/dev/null | grep -qx "trunk $(TRUNK_VERSION)" \
+		|| cargo install trunk --version $(TRUNK_VERSION) --locked
+	@# Without --locked: the CLI's own lock file names a crate version the registry does not serve.
+	@{ wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
+		&& wasm-bindgen-test-runner --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)"; } \
+		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force
+	@grep -q '^wasm_bindgen = "$(WASM_BINDGEN_VERSION)"' Trunk.toml \
+		|| { echo "Trunk.toml [tools] wasm_bindgen must be $(WASM_BINDGEN_VERSION), as in Cargo.lock"; exit 1; }
+	@mkdir -p target && touch $@
+
+$(CHROMEDRIVER):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+
+tools/node_modules/.installed: tools/package.json tools/package-lock.json
+	npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(PYENV)/.installed: tools/requirements.txt
+	python3 -m venv $(PYENV)
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+	@touch $@
+
+## check: formatting and lints, natively and for wasm32.
+check: target/.deps-rust
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy -p pinframe-core --target wasm32-unknown-unknown --lib --locked -- -D warnings
+	cargo clippy -p pinframe-widget --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+
+## test-native: unit, property, vector and command-line tests.
+test-native:
+	cargo test --workspace --locked
+
+## test-interop: JWE and PIN blocks against jwcrypto, joserfc, panva jose and psec.
+test-interop: deps
+	PINFRAME_PYTHON=$(PYTHON) cargo test -p pinframe --test interop --locked -- --include-ignored
+
+## test-browser: the core inside headless Chromium (wasm-bindgen-test).
+test-browser: deps
+	CHROMEDRIVER=$(CHROMEDRIVER) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+		cargo test -p pinframe-widget --target wasm32-unknown-unknown --tests --locked
+
+## widget: Trunk builds index.html into dist/, offline, with wasm-opt -Oz.
+widget: deps
+	trunk build --release --offline
+	@$(MAKE) --no-print-directory widget-size
+
+widget-size:
+	@for f in dist/*.wasm dist/*.js dist/*.css; do \
+		printf '%-48s %8d bytes raw %8d gzip\n' "$$f" "$$(stat -c %s "$$f")" "$$(gzip -9 -c "$$f" | wc -c)"; \
+	done
+
+## fuzz-check: the fuzz crate (excluded from the workspace) still builds.
+fuzz-check:
+	cargo check --manifest-path fuzz/Cargo.toml --bins
+
+## fuzz-smoke: one minute of fuzzing, 15 s on each target (installs cargo-fuzz; see fuzz/README.md).
+FUZZ_TARGETS := jwe_decrypt jwk_parse pinblock_decode ids_parse
+fuzz-smoke:
+	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none $$t -- -max_total_time=15 || exit 1; \
+	done
+
+clean-tools:
+	rm -rf tools/node_modules $(PYENV) target/.deps-rust
