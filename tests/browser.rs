@@ -31,11 +31,7 @@ fn rejects_a_tampered_jwe() {
     let key = PrivateJwk::parse(KEY).unwrap();
     let mut parts: Vec<String> = BY_JWCRYPTO.split('.').map(str::to_owned).collect();
     let tag = parts[4].clone();
-    parts[4] = format!(
-        "{}{}",
-        if tag.starts_with('A') { 'B' } else { 'A' },
-        &tag[1..]
-    );
+    parts[4] = format!("{}{}", if tag.starts_with('A') { 'B' } else { 'A' }, &tag[1..]);
     assert!(jwe::decrypt(&key, &parts.join(".")).is_err());
 }
 
@@ -44,16 +40,9 @@ fn generates_keys_and_round_trips_with_browser_randomness() {
     // An ephemeral key as the widget makes it, and a JWE to it as the service makes it.
     let widget = PrivateJwk::generate(&mut OsRng);
     let other = PrivateJwk::generate(&mut OsRng);
-    assert_ne!(
-        widget.kid(),
-        other.kid(),
-        "crypto.getRandomValues feeds the generator"
-    );
+    assert_ne!(widget.kid(), other.kid(), "crypto.getRandomValues feeds the generator");
     let token = jwe::encrypt(widget.public(), br#"{"pin":"13579"}"#, &mut OsRng);
-    assert_eq!(
-        &**jwe::decrypt(&widget, &token).unwrap(),
-        br#"{"pin":"13579"}"#
-    );
+    assert_eq!(&**jwe::decrypt(&widget, &token).unwrap(), br#"{"pin":"13579"}"#);
     assert!(jwe::decrypt(&other, &token).is_err());
 }
 
@@ -65,21 +54,12 @@ fn pin_blocks_match_iso_vectors() {
     let long = Pin::parse("123456789012").unwrap();
     assert_eq!(pinblock::encode_iso0(&long, &pan), hex!("0C1261032D8226A9"));
     let pan3 = Pan::parse("5544332211009966").unwrap();
-    assert_eq!(
-        pinblock::decode_iso3(&hex!("341277EEEFCCB43C"), &pan3)
-            .unwrap()
-            .expose(),
-        "1234"
-    );
+    assert_eq!(pinblock::decode_iso3(&hex!("341277EEEFCCB43C"), &pan3).unwrap().expose(), "1234");
     // Made by psec 1.3.0 encipher_pinblock_iso_4.
     let key = PinBlockKey::from_hex("00112233445566778899AABBCCDDEEFF").unwrap();
     let pan4 = Pan::parse("1234567890123456789").unwrap();
-    let pin4 =
-        pinblock::decode_iso4(&hex!("C8EE6F9C022C5C6275BD1E2998611B07"), &pan4, &key).unwrap();
+    let pin4 = pinblock::decode_iso4(&hex!("C8EE6F9C022C5C6275BD1E2998611B07"), &pan4, &key).unwrap();
     assert_eq!(pin4.expose(), "1234");
     let block = pinblock::encode_iso4(&pin, &pan, &key, &mut OsRng);
-    assert_eq!(
-        pinblock::decode_iso4(&block, &pan, &key).unwrap().expose(),
-        "1234"
-    );
+    assert_eq!(pinblock::decode_iso4(&block, &pan, &key).unwrap().expose(), "1234");
 }

@@ -23,18 +23,24 @@ def read_jwk(path: str) -> dict:
         return json.load(f)
 
 
+def public_jwk_and_header(path: str) -> tuple[dict, dict]:
+    """The public half of the JWK in `path`, and the JWE header to encrypt to it (kid when it has one)."""
+    data = read_jwk(path)
+    data.pop("d", None)
+    header = {"alg": "ECDH-ES", "enc": "A256GCM"}
+    if "kid" in data:
+        header["kid"] = data["kid"]
+    return data, header
+
+
 def main(argv: list[str]) -> None:
     cmd, args = argv[0], argv[1:]
     out = sys.stdout.buffer
     if cmd == "jwcrypto-encrypt":
         from jwcrypto import jwe, jwk
 
-        data = read_jwk(args[0])
-        data.pop("d", None)
+        data, header = public_jwk_and_header(args[0])
         key = jwk.JWK(**data)
-        header = {"alg": "ECDH-ES", "enc": "A256GCM"}
-        if "kid" in data:
-            header["kid"] = data["kid"]
         if len(args) == 3:
             header["apu"], header["apv"] = b64(args[1].encode()), b64(args[2].encode())
         token = jwe.JWE(sys.stdin.buffer.read(), json.dumps(header))
@@ -58,12 +64,8 @@ def main(argv: list[str]) -> None:
         from joserfc import jwe
         from joserfc.jwk import ECKey
 
-        data = read_jwk(args[0])
-        data.pop("d", None)
+        data, header = public_jwk_and_header(args[0])
         key = ECKey.import_key(data)
-        header = {"alg": "ECDH-ES", "enc": "A256GCM"}
-        if "kid" in data:
-            header["kid"] = data["kid"]
         out.write(jwe.encrypt_compact(header, sys.stdin.buffer.read(), key).encode())
     elif cmd == "joserfc-decrypt":
         from joserfc import jwe

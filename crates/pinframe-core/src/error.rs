@@ -46,16 +46,10 @@ impl fmt::Display for FormatError {
         f.write_str(match self {
             Self::Pin => "PIN must be 4 to 12 digits",
             Self::Pan => "PAN must be 12 to 19 digits",
-            Self::IssuerId => {
-                "issuer id must be exactly 10 characters of A-Z, a-z, 0-9, '_' or '-'"
-            }
+            Self::IssuerId => "issuer id must be exactly 10 characters of A-Z, a-z, 0-9, '_' or '-'",
             Self::CardId => "card id must be 1 to 48 characters of A-Z, a-z, 0-9, '_' or '-'",
-            Self::ConsumerId => {
-                "consumer id must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'"
-            }
-            Self::CorrelationId => {
-                "correlation id must be 1 to 64 characters of A-Z, a-z, 0-9, '_', '-', '.' or space"
-            }
+            Self::ConsumerId => "consumer id must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'",
+            Self::CorrelationId => "correlation id must be 1 to 64 characters of A-Z, a-z, 0-9, '_', '-', '.' or space",
             Self::Jwk => "JWK is not a valid JSON Web Key",
             Self::JwkCurve => "JWK must be an EC key on curve P-256",
             Self::JwkPoint => "JWK coordinates are not a valid P-256 point",

@@ -107,12 +107,7 @@ pub fn encrypt_with(
         alg: ALG,
         enc: ENC,
         kid: recipient.kid(),
-        epk: EpkJson {
-            kty: "EC",
-            crv: "P-256",
-            x: &x,
-            y: &y,
-        },
+        epk: EpkJson { kty: "EC", crv: "P-256", x: &x, y: &y },
         apu: party.apu.map(b64::encode),
         apv: party.apv.map(b64::encode),
     };
@@ -130,26 +125,14 @@ pub fn encrypt_with(
     rng.fill_bytes(&mut iv);
 
     let cipher = Aes256Gcm::new(cek.as_ref().into());
-    let payload = Payload {
-        msg: plaintext,
-        aad: protected.as_bytes(),
-    };
+    let payload = Payload { msg: plaintext, aad: protected.as_bytes() };
     // AES-GCM only fails for plaintexts over 64 GiB.
-    let sealed = cipher
-        .encrypt(Nonce::from_slice(&iv), payload)
-        .unwrap_or_default();
+    let sealed = cipher.encrypt(Nonce::from_slice(&iv), payload).unwrap_or_default();
     let (ciphertext, tag) = sealed.split_at(sealed.len().saturating_sub(TAG_LEN));
 
     let mut out = String::with_capacity(protected.len() + sealed.len() * 4 / 3 + 32);
-    for (i, part) in [
-        protected,
-        String::new(),
-        b64::encode(&iv),
-        b64::encode(ciphertext),
-        b64::encode(tag),
-    ]
-    .iter()
-    .enumerate()
+    for (i, part) in
+        [protected, String::new(), b64::encode(&iv), b64::encode(ciphertext), b64::encode(tag)].iter().enumerate()
     {
         if i > 0 {
             out.push('.');
@@ -165,14 +148,9 @@ pub fn decrypt(key: &PrivateJwk, compact: &str) -> Result<Zeroizing<Vec<u8>>, Jw
         return Err(JweError);
     }
     let mut parts = compact.split('.');
-    let (Some(protected), Some(encrypted_key), Some(iv), Some(ciphertext), Some(tag), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let (Some(protected), Some(encrypted_key), Some(iv), Some(ciphertext), Some(tag), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(JweError);
     };
     // Direct key agreement has no encrypted key (RFC 7518 §4.6).
@@ -202,23 +180,11 @@ pub fn decrypt(key: &PrivateJwk, compact: &str) -> Result<Zeroizing<Vec<u8>>, Jw
 
     let shared = diffie_hellman(key.secret().to_nonzero_scalar(), epk.as_affine());
     let mut cek = Zeroizing::new([0u8; 32]);
-    concat_kdf(
-        shared.raw_secret_bytes(),
-        ENC.as_bytes(),
-        &apu,
-        &apv,
-        cek.as_mut(),
-    );
+    concat_kdf(shared.raw_secret_bytes(), ENC.as_bytes(), &apu, &apv, cek.as_mut());
 
     let cipher = Aes256Gcm::new(cek.as_ref().into());
-    let payload = Payload {
-        msg: &sealed,
-        aad: protected.as_bytes(),
-    };
-    cipher
-        .decrypt(Nonce::from_slice(&iv), payload)
-        .map(Zeroizing::new)
-        .map_err(|_| JweError)
+    let payload = Payload { msg: &sealed, aad: protected.as_bytes() };
+    cipher.decrypt(Nonce::from_slice(&iv), payload).map(Zeroizing::new).map_err(|_| JweError)
 }
 
 fn decode_party(value: Option<&str>) -> Result<Vec<u8>, JweError> {

@@ -64,9 +64,7 @@ impl PublicJwk {
         if jwk.kty != "EC" || jwk.crv != "P-256" {
             return Err(FormatError::JwkCurve);
         }
-        if jwk.use_.as_deref().is_some_and(|u| u != "enc")
-            || jwk.alg.as_deref().is_some_and(|a| a != "ECDH-ES")
-        {
+        if jwk.use_.as_deref().is_some_and(|u| u != "enc") || jwk.alg.as_deref().is_some_and(|a| a != "ECDH-ES") {
             return Err(FormatError::Jwk);
         }
         let key = point_from_coordinates(&jwk.x, &jwk.y)?;
@@ -101,13 +99,7 @@ impl PublicJwk {
     /// The JWK as compact JSON: `crv`, `kty`, `x`, `y`, `kid`.
     pub fn to_json(&self) -> String {
         let (x, y) = coordinates(&self.key);
-        let json = PublicJson {
-            crv: "P-256",
-            kty: "EC",
-            x: &x,
-            y: &y,
-            kid: Some(&self.kid),
-        };
+        let json = PublicJson { crv: "P-256", kty: "EC", x: &x, y: &y, kid: Some(&self.kid) };
         serde_json::to_string(&json).unwrap_or_default()
     }
 
@@ -119,14 +111,12 @@ impl PublicJwk {
 
 impl fmt::Debug for PublicJwk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublicJwk")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("PublicJwk").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
-/// A P-256 private key with its public JWK. The scalar zeroizes on drop.
-#[derive(Clone)]
+/// A P-256 private key with its public JWK. The scalar zeroizes on drop; there is deliberately no
+/// `Clone` (share one behind an `Arc`).
 pub struct PrivateJwk {
     secret: SecretKey,
     public: PublicJwk,
@@ -139,8 +129,7 @@ impl PrivateJwk {
         let public = PublicJwk::from_json(&parsed)?;
         let d = parsed.d.as_deref().ok_or(FormatError::JwkPrivate)?;
         let d = Zeroizing::new(b64::decode_array::<32>(d).ok_or(FormatError::JwkPrivate)?);
-        let secret =
-            SecretKey::from_bytes(d.as_ref().into()).map_err(|_| FormatError::JwkPrivate)?;
+        let secret = SecretKey::from_bytes(d.as_ref().into()).map_err(|_| FormatError::JwkPrivate)?;
         if secret.public_key() != public.key {
             return Err(FormatError::JwkPrivate);
         }
@@ -185,23 +174,14 @@ impl PrivateJwk {
         }
         let d = Zeroizing::new(b64::encode(&self.secret.to_bytes()));
         let (x, y) = self.public.coordinates();
-        let json = PrivateJson {
-            crv: "P-256",
-            d: &d,
-            kty: "EC",
-            x: &x,
-            y: &y,
-            kid: self.kid(),
-        };
+        let json = PrivateJson { crv: "P-256", d: &d, kty: "EC", x: &x, y: &y, kid: self.kid() };
         Zeroizing::new(serde_json::to_string(&json).unwrap_or_default())
     }
 }
 
 impl fmt::Debug for PrivateJwk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PrivateJwk")
-            .field("kid", &self.kid())
-            .finish_non_exhaustive()
+        f.debug_struct("PrivateJwk").field("kid", &self.kid()).finish_non_exhaustive()
     }
 }
 
@@ -225,13 +205,7 @@ fn coordinates(key: &PublicKey) -> (String, String) {
 fn thumbprint_of(key: &PublicKey) -> String {
     let (x, y) = coordinates(key);
     // RFC 7638 §3.2: required members only, lexicographic order, no whitespace.
-    let json = PublicJson {
-        crv: "P-256",
-        kty: "EC",
-        x: &x,
-        y: &y,
-        kid: None,
-    };
+    let json = PublicJson { crv: "P-256", kty: "EC", x: &x, y: &y, kid: None };
     let canonical: Vec<u8> = serde_json::to_vec(&json).unwrap_or_default();
     b64::encode(&Sha256::digest(&canonical))
 }

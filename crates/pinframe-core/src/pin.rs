@@ -10,12 +10,41 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::FormatError;
 
-/// A cardholder PIN: 4 to 12 ASCII digits (ISO 9564-1 limits).
+/// Between `min` and `N` ASCII digits in a fixed array; the storage of [`Pin`] and [`Pan`].
 #[derive(Zeroize, ZeroizeOnDrop)]
-pub struct Pin {
-    digits: [u8; Pin::MAX_LEN],
+struct Digits<const N: usize> {
+    digits: [u8; N],
     len: u8,
 }
+
+impl<const N: usize> Digits<N> {
+    fn parse(ascii: &[u8], min: usize) -> Option<Self> {
+        if !(min..=N).contains(&ascii.len()) || !ascii.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let mut out = Self { digits: [0; N], len: ascii.len() as u8 };
+        out.digits[..ascii.len()].copy_from_slice(ascii);
+        Some(out)
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.digits[..usize::from(self.len)]
+    }
+
+    fn as_str(&self) -> &str {
+        // Always ASCII digits by construction.
+        core::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> ConstantTimeEq for Digits<N> {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        self.len.ct_eq(&other.len) & self.digits.ct_eq(&other.digits)
+    }
+}
+
+/// A cardholder PIN: 4 to 12 ASCII digits (ISO 9564-1 limits).
+pub struct Pin(Digits<{ Pin::MAX_LEN }>);
 
 impl Pin {
     /// Fewest digits in a PIN.
@@ -29,52 +58,36 @@ impl Pin {
     }
 
     /// Builds a PIN from ASCII digits.
-    pub fn from_digits(digits: &[u8]) -> Result<Self, FormatError> {
-        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&digits.len())
-            || !digits.iter().all(u8::is_ascii_digit)
-        {
-            return Err(FormatError::Pin);
-        }
-        let mut pin = Self {
-            digits: [0; Self::MAX_LEN],
-            len: digits.len() as u8,
-        };
-        pin.digits[..digits.len()].copy_from_slice(digits);
-        Ok(pin)
+    pub fn from_digits(ascii: &[u8]) -> Result<Self, FormatError> {
+        Digits::parse(ascii, Self::MIN_LEN).map(Self).ok_or(FormatError::Pin)
     }
 
     /// Builds a PIN from digit values 0–9 (as found in PIN-block nibbles).
     pub(crate) fn from_nibbles(nibbles: &[u8]) -> Result<Self, FormatError> {
-        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&nibbles.len())
-            || nibbles.iter().any(|&n| n > 9)
-        {
-            return Err(FormatError::PinBlock);
+        let mut ascii = [0u8; Self::MAX_LEN];
+        let len = nibbles.len().min(Self::MAX_LEN);
+        for (a, n) in ascii.iter_mut().zip(nibbles) {
+            *a = b'0'.wrapping_add(*n);
         }
-        let mut pin = Self {
-            digits: [0; Self::MAX_LEN],
-            len: nibbles.len() as u8,
-        };
-        for (d, n) in pin.digits.iter_mut().zip(nibbles) {
-            *d = b'0' + n;
-        }
-        Ok(pin)
+        let pin = if nibbles.len() <= Self::MAX_LEN { Digits::parse(&ascii[..len], Self::MIN_LEN) } else { None };
+        ascii.zeroize();
+        pin.map(Self).ok_or(FormatError::PinBlock)
     }
 
     /// The PIN's digits as ASCII text. Handle with care: this is the secret.
     pub fn expose(&self) -> &str {
-        // Always ASCII digits by construction.
-        core::str::from_utf8(self.as_bytes()).unwrap_or_default()
+        self.0.as_str()
     }
 
     /// The PIN's ASCII digits.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.digits[..usize::from(self.len)]
+        self.0.as_bytes()
     }
 
     /// Number of digits.
     #[allow(clippy::len_without_is_empty)] // A PIN is never empty.
     pub fn len(&self) -> usize {
-        usize::from(self.len)
+        usize::from(self.0.len)
     }
 
     /// Digit values 0–9, in order.
@@ -85,7 +98,7 @@ impl Pin {
 
 impl ConstantTimeEq for Pin {
     fn ct_eq(&self, other: &Self) -> Choice {
-        self.len.ct_eq(&other.len) & self.digits.ct_eq(&other.digits)
+        self.0.ct_eq(&other.0)
     }
 }
 
@@ -99,11 +112,7 @@ impl fmt::Debug for Pin {
 ///
 /// The check digit is not verified: PIN-block test vectors and issuers' test cards do not always
 /// carry a valid one, and the PAN here only feeds the PIN-block PAN field.
-#[derive(Zeroize, ZeroizeOnDrop)]
-pub struct Pan {
-    digits: [u8; Pan::MAX_LEN],
-    len: u8,
-}
+pub struct Pan(Digits<{ Pan::MAX_LEN }>);
 
 impl Pan {
     /// Fewest digits in a PAN.
@@ -113,28 +122,17 @@ impl Pan {
 
     /// Parses 12 to 19 ASCII digits.
     pub fn parse(text: &str) -> Result<Self, FormatError> {
-        let bytes = text.as_bytes();
-        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&bytes.len())
-            || !bytes.iter().all(u8::is_ascii_digit)
-        {
-            return Err(FormatError::Pan);
-        }
-        let mut pan = Self {
-            digits: [0; Self::MAX_LEN],
-            len: bytes.len() as u8,
-        };
-        pan.digits[..bytes.len()].copy_from_slice(bytes);
-        Ok(pan)
+        Digits::parse(text.as_bytes(), Self::MIN_LEN).map(Self).ok_or(FormatError::Pan)
     }
 
     /// The PAN's ASCII digits.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.digits[..usize::from(self.len)]
+        self.0.as_bytes()
     }
 
     /// The PAN as text. Handle with care: PCI DSS treats it as cardholder data.
     pub fn expose(&self) -> &str {
-        core::str::from_utf8(self.as_bytes()).unwrap_or_default()
+        self.0.as_str()
     }
 
     /// The last four digits, which may be shown to people.
@@ -146,15 +144,13 @@ impl Pan {
 
 impl ConstantTimeEq for Pan {
     fn ct_eq(&self, other: &Self) -> Choice {
-        self.len.ct_eq(&other.len) & self.digits.ct_eq(&other.digits)
+        self.0.ct_eq(&other.0)
     }
 }
 
 impl fmt::Debug for Pan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pan")
-            .field("last4", &self.last4())
-            .finish_non_exhaustive()
+        f.debug_struct("Pan").field("last4", &self.last4()).finish_non_exhaustive()
     }
 }
 
@@ -171,10 +167,7 @@ mod tests {
         assert_eq!(Pin::parse("1234567890123").unwrap_err(), FormatError::Pin);
         assert!(Pin::parse("12a4").is_err());
         assert!(Pin::parse(" 1234").is_err());
-        assert!(
-            Pin::parse("１２３４").is_err(),
-            "full-width digits are not ASCII digits"
-        );
+        assert!(Pin::parse("１２３４").is_err(), "full-width digits are not ASCII digits");
         assert_eq!(Pin::parse("2468").unwrap().expose(), "2468");
     }
 

@@ -129,9 +129,7 @@ impl fmt::Debug for PinBlockKey {
             Self::Aes192(_) => 192,
             Self::Aes256(_) => 256,
         };
-        f.debug_struct("PinBlockKey")
-            .field("bits", &bits)
-            .finish_non_exhaustive()
+        f.debug_struct("PinBlockKey").field("bits", &bits).finish_non_exhaustive()
     }
 }
 
@@ -214,12 +212,7 @@ pub fn decode_iso3(block: &[u8; 8], pan: &Pan) -> Result<Pin, FormatError> {
 }
 
 /// Format 4: `E_K(E_K(plain PIN field) XOR plain PAN field)`.
-pub fn encode_iso4(
-    pin: &Pin,
-    pan: &Pan,
-    key: &PinBlockKey,
-    rng: &mut impl CryptoRngCore,
-) -> [u8; 16] {
+pub fn encode_iso4(pin: &Pin, pan: &Pan, key: &PinBlockKey, rng: &mut impl CryptoRngCore) -> [u8; 16] {
     let mut block = Zeroizing::new([0u8; 16]);
     let nibbles = Zeroizing::new(pin_nibbles(4, pin, |_| 0xA));
     pack(nibbles.as_ref(), &mut block[..8]);
@@ -270,10 +263,7 @@ pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
     if bytes.len() % 2 != 0 {
         return None;
     }
-    bytes
-        .chunks(2)
-        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
-        .collect()
+    bytes.chunks(2).map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?)).collect()
 }
 
 /// Control nibble, length nibble, PIN nibbles, then `fill(index)` up to 16 nibbles.
@@ -297,11 +287,7 @@ fn clear_field_8(control: u8, pin: &Pin, fill: impl FnMut(usize) -> u8) -> Zeroi
     out
 }
 
-fn parse_clear_field_8(
-    field: &[u8; 8],
-    control: u8,
-    fill_ok: impl Fn(u8) -> bool,
-) -> Result<Pin, FormatError> {
+fn parse_clear_field_8(field: &[u8; 8], control: u8, fill_ok: impl Fn(u8) -> bool) -> Result<Pin, FormatError> {
     let mut nibbles = Zeroizing::new([0u8; 16]);
     for (i, b) in field.iter().enumerate() {
         nibbles[2 * i] = b >> 4;

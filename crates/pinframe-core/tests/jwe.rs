@@ -25,13 +25,7 @@ fn forge(key: &PrivateJwk, members: &str, plaintext: &[u8]) -> String {
     let mut cek = [0u8; 32];
     concat_kdf(shared.raw_secret_bytes(), b"A256GCM", b"", b"", &mut cek);
     let sealed = Aes256Gcm::new(&cek.into())
-        .encrypt(
-            Nonce::from_slice(&[7u8; 12]),
-            Payload {
-                msg: plaintext,
-                aad: protected.as_bytes(),
-            },
-        )
+        .encrypt(Nonce::from_slice(&[7u8; 12]), Payload { msg: plaintext, aad: protected.as_bytes() })
         .unwrap();
     let (ct, tag) = sealed.split_at(sealed.len() - 16);
     format!("{protected}..{}.{}.{}", b64(&[7u8; 12]), b64(ct), b64(tag))
@@ -42,15 +36,9 @@ fn round_trip_and_header() {
     let key = PrivateJwk::generate(&mut OsRng);
     let token = jwe::encrypt(key.public(), br#"{"pin":"2468"}"#, &mut OsRng);
     assert_eq!(token.split('.').count(), 5);
-    assert_eq!(
-        token.split('.').nth(1),
-        Some(""),
-        "ECDH-ES has an empty encrypted key"
-    );
-    let header: serde_json::Value = serde_json::from_slice(
-        &Base64UrlUnpadded::decode_vec(token.split('.').next().unwrap()).unwrap(),
-    )
-    .unwrap();
+    assert_eq!(token.split('.').nth(1), Some(""), "ECDH-ES has an empty encrypted key");
+    let header: serde_json::Value =
+        serde_json::from_slice(&Base64UrlUnpadded::decode_vec(token.split('.').next().unwrap()).unwrap()).unwrap();
     assert_eq!(header["alg"], "ECDH-ES");
     assert_eq!(header["enc"], "A256GCM");
     assert_eq!(header["kid"], key.kid());
@@ -69,10 +57,7 @@ fn empty_plaintext_round_trips() {
 #[test]
 fn apu_apv_are_honoured() {
     let key = PrivateJwk::generate(&mut OsRng);
-    let party = PartyInfo {
-        apu: Some(b"Alice"),
-        apv: Some(b"Bob"),
-    };
+    let party = PartyInfo { apu: Some(b"Alice"), apv: Some(b"Bob") };
     let token = jwe::encrypt_with(key.public(), b"hello", party, &mut OsRng);
     assert_eq!(&**jwe::decrypt(&key, &token).unwrap(), b"hello");
     // The KDF input really includes them: a forged header without apu/apv cannot use the same CEK,
@@ -85,22 +70,10 @@ fn apu_apv_are_honoured() {
 fn forged_but_well_formed_header_is_accepted() {
     let key = PrivateJwk::generate(&mut OsRng);
     let kid = key.kid().to_owned();
-    let ok = forge(
-        &key,
-        &format!(r#""alg":"ECDH-ES","enc":"A256GCM","kid":"{kid}","typ":"JOSE""#),
-        b"ok",
-    );
-    assert_eq!(
-        &**jwe::decrypt(&key, &ok).unwrap(),
-        b"ok",
-        "the forging helper itself is sound"
-    );
+    let ok = forge(&key, &format!(r#""alg":"ECDH-ES","enc":"A256GCM","kid":"{kid}","typ":"JOSE""#), b"ok");
+    assert_eq!(&**jwe::decrypt(&key, &ok).unwrap(), b"ok", "the forging helper itself is sound");
     let no_kid = forge(&key, r#""alg":"ECDH-ES","enc":"A256GCM""#, b"ok");
-    assert_eq!(
-        &**jwe::decrypt(&key, &no_kid).unwrap(),
-        b"ok",
-        "a JWE without kid is accepted"
-    );
+    assert_eq!(&**jwe::decrypt(&key, &no_kid).unwrap(), b"ok", "a JWE without kid is accepted");
 }
 
 #[test]
@@ -122,11 +95,7 @@ fn strict_header_checks() {
     ];
     for members in bad_headers {
         let token = forge(&key, members, b"secret");
-        assert_eq!(
-            jwe::decrypt(&key, &token).map(|_| ()),
-            Err(JweError),
-            "accepted header {members}"
-        );
+        assert_eq!(jwe::decrypt(&key, &token).map(|_| ()), Err(JweError), "accepted header {members}");
     }
 }
 
@@ -152,10 +121,7 @@ fn epk_off_curve_or_other_curve_is_rejected() {
 
     for bad in [off_curve, identity, p384, header] {
         parts[0] = b64(bad.to_string().as_bytes());
-        assert_eq!(
-            jwe::decrypt(&key, &parts.join(".")).map(|_| ()),
-            Err(JweError)
-        );
+        assert_eq!(jwe::decrypt(&key, &parts.join(".")).map(|_| ()), Err(JweError));
     }
 }
 
@@ -186,24 +152,9 @@ fn structural_damage_fails() {
     let cases = [
         parts[..4].join("."),
         format!("{token}."),
-        format!(
-            "{}.{}.{}.{}.{}",
-            parts[0], "AAAA", parts[2], parts[3], parts[4]
-        ),
-        format!(
-            "{}..{}.{}.{}",
-            parts[0],
-            b64(&[0u8; 16]),
-            parts[3],
-            parts[4]
-        ),
-        format!(
-            "{}..{}.{}.{}",
-            parts[0],
-            parts[2],
-            parts[3],
-            b64(&[0u8; 15])
-        ),
+        format!("{}.{}.{}.{}.{}", parts[0], "AAAA", parts[2], parts[3], parts[4]),
+        format!("{}..{}.{}.{}", parts[0], b64(&[0u8; 16]), parts[3], parts[4]),
+        format!("{}..{}.{}.{}", parts[0], parts[2], parts[3], b64(&[0u8; 15])),
         format!("{}..{}=.{}.{}", parts[0], parts[2], parts[3], parts[4]),
         token.replace('.', ". "),
         String::new(),
@@ -229,12 +180,8 @@ fn private_jwk_round_trips_and_checks_d() {
     let again = PrivateJwk::parse(&json).unwrap();
     assert_eq!(again.kid(), key.kid());
     assert_eq!(again.kid(), key.public().thumbprint());
-    assert!(!format!("{key:?}").contains(
-        &*serde_json::from_str::<serde_json::Value>(&json).unwrap()["d"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    ));
+    assert!(!format!("{key:?}")
+        .contains(&*serde_json::from_str::<serde_json::Value>(&json).unwrap()["d"].as_str().unwrap().to_owned()));
 
     // A `d` belonging to another key is refused.
     let other = PrivateJwk::generate(&mut OsRng);
@@ -256,24 +203,12 @@ fn jwk_parse_rejects_other_keys() {
         (ok.replace("P-256", "P-384"), FormatError::JwkCurve),
         (ok.replace(r#""EC""#, r#""OKP""#), FormatError::JwkCurve),
         (
-            ok.replace(
-                "PUxeHMNVL0VRxOYJrkHcpe6sap7IG-Are0QborZDngI",
-                "PUxeHMNVL0VRxOYJrkHcpe6sap7IG-Are0QborZDngM",
-            ),
+            ok.replace("PUxeHMNVL0VRxOYJrkHcpe6sap7IG-Are0QborZDngI", "PUxeHMNVL0VRxOYJrkHcpe6sap7IG-Are0QborZDngM"),
             FormatError::JwkPoint,
         ),
-        (
-            ok.replace("PUxeHMNVL0VRxOYJrkHcpe6sap7IG-Are0QborZDngI", "PUxe"),
-            FormatError::JwkPoint,
-        ),
-        (
-            ok.replace(r#""kty""#, r#""use":"sig","kty""#),
-            FormatError::Jwk,
-        ),
-        (
-            ok.replace(r#""kty""#, r#""alg":"ES256","kty""#),
-            FormatError::Jwk,
-        ),
+        (ok.replace("PUxeHMNVL0VRxOYJrkHcpe6sap7IG-Are0QborZDngI", "PUxe"), FormatError::JwkPoint),
+        (ok.replace(r#""kty""#, r#""use":"sig","kty""#), FormatError::Jwk),
+        (ok.replace(r#""kty""#, r#""alg":"ES256","kty""#), FormatError::Jwk),
         (format!("{ok} trailing"), FormatError::Jwk),
         ("{}".to_owned(), FormatError::Jwk),
     ];

@@ -19,12 +19,10 @@ mod rfc7518_appendix_c {
         "y":"e8lnCO-AlStT-NJVX-crhB7QRYhiix03illJOVAOyck",
         "d":"VEmDZpDXXK8p8N0Cndsxs924q6nS1RXFASRl6BfUqdw"}"#;
     const Z: [u8; 32] = [
-        158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66, 131, 191, 132, 38, 156, 251, 49, 110,
-        163, 218, 128, 106, 72, 246, 218, 167, 121, 140, 254, 144, 196,
+        158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66, 131, 191, 132, 38, 156, 251, 49, 110, 163, 218, 128, 106,
+        72, 246, 218, 167, 121, 140, 254, 144, 196,
     ];
-    const DERIVED: [u8; 16] = [
-        86, 170, 141, 234, 248, 35, 109, 32, 92, 34, 40, 205, 113, 167, 16, 26,
-    ];
+    const DERIVED: [u8; 16] = [86, 170, 141, 234, 248, 35, 109, 32, 92, 34, 40, 205, 113, 167, 16, 26];
 
     #[test]
     fn concat_kdf_matches() {
@@ -39,8 +37,7 @@ mod rfc7518_appendix_c {
         let alice = PrivateJwk::parse(ALICE_EPHEMERAL).unwrap();
         let bob = PrivateJwk::parse(BOB).unwrap();
         let alice_d = p256::SecretKey::from_bytes(&d_of(ALICE_EPHEMERAL).into()).unwrap();
-        let z =
-            p256::ecdh::diffie_hellman(alice_d.to_nonzero_scalar(), bob.public().key().as_affine());
+        let z = p256::ecdh::diffie_hellman(alice_d.to_nonzero_scalar(), bob.public().key().as_affine());
         assert_eq!(z.raw_secret_bytes().as_slice(), &Z);
         assert_ne!(alice.kid(), bob.kid());
     }
@@ -61,25 +58,15 @@ fn rfc7638_thumbprint_of_d1_sample_key() {
         r#"{"kty":"EC","crv":"P-256","x":"UbInEqNbZZZ9SJptBwKTKO6qslSyuWvMkVK44Bx_d8U","y":"PUxeHMNVL0VRxOYJrkHcpe6sap7IG-Are0QborZDngI"}"#,
     )
     .unwrap();
-    assert_eq!(
-        jwk.thumbprint(),
-        "ASDsL-Jx2XOkRnFtqW-QblWY-mDnQW2LgapadFx75tA"
-    );
-    assert_eq!(
-        jwk.kid(),
-        "ASDsL-Jx2XOkRnFtqW-QblWY-mDnQW2LgapadFx75tA",
-        "no kid: kid is the thumbprint"
-    );
+    assert_eq!(jwk.thumbprint(), "ASDsL-Jx2XOkRnFtqW-QblWY-mDnQW2LgapadFx75tA");
+    assert_eq!(jwk.kid(), "ASDsL-Jx2XOkRnFtqW-QblWY-mDnQW2LgapadFx75tA", "no kid: kid is the thumbprint");
 }
 
 /// RFC 7638 §3.1's own example is RSA; for EC, the thumbprint ignores `kid`, `use`, `alg` and order.
 #[test]
 fn thumbprint_ignores_optional_members() {
     let a = PublicJwk::parse(r#"{"y":"PUxeHMNVL0VRxOYJrkHcpe6sap7IG-Are0QborZDngI","kid":"other","use":"enc","crv":"P-256","x":"UbInEqNbZZZ9SJptBwKTKO6qslSyuWvMkVK44Bx_d8U","kty":"EC"}"#).unwrap();
-    assert_eq!(
-        a.thumbprint(),
-        "ASDsL-Jx2XOkRnFtqW-QblWY-mDnQW2LgapadFx75tA"
-    );
+    assert_eq!(a.thumbprint(), "ASDsL-Jx2XOkRnFtqW-QblWY-mDnQW2LgapadFx75tA");
     assert_eq!(a.kid(), "other");
 }
 
@@ -100,17 +87,24 @@ mod iso9564 {
         for (pin, p, block) in cases {
             let pin = Pin::parse(pin).unwrap();
             assert_eq!(pinblock::encode_iso0(&pin, &pan(p)), block);
-            assert_eq!(
-                pinblock::decode_iso0(&block, &pan(p)).unwrap().expose(),
-                pin.expose()
-            );
+            assert_eq!(pinblock::decode_iso0(&block, &pan(p)).unwrap().expose(), pin.expose());
         }
+    }
+
+    /// ISO 9564-1: with fewer than 12 PAN digits before the check digit, they are right-justified and
+    /// zero-padded on the left. (psec refuses PANs under 13 digits, so this is worked by hand:
+    /// `041234FFFFFFFFFF` XOR `0000012345678901`.)
+    #[test]
+    fn format0_short_pan_is_zero_padded() {
+        let pin = Pin::parse("1234").unwrap();
+        let block = pinblock::encode_iso0(&pin, &pan("123456789012"));
+        assert_eq!(block, hex!("041235DCBA9876FE"));
+        assert_eq!(pinblock::decode_iso0(&block, &pan("123456789012")).unwrap().expose(), "1234");
     }
 
     #[test]
     fn format3_decode() {
-        let pin =
-            pinblock::decode_iso3(&hex!("341277EEEFCCB43C"), &pan("5544332211009966")).unwrap();
+        let pin = pinblock::decode_iso3(&hex!("341277EEEFCCB43C"), &pan("5544332211009966")).unwrap();
         assert_eq!(pin.expose(), "1234");
     }
 

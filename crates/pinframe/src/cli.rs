@@ -135,8 +135,7 @@ pub fn run(command: Command, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>,
             let key = PrivateJwk::parse(&read_file(&jwk)?)?;
             let input = read_all(stdin)?;
             let compact = std::str::from_utf8(&input).map_err(|_| CliError::Decrypt)?;
-            let plaintext =
-                jwe::decrypt(&key, compact.trim_ascii()).map_err(|_| CliError::Decrypt)?;
+            let plaintext = jwe::decrypt(&key, compact.trim_ascii()).map_err(|_| CliError::Decrypt)?;
             Ok(Zeroizing::new(plaintext.to_vec()))
         }
         Command::Pinblock(PinblockCommand::Encode { params, pin }) => {
@@ -153,9 +152,7 @@ pub fn run(command: Command, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>,
             let pin = pinblock::decode(format, &bytes, pan.as_ref(), key.as_ref())?;
             Ok(line(pin.expose()))
         }
-        Command::Keys(KeysCommand::Generate) => {
-            Ok(line(&PrivateJwk::generate(&mut OsRng).to_json()))
-        }
+        Command::Keys(KeysCommand::Generate) => Ok(line(&PrivateJwk::generate(&mut OsRng).to_json())),
     }
 }
 
@@ -164,17 +161,13 @@ impl PinblockParams {
         let format = PinBlockFormat::parse(&self.format)?;
         let pan = match self.pan.map(Zeroizing::new) {
             Some(pan) => Some(Pan::parse(&pan)?),
-            None if format.needs_pan() => {
-                return Err(CliError::Input("--pan is required for this format"))
-            }
+            None if format.needs_pan() => return Err(CliError::Input("--pan is required for this format")),
             None => None,
         };
         let key = match self.key.map(Zeroizing::new) {
             Some(key) if format == PinBlockFormat::Iso4 => Some(PinBlockKey::from_hex(&key)?),
             Some(_) => return Err(CliError::Input("--key is only used with --format iso4")),
-            None if format == PinBlockFormat::Iso4 => {
-                return Err(CliError::Input("--key is required for iso4"))
-            }
+            None if format == PinBlockFormat::Iso4 => return Err(CliError::Input("--key is required for iso4")),
             None => None,
         };
         Ok((format, pan, key))
@@ -191,17 +184,11 @@ fn line(text: &str) -> Zeroizing<Vec<u8>> {
 fn read_file(path: &Path) -> Result<Zeroizing<String>, CliError> {
     std::fs::read_to_string(path)
         .map(Zeroizing::new)
-        .map_err(|error| CliError::Io {
-            what: path.display().to_string(),
-            error,
-        })
+        .map_err(|error| CliError::Io { what: path.display().to_string(), error })
 }
 
 fn read_all(stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>, CliError> {
     let mut buf = Zeroizing::new(Vec::new());
-    stdin.read_to_end(&mut buf).map_err(|error| CliError::Io {
-        what: "standard input".to_owned(),
-        error,
-    })?;
+    stdin.read_to_end(&mut buf).map_err(|error| CliError::Io { what: "standard input".to_owned(), error })?;
     Ok(buf)
 }

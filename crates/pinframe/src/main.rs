@@ -17,10 +17,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // The contract asks for a one-line reason: clap's first line, without its usage block.
             let rendered = e.render().to_string();
-            let first = rendered
-                .lines()
-                .next()
-                .unwrap_or("error: invalid arguments");
+            let first = rendered.lines().next().unwrap_or("error: invalid arguments");
             eprintln!("{first} (see pinframe --help)");
             return ExitCode::from(2);
         }
@@ -28,11 +25,7 @@ fn main() -> ExitCode {
     match cli::run(args.command, &mut std::io::stdin().lock()) {
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();
-            if stdout
-                .write_all(&out)
-                .and_then(|()| stdout.flush())
-                .is_err()
-            {
+            if stdout.write_all(&out).and_then(|()| stdout.flush()).is_err() {
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS

@@ -23,11 +23,7 @@ fn run(program: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("cannot start {program}: {e} (run `make test-deps`)"));
     child.stdin.take().unwrap().write_all(stdin).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
 
@@ -125,9 +121,7 @@ fn pinframe_encrypts_oracles_decrypt() {
         for oracle in &ORACLES {
             for plaintext in plaintexts() {
                 let token = pinframe(&["jwe", "encrypt", "--jwk", key], &plaintext);
-                assert!(
-                    token.ends_with(b"\n") && token.iter().filter(|&&b| b == b'\n').count() == 1
-                );
+                assert!(token.ends_with(b"\n") && token.iter().filter(|&&b| b == b'\n').count() == 1);
                 let back = (oracle.decrypt)(key, &token);
                 assert_eq!(back, plaintext, "pinframe → {} with {key}", oracle.name);
             }
@@ -142,22 +136,12 @@ fn apu_apv_from_oracles_are_honoured() {
     let ours = key_file(&dir, "ours.json", &pinframe(&["keys", "generate"], b""));
     let plaintext = br#"{"pin":"1357"}"#;
     let by_jwcrypto = python(&["jwcrypto-encrypt", &ours, "Alice", "Bob"], plaintext);
-    let by_jose = node(
-        &["encrypt", &ours, "pinframe-widget", "pinframe-service"],
-        plaintext,
-    );
+    let by_jose = node(&["encrypt", &ours, "pinframe-widget", "pinframe-service"], plaintext);
     for token in [by_jwcrypto, by_jose] {
-        let header =
-            String::from_utf8(token.split(|&b| b == b'.').next().unwrap().to_vec()).unwrap();
+        let header = String::from_utf8(token.split(|&b| b == b'.').next().unwrap().to_vec()).unwrap();
         let header = base64_url_decode(&header);
-        assert!(
-            header.contains("\"apu\"") && header.contains("\"apv\""),
-            "{header}"
-        );
-        assert_eq!(
-            pinframe(&["jwe", "decrypt", "--jwk", &ours], &token),
-            plaintext
-        );
+        assert!(header.contains("\"apu\"") && header.contains("\"apv\""), "{header}");
+        assert_eq!(pinframe(&["jwe", "decrypt", "--jwk", &ours], &token), plaintext);
     }
 }
 
@@ -179,12 +163,7 @@ fn base64_url_decode(text: &str) -> String {
 }
 
 const PINS: [&str; 5] = ["1234", "0000", "2468", "98765", "123456789012"];
-const PANS: [&str; 4] = [
-    "5555555551234567",
-    "5544332211009966",
-    "4111111111111",
-    "1234567890123456789",
-];
+const PANS: [&str; 4] = ["5555555551234567", "5544332211009966", "4111111111111", "1234567890123456789"];
 const AES_KEYS: [&str; 3] = [
     "00112233445566778899AABBCCDDEEFF",
     "000102030405060708090A0B0C0D0E0F1011121314151617",
@@ -200,16 +179,10 @@ fn text(bytes: Vec<u8>) -> String {
 fn iso0_matches_psec_exactly() {
     for pan in PANS {
         for pin in PINS {
-            let ours = text(pinframe(
-                &["pinblock", "encode", "--format", "iso0", "--pan", pan, pin],
-                b"",
-            ));
+            let ours = text(pinframe(&["pinblock", "encode", "--format", "iso0", "--pan", pan, pin], b""));
             let theirs = text(python(&["psec-encode", "iso0", pan, "-", pin], b""));
             assert_eq!(ours, theirs, "PIN {pin} PAN {pan}");
-            assert_eq!(
-                text(python(&["psec-decode", "iso0", pan, "-", &ours], b"")),
-                pin
-            );
+            assert_eq!(text(python(&["psec-decode", "iso0", pan, "-", &ours], b"")), pin);
         }
     }
 }
@@ -219,43 +192,20 @@ fn iso0_matches_psec_exactly() {
 fn iso3_and_iso4_agree_with_psec_both_ways() {
     for pan in PANS {
         for pin in PINS {
-            let ours = text(pinframe(
-                &["pinblock", "encode", "--format", "iso3", "--pan", pan, pin],
-                b"",
-            ));
-            assert_eq!(
-                text(python(&["psec-decode", "iso3", pan, "-", &ours], b"")),
-                pin
-            );
+            let ours = text(pinframe(&["pinblock", "encode", "--format", "iso3", "--pan", pan, pin], b""));
+            assert_eq!(text(python(&["psec-decode", "iso3", pan, "-", &ours], b"")), pin);
             let theirs = text(python(&["psec-encode", "iso3", pan, "-", pin], b""));
-            let decoded = pinframe(
-                &[
-                    "pinblock", "decode", "--format", "iso3", "--pan", pan, &theirs,
-                ],
-                b"",
-            );
+            let decoded = pinframe(&["pinblock", "decode", "--format", "iso3", "--pan", pan, &theirs], b"");
             assert_eq!(text(decoded), pin);
 
             for key in AES_KEYS {
-                let ours = text(pinframe(
-                    &[
-                        "pinblock", "encode", "--format", "iso4", "--pan", pan, "--key", key, pin,
-                    ],
-                    b"",
-                ));
+                let ours =
+                    text(pinframe(&["pinblock", "encode", "--format", "iso4", "--pan", pan, "--key", key, pin], b""));
                 assert_eq!(ours.len(), 32);
-                assert_eq!(
-                    text(python(&["psec-decode", "iso4", pan, key, &ours], b"")),
-                    pin
-                );
+                assert_eq!(text(python(&["psec-decode", "iso4", pan, key, &ours], b"")), pin);
                 let theirs = text(python(&["psec-encode", "iso4", pan, key, pin], b""));
-                let decoded = pinframe(
-                    &[
-                        "pinblock", "decode", "--format", "iso4", "--pan", pan, "--key", key,
-                        &theirs,
-                    ],
-                    b"",
-                );
+                let decoded =
+                    pinframe(&["pinblock", "decode", "--format", "iso4", "--pan", pan, "--key", key, &theirs], b"");
                 assert_eq!(text(decoded), pin, "PIN {pin} PAN {pan} key {key}");
             }
         }
