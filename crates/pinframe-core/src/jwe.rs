@@ -111,7 +111,7 @@ pub fn encrypt_with(
         apu: party.apu.map(b64::encode),
         apv: party.apv.map(b64::encode),
     };
-    let protected = b64::encode(&serde_json::to_vec(&header).unwrap_or_default());
+    let protected = b64::encode(&serde_json::to_vec(&header).expect("a header of strings serializes"));
 
     let mut cek = Zeroizing::new([0u8; 32]);
     concat_kdf(
@@ -126,20 +126,10 @@ pub fn encrypt_with(
 
     let cipher = Aes256Gcm::new(cek.as_ref().into());
     let payload = Payload { msg: plaintext, aad: protected.as_bytes() };
-    // AES-GCM only fails for plaintexts over 64 GiB.
-    let sealed = cipher.encrypt(Nonce::from_slice(&iv), payload).unwrap_or_default();
+    let sealed = cipher.encrypt(Nonce::from_slice(&iv), payload).expect("AES-GCM seals anything under 64 GiB");
     let (ciphertext, tag) = sealed.split_at(sealed.len().saturating_sub(TAG_LEN));
 
-    let mut out = String::with_capacity(protected.len() + sealed.len() * 4 / 3 + 32);
-    for (i, part) in
-        [protected, String::new(), b64::encode(&iv), b64::encode(ciphertext), b64::encode(tag)].iter().enumerate()
-    {
-        if i > 0 {
-            out.push('.');
-        }
-        out.push_str(part);
-    }
-    out
+    [protected, String::new(), b64::encode(&iv), b64::encode(ciphertext), b64::encode(tag)].join(".")
 }
 
 /// Decrypts a compact JWE with `key`. The plaintext zeroizes on drop.
