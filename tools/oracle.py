@@ -77,23 +77,21 @@ def main(argv: list[str]) -> None:
         from psec import pinblock
 
         fmt, pan, key, value = args
+        aes = bytes.fromhex(key) if fmt == "iso4" else None
+        encoders = {
+            "iso0": lambda pin: pinblock.encode_pinblock_iso_0(pin, pan),
+            "iso3": lambda pin: pinblock.encode_pinblock_iso_3(pin, pan),
+            "iso4": lambda pin: pinblock.encipher_pinblock_iso_4(aes, pin, pan),
+        }
+        decoders = {
+            "iso0": lambda block: pinblock.decode_pinblock_iso_0(block, pan),
+            "iso3": lambda block: pinblock.decode_pinblock_iso_3(block, pan),
+            "iso4": lambda block: pinblock.decipher_pinblock_iso_4(aes, block, pan),
+        }
         if cmd == "psec-encode":
-            if fmt == "iso0":
-                block = pinblock.encode_pinblock_iso_0(value, pan)
-            elif fmt == "iso3":
-                block = pinblock.encode_pinblock_iso_3(value, pan)
-            else:
-                block = pinblock.encipher_pinblock_iso_4(bytes.fromhex(key), value, pan)
-            out.write(block.hex().upper().encode())
+            out.write(encoders[fmt](value).hex().upper().encode())
         else:
-            block = bytes.fromhex(value)
-            if fmt == "iso0":
-                pin = pinblock.decode_pinblock_iso_0(block, pan)
-            elif fmt == "iso3":
-                pin = pinblock.decode_pinblock_iso_3(block, pan)
-            else:
-                pin = pinblock.decipher_pinblock_iso_4(bytes.fromhex(key), block, pan)
-            out.write(pin.encode())
+            out.write(decoders[fmt](bytes.fromhex(value)).encode())
     else:
         sys.exit(f"unknown command {cmd}")
 

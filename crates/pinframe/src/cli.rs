@@ -142,12 +142,15 @@ pub fn run(command: Command, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>,
             let (format, pan, key) = params.parse()?;
             let pin = Pin::parse(&Zeroizing::new(pin))?;
             let block = pinblock::encode(format, &pin, pan.as_ref(), key.as_ref(), &mut OsRng)?;
-            Ok(line(&pinblock::hex_encode(&block)))
+            // With the PAN, a format 0 or 3 block gives back the PIN: its text is wiped like the PIN.
+            Ok(line(&Zeroizing::new(pinblock::hex_encode(&block))))
         }
         Command::Pinblock(PinblockCommand::Decode { params, block }) => {
             let (format, pan, key) = params.parse()?;
+            let block = Zeroizing::new(block);
             let bytes = pinblock::hex_decode(&block)
                 .filter(|b| b.len() == format.block_len())
+                .map(Zeroizing::new)
                 .ok_or(FormatError::PinBlockHex)?;
             let pin = pinblock::decode(format, &bytes, pan.as_ref(), key.as_ref())?;
             Ok(line(pin.expose()))
