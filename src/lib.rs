@@ -1,20 +1,35 @@
-//! The pinframe widget: the page a cardholder's webview or iframe opens to view or set a card PIN.
+//! The pinframe widget: the page a cardholder's webview or iframe opens to view a card PIN.
 //!
-//! This crate holds the Yew components; `main.rs` only renders [`App`]. The view and set flows, the
-//! host bridges and the session come with their issues; today the widget is the shell they grow in,
-//! built by Trunk and tested in headless Chromium.
+//! `main.rs` only renders [`App`]. The flow's state is a pure reducer ([`state`]); all JavaScript
+//! interop with the host is in [`bridge`], and all calls to the service in [`api`]. The PIN is
+//! decrypted here, in wasm, with an ephemeral key made here; neither leaves the page.
+
+pub mod api;
+pub mod bridge;
+pub mod components;
+pub mod flow;
+pub mod fragment;
+pub mod hooks;
+pub mod state;
 
 use yew::prelude::*;
 
-/// The widget's root component.
+use crate::components::ViewPage;
+use crate::fragment::Mode;
+
+/// The widget's root component: picks the page from the URL path.
 #[component]
 pub fn App() -> Html {
-    html! {
-        <main class="pinframe" aria-busy="false">
-            <h1 class="pinframe-title">{ "Card PIN" }</h1>
-            <p class="pinframe-status" role="status">
-                { "Open this page from your card issuer's app or website to view or set your PIN." }
-            </p>
-        </main>
+    let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
+    match Mode::from_path(&path) {
+        Some(Mode::View) => html! { <ViewPage /> },
+        _ => html! {
+            <main class="pinframe">
+                <h1 class="pinframe-title">{ "Card PIN" }</h1>
+                <p class="pinframe-status" role="status">
+                    { "Open this page from your card issuer's app or website to view your PIN." }
+                </p>
+            </main>
+        },
     }
 }

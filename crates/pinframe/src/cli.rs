@@ -23,6 +23,38 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the service with the embedded reference CMS (SQLite in the data directory).
+    Serve(ServeArgs),
+    #[command(flatten)]
+    Tool(ToolCommand),
+}
+
+/// `pinframe serve`: where to listen, where the data lives, and the demo.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Directory for the databases and key files (created with owner-only permissions).
+    #[arg(long, value_name = "DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Seed the demo issuer, card and PIN, and serve the desktop host page at /demo/.
+    #[arg(long)]
+    pub demo: bool,
+    /// The Trunk-built widget (index.html and its assets).
+    #[arg(long, value_name = "DIR", default_value = "./dist", env = "PINFRAME_WIDGET_DIR")]
+    pub widget_dir: PathBuf,
+    /// The URL cardholders' devices reach this service at, for widget links (default: http://ADDR).
+    #[arg(long, value_name = "URL", env = "PINFRAME_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Lifetime of a PIN-control token, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=3600))]
+    pub token_ttl: u32,
+}
+
+/// The offline tools.
+#[derive(Debug, Subcommand)]
+pub enum ToolCommand {
     /// Encrypt or decrypt JWE compact serialization (ECDH-ES + A256GCM, P-256).
     #[command(subcommand)]
     Jwe(JweCommand),
@@ -122,30 +154,30 @@ impl From<FormatError> for CliError {
 }
 
 /// Runs an offline command, returning the bytes for stdout. `stdin` is read only by the JWE commands.
-pub fn run(command: Command, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>, CliError> {
+pub fn run(command: ToolCommand, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>, CliError> {
     match command {
-        Command::Jwe(JweCommand::Encrypt { jwk }) => {
+        ToolCommand::Jwe(JweCommand::Encrypt { jwk }) => {
             let recipient = PublicJwk::parse(&read_file(&jwk)?)?;
             let plaintext = read_all(stdin)?;
             let mut out = jwe::encrypt(&recipient, &plaintext, &mut OsRng).into_bytes();
             out.push(b'\n');
             Ok(Zeroizing::new(out))
         }
-        Command::Jwe(JweCommand::Decrypt { jwk }) => {
+        ToolCommand::Jwe(JweCommand::Decrypt { jwk }) => {
             let key = PrivateJwk::parse(&read_file(&jwk)?)?;
             let input = read_all(stdin)?;
             let compact = std::str::from_utf8(&input).map_err(|_| CliError::Decrypt)?;
             let plaintext = jwe::decrypt(&key, compact.trim_ascii()).map_err(|_| CliError::Decrypt)?;
             Ok(Zeroizing::new(plaintext.to_vec()))
         }
-        Command::Pinblock(PinblockCommand::Encode { params, pin }) => {
+        ToolCommand::Pinblock(PinblockCommand::Encode { params, pin }) => {
             let (format, pan, key) = params.parse()?;
             let pin = Pin::parse(&Zeroizing::new(pin))?;
             let block = pinblock::encode(format, &pin, pan.as_ref(), key.as_ref(), &mut OsRng)?;
             // With the PAN, a format 0 or 3 block gives back the PIN: its text is wiped like the PIN.
             Ok(line(&Zeroizing::new(pinblock::hex_encode(&block))))
         }
-        Command::Pinblock(PinblockCommand::Decode { params, block }) => {
+        ToolCommand::Pinblock(PinblockCommand::Decode { params, block }) => {
             let (format, pan, key) = params.parse()?;
             let block = Zeroizing::new(block);
             let bytes = pinblock::hex_decode(&block)
@@ -155,7 +187,7 @@ pub fn run(command: Command, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>,
             let pin = pinblock::decode(format, &bytes, pan.as_ref(), key.as_ref())?;
             Ok(line(pin.expose()))
         }
-        Command::Keys(KeysCommand::Generate) => Ok(line(&PrivateJwk::generate(&mut OsRng).to_json())),
+        ToolCommand::Keys(KeysCommand::Generate) => Ok(line(&PrivateJwk::generate(&mut OsRng).to_json())),
     }
 }
 

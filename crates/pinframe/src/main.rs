@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 use clap::Parser;
-use pinframe::cli::{self, Cli};
+use pinframe::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
     let args = match Cli::try_parse() {
@@ -22,7 +22,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match cli::run(args.command, &mut std::io::stdin().lock()) {
+    let tool = match args.command {
+        Command::Serve(serve) => return serve_blocking(serve),
+        Command::Tool(tool) => tool,
+    };
+    match cli::run(tool, &mut std::io::stdin().lock()) {
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();
             if stdout.write_all(&out).and_then(|()| stdout.flush()).is_err() {
@@ -30,6 +34,24 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve_blocking(args: cli::ServeArgs) -> ExitCode {
+    pinframe::init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(pinframe::server::serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

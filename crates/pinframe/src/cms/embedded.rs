@@ -1,0 +1,153 @@
+//! The reference CMS, in process: PIN blocks sealed with AES-256-GCM under a key-encryption key, in
+//! its own SQLite database, behind [`PinManagement`].
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use pinframe_core::pinblock::{hex_decode, hex_encode};
+use pinframe_core::rand_core::OsRng;
+use pinframe_core::{jwe, CardId, CorrelationId, IssuerId, PrivateJwk, PublicJwk};
+use serde::{Deserialize, Serialize};
+use sqlx::{Row, SqlitePool};
+use zeroize::Zeroizing;
+
+use super::{CmsError, EncryptedPinBlock, PinBlockType, PinManagement, MAX_ENCRYPTED_PIN_BLOCK_LEN};
+use crate::secrets::Sealer;
+use crate::store::StoreError;
+
+/// The PIN block JSON inside `encryptedPinBlock`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PinBlockJson {
+    pub(crate) format: String,
+    #[serde(rename = "pinBlock")]
+    pub(crate) pin_block: String,
+}
+
+impl Drop for PinBlockJson {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.pin_block);
+    }
+}
+
+pub struct EmbeddedCms {
+    pool: SqlitePool,
+    kek: Sealer,
+    /// The CMS's own key: `set_pin` blocks are encrypted to it.
+    key: PrivateJwk,
+    /// The service's key: `get_pin` blocks are encrypted to it.
+    recipient: PublicJwk,
+}
+
+impl std::fmt::Debug for EmbeddedCms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedCms").field("kid", &self.key.kid()).finish_non_exhaustive()
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> CmsError {
+    CmsError::Unavailable(e.to_string())
+}
+
+fn row_aad(issuer: &IssuerId, card: &CardId, block_type: PinBlockType) -> Vec<u8> {
+    format!("pinframe-cms-pin-v1|{}|{}|{}", issuer.as_str(), card.as_str(), block_type.as_str()).into_bytes()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+impl EmbeddedCms {
+    /// Opens the CMS database at `path`; `kek` seals blocks at rest, `key` is the CMS's own
+    /// decryption key and `recipient` the service key that blocks read from the CMS are encrypted to.
+    pub async fn open(path: &Path, kek: &[u8; 32], key: PrivateJwk, recipient: PublicJwk) -> Result<Self, StoreError> {
+        let pool = crate::store::open_sqlite(path).await?;
+        sqlx::migrate!("migrations/cms").run(&pool).await?;
+        Ok(Self { pool, kek: Sealer::new(kek), key, recipient })
+    }
+}
+
+#[async_trait]
+impl PinManagement for EmbeddedCms {
+    fn encryption_key(&self) -> &PublicJwk {
+        self.key.public()
+    }
+
+    async fn get_pin(
+        &self,
+        issuer: &IssuerId,
+        card: &CardId,
+        _: &CorrelationId,
+    ) -> Result<EncryptedPinBlock, CmsError> {
+        let row = sqlx::query("SELECT block_type, block_sealed FROM cms_pins WHERE issuer_id = $1 AND card_id = $2")
+            .bind(issuer.as_str())
+            .bind(card.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?
+            .ok_or(CmsError::NotFound)?;
+        let block_type = PinBlockType::parse(row.try_get("block_type").map_err(unavailable)?)
+            .ok_or_else(|| unavailable("stored block type does not parse"))?;
+        let sealed: Vec<u8> = row.try_get("block_sealed").map_err(unavailable)?;
+        let block = self
+            .kek
+            .open(&row_aad(issuer, card, block_type), &sealed)
+            .map_err(|_| unavailable("stored PIN block does not open under the key-encryption key"))?;
+        let json = PinBlockJson { format: block_type.as_str().to_owned(), pin_block: hex_encode(&block) };
+        let plaintext = Zeroizing::new(serde_json::to_vec(&json).map_err(unavailable)?);
+        Ok(EncryptedPinBlock { block_type, jwe: jwe::encrypt(&self.recipient, &plaintext, &mut OsRng) })
+    }
+
+    async fn set_pin(
+        &self,
+        issuer: &IssuerId,
+        card: &CardId,
+        block: &EncryptedPinBlock,
+        _: &CorrelationId,
+    ) -> Result<(), CmsError> {
+        if block.jwe.len() > MAX_ENCRYPTED_PIN_BLOCK_LEN {
+            return Err(CmsError::Rejected("encryptedPinBlock is longer than 8192 characters"));
+        }
+        let plaintext = jwe::decrypt(&self.key, &block.jwe)
+            .map_err(|_| CmsError::Rejected("encryptedPinBlock does not decrypt with the CMS key"))?;
+        let json: PinBlockJson =
+            serde_json::from_slice(&plaintext).map_err(|_| CmsError::Rejected("PIN block JSON is malformed"))?;
+        if json.format != block.block_type.as_str() {
+            return Err(CmsError::Rejected("PIN block format does not match the request type"));
+        }
+        let bytes = Zeroizing::new(
+            hex_decode(&json.pin_block)
+                .filter(|b| b.len() == 8)
+                .ok_or(CmsError::Rejected("pinBlock must be 16 hexadecimal digits"))?,
+        );
+        let sealed = self.kek.seal(&row_aad(issuer, card, block.block_type), &bytes);
+        // One statement writes the block and moves the counter: neither can land without the other.
+        sqlx::query(
+            "INSERT INTO cms_pins (issuer_id, card_id, block_type, block_sealed, change_counter, updated_at) \
+             VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (issuer_id, card_id) DO UPDATE SET \
+             block_type = excluded.block_type, block_sealed = excluded.block_sealed, \
+             change_counter = cms_pins.change_counter + 1, updated_at = excluded.updated_at",
+        )
+        .bind(issuer.as_str())
+        .bind(card.as_str())
+        .bind(block.block_type.as_str())
+        .bind(sealed)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn change_counter(&self, issuer: &IssuerId, card: &CardId, _: &CorrelationId) -> Result<u64, CmsError> {
+        let row = sqlx::query("SELECT change_counter FROM cms_pins WHERE issuer_id = $1 AND card_id = $2")
+            .bind(issuer.as_str())
+            .bind(card.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?
+            .ok_or(CmsError::NotFound)?;
+        let counter: i64 = row.try_get("change_counter").map_err(unavailable)?;
+        u64::try_from(counter).map_err(|_| unavailable("negative change counter"))
+    }
+}

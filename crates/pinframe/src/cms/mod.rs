@@ -1,0 +1,110 @@
+//! The issuer's card management system as the service sees it: the three operations of the D1 PIN
+//! Management API (get PIN, set PIN, PIN change counter). The embedded reference CMS implements it
+//! in process; a remote CMS over HTTP implements the same trait.
+//!
+//! PIN blocks cross this boundary only as JWEs: `get_pin` returns a block encrypted to the service's
+//! key, `set_pin` takes a block encrypted to the CMS's key, as on the D1 hop.
+
+pub(crate) mod embedded;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use pinframe_core::{CardId, CorrelationId, IssuerId, PublicJwk};
+
+pub use embedded::EmbeddedCms;
+
+/// The type of a PIN block, as named in the D1 request body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinBlockType {
+    /// ISO 9564-1 format 0, XORed with the card's PAN field.
+    Iso0,
+    /// SECCOS 3DES block. Stored and returned, never computed (its PRW/MAC has no public spec).
+    Seccos3Des,
+}
+
+impl PinBlockType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Iso0 => "ISO0",
+            Self::Seccos3Des => "SECCOS_3DES",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "ISO0" => Some(Self::Iso0),
+            "SECCOS_3DES" => Some(Self::Seccos3Des),
+            _ => None,
+        }
+    }
+}
+
+/// A PIN block in transit: its type and the compact JWE of its JSON (`{"format":..,"pinBlock":..}`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct EncryptedPinBlock {
+    pub block_type: PinBlockType,
+    pub jwe: String,
+}
+
+impl fmt::Debug for EncryptedPinBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncryptedPinBlock").field("block_type", &self.block_type).finish_non_exhaustive()
+    }
+}
+
+/// Largest `encryptedPinBlock` the D1 API allows.
+pub const MAX_ENCRYPTED_PIN_BLOCK_LEN: usize = 8192;
+
+#[derive(Debug)]
+pub enum CmsError {
+    /// The CMS has no PIN for this card.
+    NotFound,
+    /// The CMS refused the request (a block it cannot decrypt or parse, for instance).
+    Rejected(&'static str),
+    /// The CMS could not be reached or failed; the detail is for the log.
+    Unavailable(String),
+}
+
+impl fmt::Display for CmsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotFound => f.write_str("CMS: no PIN for this card"),
+            Self::Rejected(why) => write!(f, "CMS rejected the request: {why}"),
+            Self::Unavailable(why) => write!(f, "CMS unavailable: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for CmsError {}
+
+#[async_trait]
+pub trait PinManagement: Send + Sync + fmt::Debug {
+    /// The key `set_pin` blocks must be encrypted to.
+    fn encryption_key(&self) -> &PublicJwk;
+
+    /// `GET …/cards/{cardId}/pin`: the card's PIN block, encrypted to the service's key.
+    async fn get_pin(
+        &self,
+        issuer: &IssuerId,
+        card: &CardId,
+        correlation: &CorrelationId,
+    ) -> Result<EncryptedPinBlock, CmsError>;
+
+    /// `PUT …/cards/{cardId}/pin`: stores the block and raises the change counter by one, atomically.
+    async fn set_pin(
+        &self,
+        issuer: &IssuerId,
+        card: &CardId,
+        block: &EncryptedPinBlock,
+        correlation: &CorrelationId,
+    ) -> Result<(), CmsError>;
+
+    /// `GET …/cards/{cardId}/pin/changeCounter`.
+    async fn change_counter(
+        &self,
+        issuer: &IssuerId,
+        card: &CardId,
+        correlation: &CorrelationId,
+    ) -> Result<u64, CmsError>;
+}

@@ -1,0 +1,116 @@
+//! `--demo`: the demo issuer, consumer, card and PIN of the contract, and a desktop host page at
+//! `/demo/` that asks its own backend for a token, frames the widget and lists the events it gets.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use pinframe_core::{CardId, ConsumerId, CorrelationId, IssuerId, Pan, Pin};
+use serde::Deserialize;
+
+use crate::auth;
+use crate::cms::CmsError;
+use crate::error::{ApiJson, AppError};
+use crate::http::tokens::{self, TokenRequest};
+use crate::origin;
+use crate::pins;
+use crate::state::AppState;
+
+pub const ISSUER: &str = "DEMOISSUER";
+pub const CLIENT_ID: &str = "demo-client";
+pub const CLIENT_SECRET: &str = "demo-secret";
+pub const CONSUMER: &str = "demo-consumer";
+pub const CARD: &str = "demo-card";
+pub const PAN: &str = "5555555551234567";
+pub const PIN: &str = "2468";
+
+fn ids() -> (IssuerId, ConsumerId, CardId) {
+    let ok = "the demo identifiers are valid";
+    (IssuerId::parse(ISSUER).expect(ok), ConsumerId::parse(CONSUMER).expect(ok), CardId::parse(CARD).expect(ok))
+}
+
+/// Seeds the demo data, idempotently: a second run changes nothing, and a PIN already in the CMS
+/// (perhaps set through the demo) is kept.
+pub async fn seed(state: &AppState, origins: &[String]) -> Result<(), AppError> {
+    let (issuer, consumer, card) = ids();
+    let now = state.clock.now();
+    let existing = state.store.issuer(&issuer).await.map_err(AppError::internal)?;
+    let current = match existing {
+        Some(record) if record.client_id == CLIENT_ID => {
+            tokio::task::spawn_blocking(move || auth::verify_secret(CLIENT_SECRET, &record.secret_hash))
+                .await
+                .map_err(AppError::internal)?
+        }
+        _ => false,
+    };
+    if !current {
+        let hash =
+            tokio::task::spawn_blocking(|| auth::hash_secret(CLIENT_SECRET)).await.map_err(AppError::internal)?;
+        state.store.put_issuer(&issuer, CLIENT_ID, &hash, now).await.map_err(AppError::internal)?;
+    }
+    for origin in origins {
+        state.store.add_origin(&issuer, origin).await.map_err(AppError::internal)?;
+    }
+    state.store.put_consumer(&issuer, &consumer, now).await.map_err(AppError::internal)?;
+    let pan = Pan::parse(PAN).map_err(AppError::internal)?;
+    let registered = match state.store.card(&issuer, &card).await.map_err(AppError::internal)? {
+        Some(record) => pins::open_pan(&state.keys, &issuer, &card, &record.pan_sealed)?.expose() == PAN,
+        None => false,
+    };
+    if !registered {
+        let sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan);
+        state.store.put_card(&issuer, &consumer, &card, &sealed, now).await.map_err(AppError::internal)?;
+    }
+    let correlation = CorrelationId::parse("demo-seed").map_err(AppError::internal)?;
+    match state.cms.change_counter(&issuer, &card, &correlation).await {
+        Ok(_) => Ok(()),
+        Err(CmsError::NotFound) => {
+            let pin = Pin::parse(PIN).map_err(AppError::internal)?;
+            pins::write_pin(state, &issuer, &card, &pan, &pin, &correlation).await
+        }
+        Err(other) => Err(AppError::internal(other)),
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/demo/", get(|| static_file("text/html; charset=utf-8", include_str!("../demo/index.html"))))
+        .route("/demo/demo.js", get(|| static_file("text/javascript; charset=utf-8", include_str!("../demo/demo.js"))))
+        .route("/demo/demo.css", get(|| static_file("text/css; charset=utf-8", include_str!("../demo/demo.css"))))
+        .route("/demo/api/token", post(token))
+}
+
+async fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    let csp = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; frame-src 'self' \
+               http://127.0.0.1:* http://localhost:*; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
+               frame-ancestors 'none'";
+    ([(header::CONTENT_TYPE, content_type), (header::CONTENT_SECURITY_POLICY, csp)], body).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoTokenRequest {
+    action: String,
+}
+
+/// The demo host's own backend: what a bank's server would do with its Basic credentials, done in
+/// process for the demo card. The page's origin becomes the token's `parentOrigin`.
+async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<DemoTokenRequest>,
+) -> Result<Response, AppError> {
+    let parent_origin =
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).and_then(origin::normalize).ok_or_else(|| {
+            AppError::bad_request("invalid_parent_origin", "The demo needs the page's Origin header.")
+        })?;
+    let (issuer, _, _) = ids();
+    let request = TokenRequest {
+        card_id: CARD.to_owned(),
+        action: request.action,
+        parent_origin: Some(parent_origin),
+        language: None,
+    };
+    tokens::issue(&state, &issuer, request).await
+}

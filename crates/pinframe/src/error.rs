@@ -1,0 +1,128 @@
+//! One error type for every HTTP response the service and the CMS send, and the JSON extractor
+//! whose rejections use it.
+//!
+//! Bodies are `{"error": <code>, "message": <sentence>}`. Neither part ever carries a request value
+//! (a value can be a PIN, a token or a PAN); the detail behind a 5xx goes to the log, once, through
+//! the [`LogDetail`] response extension that the logging middleware reads.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use pinframe_core::FormatError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Largest JSON body any endpoint accepts. The largest legitimate one is a JWE of a few hundred bytes.
+pub const MAX_JSON_BODY: usize = 16 * 1024;
+
+/// Everything a handler can fail with, mapped to one status and one stable code each.
+#[derive(Debug)]
+pub enum AppError {
+    /// 400: a malformed identifier, header or body. The message says which rule was broken.
+    BadRequest { code: &'static str, message: String },
+    /// 401: missing, unknown, expired or used credentials. Never says which.
+    Unauthorized { scheme: &'static str },
+    /// 403: valid credentials that do not allow this (a view token used to set, say).
+    Forbidden { message: &'static str },
+    /// 404: the thing named in the path is not known to this issuer.
+    NotFound { message: &'static str },
+    /// 415: a body that is not `application/json`.
+    UnsupportedMediaType,
+    /// 503: the widget has not been built, or a dependency is down.
+    Unavailable { code: &'static str, message: &'static str, detail: String },
+    /// 500: a bug or a storage failure. `detail` is logged, never sent.
+    Internal { detail: String },
+}
+
+/// The detail of an error, carried to the logging middleware in the response's extensions.
+#[derive(Clone, Debug)]
+pub struct LogDetail(pub String);
+
+impl AppError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest { code, message: message.into() }
+    }
+
+    /// A malformed identifier or value: the core's format errors never carry the value itself.
+    pub fn invalid(code: &'static str, error: FormatError) -> Self {
+        Self::bad_request(code, error.to_string())
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Self::Internal { detail: detail.to_string() }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, message, detail) = match &self {
+            Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, *code, message.as_str(), None),
+            Self::Unauthorized { .. } => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "The credentials are missing, unknown, expired or already used.",
+                None,
+            ),
+            Self::Forbidden { message } => (StatusCode::FORBIDDEN, "forbidden", *message, None),
+            Self::NotFound { message } => (StatusCode::NOT_FOUND, "not_found", *message, None),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "The body must be JSON with Content-Type: application/json.",
+                None,
+            ),
+            Self::Unavailable { code, message, detail } => {
+                (StatusCode::SERVICE_UNAVAILABLE, *code, *message, Some(detail.clone()))
+            }
+            Self::Internal { detail } => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Something went wrong on our side. Please try again later.",
+                Some(detail.clone()),
+            ),
+        };
+        let body = serde_json::to_vec(&ErrorBody { error: code, message }).unwrap_or_default();
+        let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        if let Self::Unauthorized { scheme } = self {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
+        }
+        if let Some(detail) = detail {
+            response.extensions_mut().insert(LogDetail(detail));
+        }
+        response
+    }
+}
+
+/// JSON body extractor whose every rejection is an [`AppError`]. Unlike axum's own, it never echoes
+/// the parser's message, which can quote the offending input.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| AppError::bad_request("invalid_body", "The body is too large or could not be read."))?;
+        let bytes = zeroize::Zeroizing::new(bytes.to_vec());
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|_| AppError::bad_request("invalid_body", "The body is not the JSON this endpoint expects."))
+    }
+}

@@ -1,0 +1,184 @@
+//! Hosting the Trunk-built widget: `GET /pin/{issuerId}/view` and `GET /pin/assets/{file}`.
+//!
+//! Trunk starts the wasm from an inline `<script type="module">`. The page's CSP allows no inline
+//! script, so at load time the loader is moved into an asset of its own, named by its hash.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use pinframe_core::pinblock::hex_encode;
+use pinframe_core::IssuerId;
+use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Where Trunk's `public_url` puts the assets (Trunk.toml).
+pub const ASSET_PREFIX: &str = "/pin/assets/";
+const ORIGINS_PLACEHOLDER: &str = "<!--pinframe-origins-->";
+
+#[derive(Debug)]
+struct Asset {
+    bytes: Vec<u8>,
+    content_type: &'static str,
+}
+
+/// The widget's page template and assets, read into memory once.
+#[derive(Debug, Default)]
+pub struct WidgetAssets {
+    page: Option<String>,
+    assets: HashMap<String, Asset>,
+}
+
+fn content_type(name: &str) -> Option<&'static str> {
+    Some(match name.rsplit_once('.')?.1 {
+        "js" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "css" => "text/css; charset=utf-8",
+        "woff2" => "font/woff2",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        _ => return None,
+    })
+}
+
+impl WidgetAssets {
+    /// Reads `dir` (Trunk's `dist/`). A missing directory gives an empty set, served as 503.
+    pub fn load(dir: &Path) -> io::Result<Self> {
+        let index = match fs::read_to_string(dir.join("index.html")) {
+            Ok(index) => index,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(e),
+        };
+        let mut assets = HashMap::new();
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let (Some(content_type), true) = (content_type(&name), entry.file_type()?.is_file()) {
+                assets.insert(name, Asset { bytes: fs::read(entry.path())?, content_type });
+            }
+        }
+        let (page, loader) = externalize_loader(&index)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "index.html has no Trunk loader script"))?;
+        let digest = hex_encode(&Sha256::digest(loader.as_bytes())[..8]).to_ascii_lowercase();
+        let loader_name = format!("pinframe-loader-{digest}.js");
+        let page = page.replace(LOADER_PLACEHOLDER, &format!("{ASSET_PREFIX}{loader_name}"));
+        assets
+            .insert(loader_name, Asset { bytes: loader.into_bytes(), content_type: "text/javascript; charset=utf-8" });
+        Ok(Self { page: Some(page), assets })
+    }
+
+    pub fn is_built(&self) -> bool {
+        self.page.is_some()
+    }
+}
+
+const LOADER_PLACEHOLDER: &str = "\u{0}loader\u{0}";
+
+/// Splits Trunk's inline module script out of `index`: returns the page with a
+/// `<script type="module" src=…>` in its place (and a marker for the issuer's origins before
+/// `</head>`), and the script's text.
+fn externalize_loader(index: &str) -> Option<(String, String)> {
+    const OPEN: &str = "<script type=\"module\">";
+    let start = index.find(OPEN)?;
+    let body_start = start + OPEN.len();
+    let body_len = index[body_start..].find("</script>")?;
+    let loader = index[body_start..body_start + body_len].trim().to_owned();
+    if index[body_start + body_len..].contains(OPEN) {
+        return None;
+    }
+    let mut page = String::with_capacity(index.len());
+    page.push_str(&index[..start]);
+    page.push_str(&format!("<script type=\"module\" src=\"{LOADER_PLACEHOLDER}\"></script>"));
+    page.push_str(&index[body_start + body_len + "</script>".len()..]);
+    let head_end = page.find("</head>")?;
+    page.insert_str(head_end, ORIGINS_PLACEHOLDER);
+    Some((page, loader))
+}
+
+fn escape_attribute(text: &str) -> String {
+    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The page's Content-Security-Policy: scripts, styles and fetches from this origin only, wasm
+/// compilation allowed, no inline script or style, and framing only by the issuer's origins.
+pub fn content_security_policy(origins: &[String]) -> String {
+    let ancestors = if origins.is_empty() { "'none'".to_owned() } else { origins.join(" ") };
+    format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'; \
+         img-src 'self' data:; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
+    )
+}
+
+/// `GET /pin/{issuerId}/view`.
+pub async fn page(State(state): State<AppState>, UrlPath(issuer_id): UrlPath<String>) -> Result<Response, AppError> {
+    let issuer = IssuerId::parse(&issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
+    if state.store.issuer(&issuer).await.map_err(AppError::internal)?.is_none() {
+        return Err(AppError::NotFound { message: "No such issuer." });
+    }
+    let Some(template) = &state.widget.page else {
+        return Err(AppError::Unavailable {
+            code: "widget_not_built",
+            message: "The PIN page is not available right now.",
+            detail: "the widget directory has no index.html; build it with `make widget`".to_owned(),
+        });
+    };
+    let origins = state.store.origins(&issuer).await.map_err(AppError::internal)?;
+    // Before its session starts (or when the token is refused) the widget can only tell a desktop
+    // parent through the issuer's origins: framing is limited to them, and postMessage delivers to
+    // the one that matches.
+    let meta = format!("<meta name=\"pinframe-origins\" content=\"{}\">", escape_attribute(&origins.join(" ")));
+    let html = template.replace(ORIGINS_PLACEHOLDER, &meta);
+    let csp = HeaderValue::from_str(&content_security_policy(&origins)).map_err(AppError::internal)?;
+    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+    Ok(response)
+}
+
+/// `GET /pin/assets/{file}`: file names carry a content hash, so they are cached for good.
+pub async fn asset(State(state): State<AppState>, UrlPath(file): UrlPath<String>) -> Response {
+    match state.widget.assets.get(&file) {
+        Some(asset) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
+            ],
+            asset.bytes.clone(),
+        )
+            .into_response(),
+        None => AppError::NotFound { message: "There is nothing at this path." }.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRUNK_INDEX: &str = "<html><head><link rel=\"stylesheet\" href=\"/pin/assets/a.css\"/>\n\
+        <script type=\"module\">\nimport init from '/pin/assets/w.js';\nawait init();\n</script>\n\
+        <link rel=\"modulepreload\" href=\"/pin/assets/w.js\"></head><body></body></html>";
+
+    #[test]
+    fn the_inline_loader_becomes_an_external_module() {
+        let (page, loader) = externalize_loader(TRUNK_INDEX).unwrap();
+        assert_eq!(loader, "import init from '/pin/assets/w.js';\nawait init();");
+        assert!(!page.contains("import init"));
+        assert!(page.contains(&format!("<script type=\"module\" src=\"{LOADER_PLACEHOLDER}\"></script>")));
+        assert!(page.contains(&format!("{ORIGINS_PLACEHOLDER}</head>")));
+        assert!(externalize_loader("<html><head></head></html>").is_none());
+    }
+
+    #[test]
+    fn csp_frames_only_registered_origins() {
+        let csp = content_security_policy(&["https://a.example".into(), "https://b.example".into()]);
+        assert!(csp.ends_with("frame-ancestors https://a.example https://b.example"));
+        assert!(!csp.contains("unsafe-inline"));
+        assert!(content_security_policy(&[]).ends_with("frame-ancestors 'none'"));
+    }
+}

@@ -1,0 +1,95 @@
+//! The service's side of the D1 hop: PANs sealed at rest, and PINs read from and written to the CMS
+//! as ISO 9564 format-0 blocks inside JWEs. A clear PIN exists here only for the length of a request.
+
+use pinframe_core::pinblock::{decode_iso0, encode_iso0, hex_decode, hex_encode};
+use pinframe_core::rand_core::OsRng;
+use pinframe_core::{jwe, CardId, CorrelationId, IssuerId, Pan, Pin};
+use zeroize::Zeroizing;
+
+use crate::cms::embedded::PinBlockJson;
+use crate::cms::{CmsError, EncryptedPinBlock, PinBlockType};
+use crate::error::AppError;
+use crate::state::{AppState, ServiceKeys};
+
+fn pan_aad(issuer: &IssuerId, card: &CardId) -> Vec<u8> {
+    format!("pinframe-card-pan-v1|{}|{}", issuer.as_str(), card.as_str()).into_bytes()
+}
+
+pub fn seal_pan(keys: &ServiceKeys, issuer: &IssuerId, card: &CardId, pan: &Pan) -> Vec<u8> {
+    keys.data.seal(&pan_aad(issuer, card), pan.as_bytes())
+}
+
+pub fn open_pan(keys: &ServiceKeys, issuer: &IssuerId, card: &CardId, sealed: &[u8]) -> Result<Pan, AppError> {
+    let bytes = keys
+        .data
+        .open(&pan_aad(issuer, card), sealed)
+        .map_err(|_| AppError::internal("a stored PAN does not open under the data key"))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| AppError::internal("a stored PAN is not text"))?;
+    Pan::parse(text).map_err(|_| AppError::internal("a stored PAN does not parse"))
+}
+
+/// The PAN of a registered card; 404 when the issuer has no such card.
+pub async fn card_pan(state: &AppState, issuer: &IssuerId, card: &CardId) -> Result<Pan, AppError> {
+    let record = state
+        .store
+        .card(issuer, card)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or(AppError::NotFound { message: "No such card is registered for this issuer." })?;
+    open_pan(&state.keys, issuer, card, &record.pan_sealed)
+}
+
+fn cms_error(error: CmsError) -> AppError {
+    match error {
+        CmsError::NotFound => AppError::NotFound { message: "The card management system has no PIN for this card." },
+        other => AppError::Unavailable {
+            code: "cms_unavailable",
+            message: "The card management system is not available. Please try again later.",
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// Reads the card's PIN from the CMS.
+pub async fn read_pin(
+    state: &AppState,
+    issuer: &IssuerId,
+    card: &CardId,
+    pan: &Pan,
+    correlation: &CorrelationId,
+) -> Result<Pin, AppError> {
+    let block = state.cms.get_pin(issuer, card, correlation).await.map_err(cms_error)?;
+    if block.block_type != PinBlockType::Iso0 {
+        return Err(AppError::internal("the CMS returned a PIN block type the service cannot read"));
+    }
+    let plaintext = jwe::decrypt(&state.keys.encryption, &block.jwe)
+        .map_err(|_| AppError::internal("the CMS's PIN block does not decrypt with the service key"))?;
+    let json: PinBlockJson =
+        serde_json::from_slice(&plaintext).map_err(|_| AppError::internal("the CMS's PIN block JSON is malformed"))?;
+    let bytes = Zeroizing::new(hex_decode(&json.pin_block).unwrap_or_default());
+    let block: &[u8; 8] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| AppError::internal("the CMS's PIN block is not 16 hexadecimal digits"))?;
+    if json.format != PinBlockType::Iso0.as_str() {
+        return Err(AppError::internal("the CMS's PIN block JSON names another format"));
+    }
+    decode_iso0(block, pan).map_err(|_| AppError::internal("the CMS's PIN block is not a format-0 block for this PAN"))
+}
+
+/// Writes a PIN to the CMS as a format-0 block, which raises the card's change counter by one.
+pub async fn write_pin(
+    state: &AppState,
+    issuer: &IssuerId,
+    card: &CardId,
+    pan: &Pan,
+    pin: &Pin,
+    correlation: &CorrelationId,
+) -> Result<(), AppError> {
+    let block = Zeroizing::new(encode_iso0(pin, pan));
+    let json = PinBlockJson { format: PinBlockType::Iso0.as_str().to_owned(), pin_block: hex_encode(block.as_ref()) };
+    let plaintext = Zeroizing::new(serde_json::to_vec(&json).map_err(AppError::internal)?);
+    let jwe = jwe::encrypt(state.cms.encryption_key(), &plaintext, &mut OsRng);
+    let block = EncryptedPinBlock { block_type: PinBlockType::Iso0, jwe };
+    state.cms.set_pin(issuer, card, &block, correlation).await.map_err(cms_error)
+}

@@ -1,0 +1,185 @@
+//! Key material at rest: key files created in the data directory on first start with owner-only
+//! permissions, and the AES-256-GCM sealing used for values stored encrypted (PANs, PIN blocks).
+
+use std::fmt;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use pinframe_core::pinblock::{hex_decode, hex_encode};
+use pinframe_core::rand_core::{OsRng, RngCore};
+use pinframe_core::PrivateJwk;
+use zeroize::Zeroizing;
+
+/// A key file that is missing its key, has the wrong form, or can be read by others.
+#[derive(Debug)]
+pub struct KeyFileError {
+    path: String,
+    reason: String,
+}
+
+impl fmt::Display for KeyFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "key file {}: {}", self.path, self.reason)
+    }
+}
+
+impl std::error::Error for KeyFileError {}
+
+fn key_error(path: &Path, reason: impl fmt::Display) -> KeyFileError {
+    KeyFileError { path: path.display().to_string(), reason: reason.to_string() }
+}
+
+/// Loads the private JWK in `path`, or generates one there (mode 0600) when the file does not exist.
+pub fn load_or_create_jwk(path: &Path) -> Result<PrivateJwk, KeyFileError> {
+    match read_secret_file(path)? {
+        Some(text) => PrivateJwk::parse(text.trim()).map_err(|e| key_error(path, e)),
+        None => {
+            let key = PrivateJwk::generate(&mut OsRng);
+            let mut text = key.to_json();
+            text.push('\n');
+            write_secret_file(path, text.as_bytes())?;
+            Ok(key)
+        }
+    }
+}
+
+/// Loads the 256-bit key written in hex in `path`, or generates one there (mode 0600).
+pub fn load_or_create_key256(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
+    match read_secret_file(path)? {
+        Some(text) => parse_key256(text.trim()).ok_or_else(|| key_error(path, "expected 64 hexadecimal digits")),
+        None => {
+            let mut key = Zeroizing::new([0u8; 32]);
+            OsRng.fill_bytes(key.as_mut());
+            let mut text = Zeroizing::new(hex_encode(key.as_ref()));
+            text.push('\n');
+            write_secret_file(path, text.as_bytes())?;
+            Ok(key)
+        }
+    }
+}
+
+/// Parses a 256-bit key from 64 hex digits (configuration or a key file).
+pub fn parse_key256(hex: &str) -> Option<Zeroizing<[u8; 32]>> {
+    let bytes = Zeroizing::new(hex_decode(hex)?);
+    let mut key = Zeroizing::new([0u8; 32]);
+    if bytes.len() != key.len() {
+        return None;
+    }
+    key.copy_from_slice(&bytes);
+    Some(key)
+}
+
+fn read_secret_file(path: &Path) -> Result<Option<Zeroizing<String>>, KeyFileError> {
+    let metadata = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(key_error(path, e)),
+    };
+    if metadata.permissions().mode() & 0o077 != 0 {
+        return Err(key_error(path, "readable by group or others; run chmod 600 on it"));
+    }
+    fs::read_to_string(path).map(|s| Some(Zeroizing::new(s))).map_err(|e| key_error(path, e))
+}
+
+fn write_secret_file(path: &Path, bytes: &[u8]) -> Result<(), KeyFileError> {
+    // create_new: two processes starting at once cannot both write a key and use different ones.
+    let mut file =
+        OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| key_error(path, e))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| key_error(path, e))
+}
+
+/// AES-256-GCM under one key-encryption key, for values stored at rest. Each sealed value is bound
+/// by its associated data to the row it belongs to, so a value copied to another row fails to open.
+pub struct Sealer {
+    cipher: Aes256Gcm,
+}
+
+impl fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sealer").finish_non_exhaustive()
+    }
+}
+
+/// A sealed value did not open: wrong key, wrong row, or damaged storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SealError;
+
+impl fmt::Display for SealError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sealed value did not authenticate")
+    }
+}
+
+impl std::error::Error for SealError {}
+
+const NONCE_LEN: usize = 12;
+
+impl Sealer {
+    pub fn new(key: &[u8; 32]) -> Self {
+        Self { cipher: Aes256Gcm::new(key.into()) }
+    }
+
+    /// Returns `nonce || ciphertext || tag`, with a fresh random 96-bit nonce.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        let sealed = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+            .unwrap_or_else(|_| unreachable!("AES-GCM encryption only fails for inputs over 64 GiB"));
+        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        if sealed.len() < NONCE_LEN {
+            return Err(SealError);
+        }
+        let (nonce, body) = sealed.split_at(NONCE_LEN);
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad })
+            .map(Zeroizing::new)
+            .map_err(|_| SealError)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_for_their_row() {
+        let sealer = Sealer::new(&[7; 32]);
+        let sealed = sealer.seal(b"row-1", b"5555555551234567");
+        assert_eq!(sealer.open(b"row-1", &sealed).unwrap().as_slice(), b"5555555551234567");
+        assert_eq!(sealer.open(b"row-2", &sealed), Err(SealError));
+        assert_eq!(Sealer::new(&[8; 32]).open(b"row-1", &sealed), Err(SealError));
+        let mut flipped = sealed.clone();
+        flipped[NONCE_LEN] ^= 1;
+        assert_eq!(sealer.open(b"row-1", &flipped), Err(SealError));
+        assert_eq!(sealer.open(b"row-1", &sealed[..5]), Err(SealError));
+    }
+
+    #[test]
+    fn key_files_are_created_private_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kek.hex");
+        let first = load_or_create_key256(&path).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(*load_or_create_key256(&path).unwrap(), *first);
+
+        let jwk_path = dir.path().join("service.jwk");
+        let key = load_or_create_jwk(&jwk_path).unwrap();
+        assert_eq!(load_or_create_jwk(&jwk_path).unwrap().kid(), key.kid());
+
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = load_or_create_key256(&path).unwrap_err().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
+    }
+}

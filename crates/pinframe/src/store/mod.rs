@@ -1,0 +1,125 @@
+//! The service's storage, behind one small trait: issuers, their origins, consumers, cards (PAN
+//! sealed) and PIN-control tokens (hashed). SQLite implements it today; the SQL is portable so that a
+//! PostgreSQL implementation for multi-node deployments is a second impl, not a rewrite.
+
+mod sqlite;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use pinframe_core::{CardId, ConsumerId, IssuerId};
+
+pub(crate) use sqlite::open_sqlite;
+pub use sqlite::SqliteStore;
+
+/// A storage failure. The message is for the log; it never holds a secret (queries bind values).
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "storage: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self(e.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// What a PIN-control token lets its holder do, once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    ViewPin,
+    SetPin,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ViewPin => "VIEW_PIN",
+            Self::SetPin => "SET_PIN",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "VIEW_PIN" => Some(Self::ViewPin),
+            "SET_PIN" => Some(Self::SetPin),
+            _ => None,
+        }
+    }
+}
+
+/// An issuer as stored: its client id and the PHC string of its client secret's hash.
+pub struct IssuerRecord {
+    pub id: IssuerId,
+    pub client_id: String,
+    pub secret_hash: String,
+}
+
+impl fmt::Debug for IssuerRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuerRecord").field("id", &self.id).field("client_id", &self.client_id).finish_non_exhaustive()
+    }
+}
+
+/// A registered card. The PAN is sealed under the service's data key, bound to issuer and card.
+#[derive(Debug)]
+pub struct CardRecord {
+    pub consumer: ConsumerId,
+    pub pan_sealed: Vec<u8>,
+}
+
+/// A PIN-control token as stored: only the SHA-256 of the token, never the token.
+#[derive(Clone, Debug)]
+pub struct TokenRecord {
+    pub hash: [u8; 32],
+    pub issuer: IssuerId,
+    pub card: CardId,
+    pub action: Action,
+    pub parent_origin: Option<String>,
+    pub language: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used: bool,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Creates the issuer, or replaces its client id and secret hash.
+    async fn put_issuer(&self, id: &IssuerId, client_id: &str, secret_hash: &str, now: i64) -> Result<(), StoreError>;
+    async fn issuer(&self, id: &IssuerId) -> Result<Option<IssuerRecord>, StoreError>;
+    async fn issuer_by_client_id(&self, client_id: &str) -> Result<Option<IssuerRecord>, StoreError>;
+    async fn issuers(&self) -> Result<Vec<IssuerRecord>, StoreError>;
+    /// Adds an origin (idempotent). Origins are normalised before they get here.
+    async fn add_origin(&self, issuer: &IssuerId, origin: &str) -> Result<(), StoreError>;
+    async fn origins(&self, issuer: &IssuerId) -> Result<Vec<String>, StoreError>;
+    async fn put_consumer(&self, issuer: &IssuerId, consumer: &ConsumerId, now: i64) -> Result<(), StoreError>;
+    /// Registers a card to a registered consumer, or replaces its consumer and PAN.
+    async fn put_card(
+        &self,
+        issuer: &IssuerId,
+        consumer: &ConsumerId,
+        card: &CardId,
+        pan_sealed: &[u8],
+        now: i64,
+    ) -> Result<(), StoreError>;
+    async fn card(&self, issuer: &IssuerId, card: &CardId) -> Result<Option<CardRecord>, StoreError>;
+    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
+    async fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError>;
+    /// Marks the token used if it is unused and unexpired at `now`. Exactly one of any number of
+    /// concurrent callers gets `true`, on one node or many sharing the database.
+    async fn consume_token(&self, hash: &[u8; 32], now: i64) -> Result<bool, StoreError>;
+    /// Deletes tokens that expired before `before`; returns how many.
+    async fn purge_tokens(&self, before: i64) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,216 @@
+//! [`Store`] on SQLite through sqlx. The queries use `$n` parameters and standard SQL only
+//! (`ON CONFLICT … DO UPDATE`, conditional `UPDATE` for single use), which PostgreSQL runs as is.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pinframe_core::{CardId, ConsumerId, IssuerId};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::{Action, CardRecord, IssuerRecord, Store, StoreError, TokenRecord};
+
+/// Opens (creating if needed) a SQLite database file in WAL mode with foreign keys on.
+pub(crate) async fn open_sqlite(path: &Path) -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::from_str("sqlite:")?
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    Ok(SqlitePoolOptions::new().max_connections(8).connect_with(options).await?)
+}
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens the service database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let pool = open_sqlite(path).await?;
+        sqlx::migrate!("migrations/service").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+fn bad_row(what: &str) -> StoreError {
+    StoreError(format!("stored {what} does not parse"))
+}
+
+fn issuer_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<IssuerRecord, StoreError> {
+    Ok(IssuerRecord {
+        id: IssuerId::parse(row.try_get("id")?).map_err(|_| bad_row("issuer id"))?,
+        client_id: row.try_get("client_id")?,
+        secret_hash: row.try_get("secret_hash")?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn put_issuer(&self, id: &IssuerId, client_id: &str, secret_hash: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO issuers (id, client_id, secret_hash, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, secret_hash = excluded.secret_hash",
+        )
+        .bind(id.as_str())
+        .bind(client_id)
+        .bind(secret_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn issuer(&self, id: &IssuerId) -> Result<Option<IssuerRecord>, StoreError> {
+        let row = sqlx::query("SELECT id, client_id, secret_hash FROM issuers WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(issuer_from_row).transpose()
+    }
+
+    async fn issuer_by_client_id(&self, client_id: &str) -> Result<Option<IssuerRecord>, StoreError> {
+        let row = sqlx::query("SELECT id, client_id, secret_hash FROM issuers WHERE client_id = $1")
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(issuer_from_row).transpose()
+    }
+
+    async fn issuers(&self) -> Result<Vec<IssuerRecord>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, client_id, secret_hash FROM issuers ORDER BY id").fetch_all(&self.pool).await?;
+        rows.iter().map(issuer_from_row).collect()
+    }
+
+    async fn add_origin(&self, issuer: &IssuerId, origin: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO issuer_origins (issuer_id, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(issuer.as_str())
+            .bind(origin)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn origins(&self, issuer: &IssuerId) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT origin FROM issuer_origins WHERE issuer_id = $1 ORDER BY origin")
+            .bind(issuer.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| r.try_get("origin").map_err(StoreError::from)).collect()
+    }
+
+    async fn put_consumer(&self, issuer: &IssuerId, consumer: &ConsumerId, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO consumers (issuer_id, consumer_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(issuer.as_str())
+        .bind(consumer.as_str())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn put_card(
+        &self,
+        issuer: &IssuerId,
+        consumer: &ConsumerId,
+        card: &CardId,
+        pan_sealed: &[u8],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO cards (issuer_id, card_id, consumer_id, pan_sealed, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (issuer_id, card_id) DO UPDATE SET consumer_id = excluded.consumer_id, \
+             pan_sealed = excluded.pan_sealed, updated_at = excluded.updated_at",
+        )
+        .bind(issuer.as_str())
+        .bind(card.as_str())
+        .bind(consumer.as_str())
+        .bind(pan_sealed)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn card(&self, issuer: &IssuerId, card: &CardId) -> Result<Option<CardRecord>, StoreError> {
+        let row = sqlx::query("SELECT consumer_id, pan_sealed FROM cards WHERE issuer_id = $1 AND card_id = $2")
+            .bind(issuer.as_str())
+            .bind(card.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(CardRecord {
+                consumer: ConsumerId::parse(row.try_get("consumer_id")?).map_err(|_| bad_row("consumer id"))?,
+                pan_sealed: row.try_get("pan_sealed")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO pin_tokens (token_hash, issuer_id, card_id, action, parent_origin, language, created_at, \
+             expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
+        )
+        .bind(&token.hash[..])
+        .bind(token.issuer.as_str())
+        .bind(token.card.as_str())
+        .bind(token.action.as_str())
+        .bind(token.parent_origin.as_deref())
+        .bind(token.language.as_deref())
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT issuer_id, card_id, action, parent_origin, language, created_at, expires_at, used_at \
+             FROM pin_tokens WHERE token_hash = $1",
+        )
+        .bind(&hash[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(TokenRecord {
+                hash: *hash,
+                issuer: IssuerId::parse(row.try_get("issuer_id")?).map_err(|_| bad_row("issuer id"))?,
+                card: CardId::parse(row.try_get("card_id")?).map_err(|_| bad_row("card id"))?,
+                action: Action::parse(row.try_get("action")?).ok_or_else(|| bad_row("action"))?,
+                parent_origin: row.try_get("parent_origin")?,
+                language: row.try_get("language")?,
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+                used: row.try_get::<Option<i64>, _>("used_at")?.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    async fn consume_token(&self, hash: &[u8; 32], now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE pin_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3",
+        )
+        .bind(now)
+        .bind(&hash[..])
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn purge_tokens(&self, before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM pin_tokens WHERE expires_at < $1").bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,57 @@
+//! The widget's calls to the service (contract, "Widget-facing HTTP API"), with `fetch`.
+
+use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, ReferrerPolicy, RequestCache, RequestCredentials, RequestInit, Response};
+
+/// What `POST /api/v1/pin/session` returns that the view flow uses.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub action: String,
+    #[serde(default)]
+    pub parent_origin: Option<String>,
+}
+
+/// What `POST /api/v1/pin/view` returns.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ViewAnswer {
+    pub encrypted_pin: String,
+}
+
+impl std::fmt::Debug for ViewAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewAnswer").finish_non_exhaustive()
+    }
+}
+
+/// A completed HTTP exchange: the status and the body text.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// `POST path` with the token as Bearer credential, no cookies, no cache and no referrer.
+/// `Err` only when no answer came (network down, blocked).
+pub async fn post(path: &str, token: &str, correlation_id: &str, body: Option<&str>) -> Result<Answer, JsValue> {
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    let headers = Headers::new()?;
+    headers.set("Authorization", &format!("Bearer {token}"))?;
+    headers.set("x-correlation-id", correlation_id)?;
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_credentials(RequestCredentials::Omit);
+    init.set_cache(RequestCache::NoStore);
+    init.set_referrer_policy(ReferrerPolicy::NoReferrer);
+    if let Some(body) = body {
+        headers.set("Content-Type", "application/json")?;
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_headers(&headers);
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(path, &init)).await?.dyn_into()?;
+    let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
+    Ok(Answer { status: response.status(), body: text })
+}

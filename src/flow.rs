@@ -1,0 +1,110 @@
+//! The view flow: session, ephemeral key, PIN request, decryption. The ephemeral private key lives
+//! only inside [`view_pin`] and is wiped when it returns; so is every buffer that held the PIN.
+
+use std::rc::Rc;
+
+use pinframe_core::pinblock::hex_encode;
+use pinframe_core::rand_core::{OsRng, RngCore};
+use pinframe_core::{jwe, Pin, PrivateJwk};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::api::{self, Answer, Session, ViewAnswer};
+use crate::state::Failure;
+
+const SESSION: &str = "/api/v1/pin/session";
+const VIEW: &str = "/api/v1/pin/view";
+
+/// The result of the flow, and the origins a desktop parent may be told it through.
+#[derive(Debug)]
+pub struct Outcome {
+    pub result: Result<Pin, Failure>,
+    pub parent_origins: Rc<[String]>,
+}
+
+/// Maps a refused answer to what the cardholder is told.
+fn failure_for(answer: &Answer) -> Failure {
+    match answer.status {
+        401 => Failure::Refused,
+        403 => Failure::WrongPage,
+        _ => Failure::Unavailable,
+    }
+}
+
+/// A random id that ties the flow's requests together in the service's logs.
+fn correlation_id() -> String {
+    let mut bytes = [0u8; 8];
+    OsRng.fill_bytes(&mut bytes);
+    hex_encode(&bytes).to_ascii_lowercase()
+}
+
+/// Reads the PIN out of the decrypted `{"pin":"…"}` without copying it into a `String`.
+pub fn pin_from_plaintext(plaintext: &[u8]) -> Result<Pin, Failure> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct PinJson<'a> {
+        #[serde(borrow)]
+        pin: &'a str,
+    }
+    let parsed: PinJson<'_> = serde_json::from_slice(plaintext).map_err(|_| Failure::Broken)?;
+    Pin::parse(parsed.pin).map_err(|_| Failure::Broken)
+}
+
+pub async fn view_pin(token: Zeroizing<String>, page_origins: Vec<String>) -> Outcome {
+    let mut parent_origins: Rc<[String]> = Rc::from(page_origins);
+    let correlation = correlation_id();
+    let result = async {
+        let answer = api::post(SESSION, &token, &correlation, None).await.map_err(|_| Failure::Unavailable)?;
+        if answer.status != 200 {
+            return Err(failure_for(&answer));
+        }
+        let session: Session = serde_json::from_str(&answer.body).map_err(|_| Failure::Unavailable)?;
+        // From here on, only the origin this token was issued for hears about it.
+        parent_origins = Rc::from(session.parent_origin.into_iter().collect::<Vec<_>>());
+        if session.action != "VIEW_PIN" {
+            return Err(Failure::WrongPage);
+        }
+
+        let key = PrivateJwk::generate(&mut OsRng);
+        let body = format!("{{\"epk\":{}}}", key.public().to_json());
+        let answer = api::post(VIEW, &token, &correlation, Some(&body)).await.map_err(|_| Failure::Unavailable)?;
+        if answer.status != 200 {
+            return Err(failure_for(&answer));
+        }
+        let view: ViewAnswer = serde_json::from_str(&answer.body).map_err(|_| Failure::Broken)?;
+        let plaintext = jwe::decrypt(&key, &view.encrypted_pin).map_err(|_| Failure::Broken)?;
+        pin_from_plaintext(&plaintext)
+    }
+    .await;
+    Outcome { result, parent_origins }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_pin_plaintext_and_nothing_else() {
+        assert_eq!(pin_from_plaintext(br#"{"pin":"2468"}"#).unwrap().expose(), "2468");
+        assert_eq!(pin_from_plaintext(br#" { "pin" : "123456789012" } "#).unwrap().expose(), "123456789012");
+        for bad in [
+            &br#"{"pin":"24a8"}"#[..],
+            br#"{"pin":"246"}"#,
+            br#"{"pin":2468}"#,
+            br#"{"pin":"2468","x":1}"#,
+            b"2468",
+            b"",
+        ] {
+            assert_eq!(pin_from_plaintext(bad).unwrap_err(), Failure::Broken);
+        }
+    }
+
+    #[test]
+    fn refusals_map_to_messages() {
+        let answer = |status| Answer { status, body: String::new() };
+        assert_eq!(failure_for(&answer(401)), Failure::Refused);
+        assert_eq!(failure_for(&answer(403)), Failure::WrongPage);
+        assert_eq!(failure_for(&answer(503)), Failure::Unavailable);
+        assert_eq!(failure_for(&answer(400)), Failure::Unavailable);
+    }
+}

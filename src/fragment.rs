@@ -1,0 +1,61 @@
+//! The token travels in the URL fragment (`#token=…`), which browsers never send to a server.
+
+/// The value of `token` in a fragment such as `#token=abc` or `#lang=fi&token=abc`. `None` when it
+/// is missing, empty, or not base64url (the only alphabet tokens use).
+pub fn token_from_fragment(fragment: &str) -> Option<&str> {
+    let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
+    let token = fragment.split('&').find_map(|pair| pair.strip_prefix("token="))?;
+    let valid = !token.is_empty()
+        && token.len() <= 256
+        && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    valid.then_some(token)
+}
+
+/// Which page this is, from the path (`/pin/{issuerId}/view`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    View,
+    Set,
+}
+
+impl Mode {
+    pub fn from_path(path: &str) -> Option<Self> {
+        match path.trim_end_matches('/').rsplit('/').next()? {
+            "view" => Some(Self::View),
+            "set" => Some(Self::Set),
+            _ => None,
+        }
+    }
+
+    /// The session's `action` for this page.
+    pub fn action(self) -> &'static str {
+        match self {
+            Self::View => "VIEW_PIN",
+            Self::Set => "SET_PIN",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_token_in_the_fragment() {
+        assert_eq!(token_from_fragment("#token=abc-_09"), Some("abc-_09"));
+        assert_eq!(token_from_fragment("#lang=fi&token=xyz"), Some("xyz"));
+        assert_eq!(token_from_fragment("token=xyz"), Some("xyz"));
+        assert_eq!(token_from_fragment("#token="), None);
+        assert_eq!(token_from_fragment("#token=a%20b"), None);
+        assert_eq!(token_from_fragment("#tok=abc"), None);
+        assert_eq!(token_from_fragment(""), None);
+    }
+
+    #[test]
+    fn mode_follows_the_path() {
+        assert_eq!(Mode::from_path("/pin/DEMOISSUER/view"), Some(Mode::View));
+        assert_eq!(Mode::from_path("/pin/DEMOISSUER/set/"), Some(Mode::Set));
+        assert_eq!(Mode::from_path("/pin/DEMOISSUER/"), None);
+        assert_eq!(Mode::View.action(), "VIEW_PIN");
+    }
+}

@@ -1,0 +1,132 @@
+//! The view flow's state, as a pure reducer (tested natively): loading, then the PIN or a failure.
+
+use std::rc::Rc;
+
+use pinframe_core::Pin;
+use yew::Reducible;
+
+/// Why the flow stopped. Each has one message for the cardholder; none says more than they need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The page was opened without a token in its fragment.
+    MissingToken,
+    /// The service refused the token: unknown, expired or already used.
+    Refused,
+    /// The token is for another page (a set-PIN link opened as view, say).
+    WrongPage,
+    /// The service or the network could not be reached, or answered with an error.
+    Unavailable,
+    /// The answer could not be decrypted or read.
+    Broken,
+}
+
+impl Failure {
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::MissingToken => {
+                "This link is incomplete. Please open your PIN again from your bank's app or website."
+            }
+            Self::Refused => {
+                "This link has expired or was already used. Please open your PIN again from your bank's app or website."
+            }
+            Self::WrongPage => {
+                "This link is for a different PIN page. Please start again from your bank's app or website."
+            }
+            Self::Unavailable => "We couldn't reach the PIN service. Please check your connection and try again.",
+            Self::Broken => "Something went wrong while showing your PIN. Please try again.",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub enum Phase {
+    /// Getting the session and the PIN.
+    #[default]
+    Loading,
+    /// The PIN, decrypted in this page. It is wiped when the state that holds it is dropped.
+    Shown(Rc<Pin>),
+    Failed(Failure),
+}
+
+#[derive(Debug, Default)]
+pub struct ViewState {
+    pub phase: Phase,
+    /// Where a desktop parent may be told the outcome: the token's `parentOrigin` once the session
+    /// is known, the issuer's registered origins before that.
+    pub parent_origins: Rc<[String]>,
+}
+
+#[derive(Debug)]
+pub enum ViewAction {
+    Reveal { pin: Pin, parent_origins: Rc<[String]> },
+    Fail { failure: Failure, parent_origins: Rc<[String]> },
+}
+
+impl Reducible for ViewState {
+    type Action = ViewAction;
+
+    fn reduce(self: Rc<Self>, action: ViewAction) -> Rc<Self> {
+        match (&self.phase, action) {
+            (Phase::Loading, ViewAction::Reveal { pin, parent_origins }) => {
+                Rc::new(Self { phase: Phase::Shown(Rc::new(pin)), parent_origins })
+            }
+            (Phase::Loading, ViewAction::Fail { failure, parent_origins }) => {
+                Rc::new(Self { phase: Phase::Failed(failure), parent_origins })
+            }
+            // The flow ends once: a late answer cannot replace a shown PIN or a reported failure.
+            _ => self,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reduce(state: Rc<ViewState>, action: ViewAction) -> Rc<ViewState> {
+        state.reduce(action)
+    }
+
+    fn origins() -> Rc<[String]> {
+        Rc::from(vec!["https://bank.example".to_owned()])
+    }
+
+    fn reveal(pin: &str) -> ViewAction {
+        ViewAction::Reveal { pin: Pin::parse(pin).unwrap(), parent_origins: origins() }
+    }
+
+    fn fail(failure: Failure) -> ViewAction {
+        ViewAction::Fail { failure, parent_origins: origins() }
+    }
+
+    #[test]
+    fn loading_reveals_the_pin_once() {
+        let shown = reduce(Rc::default(), reveal("2468"));
+        let Phase::Shown(pin) = &shown.phase else { panic!("not shown: {shown:?}") };
+        assert_eq!(pin.expose(), "2468");
+        assert_eq!(&*shown.parent_origins, &["https://bank.example".to_owned()]);
+        let after = reduce(shown.clone(), fail(Failure::Broken));
+        assert!(Rc::ptr_eq(&after, &shown));
+    }
+
+    #[test]
+    fn a_failure_is_final() {
+        let failed = reduce(Rc::default(), fail(Failure::Refused));
+        assert!(matches!(failed.phase, Phase::Failed(Failure::Refused)));
+        let after = reduce(failed.clone(), reveal("1357"));
+        assert!(matches!(after.phase, Phase::Failed(Failure::Refused)));
+    }
+
+    #[test]
+    fn debug_never_prints_the_pin() {
+        let shown = reduce(Rc::default(), reveal("2468"));
+        assert!(!format!("{shown:?}").contains("2468"));
+    }
+
+    #[test]
+    fn every_failure_has_a_sentence() {
+        for f in [Failure::MissingToken, Failure::Refused, Failure::WrongPage, Failure::Unavailable, Failure::Broken] {
+            assert!(f.message().ends_with('.'));
+        }
+    }
+}

@@ -1,0 +1,97 @@
+// Shared by the end-to-end tests: starts the real `pinframe serve --demo` binary on a free port
+// with a fresh data directory, and headless Chromium through playwright-core.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createRequire } from "node:module";
+
+const root = resolve(import.meta.dirname, "../..");
+const require = createRequire(join(root, "tools/package.json"));
+export const { chromium } = require("playwright-core");
+export const jose = await import(require.resolve("jose"));
+
+export const DEMO = {
+  issuer: "DEMOISSUER",
+  clientId: "demo-client",
+  clientSecret: "demo-secret",
+  card: "demo-card",
+  pin: "2468",
+};
+
+/// Starts the service. Resolves once it prints the address it listens on.
+export async function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), "pinframe-e2e-"));
+  const bin = process.env.PINFRAME_BIN ?? join(root, "target/debug/pinframe");
+  const child = spawn(
+    bin,
+    ["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--widget-dir", join(root, "dist")],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PINFRAME_LOG: "debug,sqlx=warn,hyper=info,h2=info" } },
+  );
+  const out = { stdout: "", stderr: "" };
+  child.stdout.on("data", (d) => (out.stdout += d));
+  child.stderr.on("data", (d) => (out.stderr += d));
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${out.stdout}\n${out.stderr}`)), 30_000);
+    child.on("exit", (code) => fail(new Error(`server exited with ${code}:\n${out.stderr}`)));
+    const poll = setInterval(() => {
+      const m = out.stdout.match(/pinframe listening on (http:\/\/\S+)/);
+      if (m) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    }, 20);
+  });
+  return {
+    url,
+    dataDir,
+    out,
+    /// Every secret the service holds on disk, as it would appear in a log.
+    keyMaterial() {
+      const secrets = [];
+      for (const file of ["service-key.jwk", "cms/cms-key.jwk"]) {
+        secrets.push(JSON.parse(readFileSync(join(dataDir, file), "utf8")).d);
+      }
+      for (const file of ["data-key.hex", "cms/kek.hex"]) {
+        const hex = readFileSync(join(dataDir, file), "utf8").trim();
+        secrets.push(hex, hex.toLowerCase());
+      }
+      return secrets;
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((ok) => (child.exitCode !== null ? ok() : child.on("exit", ok)));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+}
+
+/// What an issuer backend does: asks for a PIN-control token with its Basic credentials.
+export async function issueToken(base, body, tokens) {
+  const auth = Buffer.from(`${DEMO.clientId}:${DEMO.clientSecret}`).toString("base64");
+  const response = await fetch(`${base}/api/v1/pin-control/tokens`, {
+    method: "POST",
+    headers: { authorization: `Basic ${auth}`, "content-type": "application/json" },
+    body: JSON.stringify({ cardId: DEMO.card, action: "VIEW_PIN", ...body }),
+  });
+  if (response.status !== 201) throw new Error(`token request: ${response.status} ${await response.text()}`);
+  const answer = await response.json();
+  tokens?.push(answer.token);
+  return answer;
+}
