@@ -1,4 +1,4 @@
-# pinframe: the two commands a newcomer needs are `make run` (with the demo, next issue) and `make test`.
+# pinframe: the two commands a newcomer needs are `make run` (the demo) and `make test`.
 # Every install step checks first and does nothing when the tool is already there at the right version.
 
 SHELL := /bin/bash
@@ -16,20 +16,28 @@ PYENV := target/pyenv
 PYTHON := $(CURDIR)/$(PYENV)/bin/python
 CHROMEDRIVER := /usr/bin/chromedriver
 
-.PHONY: run test deps check test-native test-interop test-browser widget widget-size fuzz-check fuzz-smoke clean-tools
+.PHONY: run test deps deps-build check test-native test-interop test-browser test-e2e widget widget-size \
+	fuzz-check fuzz-smoke time-to-pin clean-tools
 
-## run: the demo. `pinframe serve --demo` arrives with the view-PIN issue; until then this says so.
-run:
-	@echo "make run: the demo service (pinframe serve --demo) is not built yet; it arrives with the view-PIN issue." >&2
-	@echo "Meanwhile: make test, or cargo run -p pinframe -- --help" >&2
-	@exit 1
+# `make run LISTEN=0.0.0.0:8080 DATA_DIR=/var/lib/pinframe` to change where the demo listens and keeps data.
+LISTEN ?= 127.0.0.1:8080
+DATA_DIR ?= ./data
+
+## run: build the widget and the service, and start the demo (`pinframe serve --demo`); it prints the
+## /demo/ URL to open. Ctrl-C stops it; the data directory keeps keys, databases and the demo PIN.
+run: widget
+	cargo build --release --locked -p pinframe
+	target/release/pinframe serve --demo --listen $(LISTEN) --data-dir $(DATA_DIR) --widget-dir dist
 
 ## test: install what tests need, then run every check and test suite.
-test: deps check test-native test-interop test-browser widget fuzz-check
+test: deps check test-native test-interop test-browser test-e2e fuzz-check
 	@echo "make test: all checks passed"
 
-## deps: the wasm target, Trunk, the wasm-bindgen CLI, Chromium + ChromeDriver, npm and PyPI oracles.
-deps: target/.deps-rust $(CHROMEDRIVER) tools/node_modules/.installed $(PYENV)/.installed
+## deps-build: what building needs: the wasm target, Trunk, the wasm-bindgen CLI, and wasm-opt (npm).
+deps-build: target/.deps-rust tools/node_modules/.installed
+
+## deps: deps-build, plus Chromium + ChromeDriver and the PyPI oracles for the tests.
+deps: deps-build $(CHROMEDRIVER) $(PYENV)/.installed
 
 target/.deps-rust: Cargo.lock Makefile
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -78,8 +86,19 @@ test-browser: deps
 	CHROMEDRIVER=$(CHROMEDRIVER) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 		cargo test -p pinframe-widget --target wasm32-unknown-unknown --tests --locked
 
+## test-e2e: the running binary against an outside JOSE client and headless Chromium (playwright-core):
+## the desktop iframe, Android and iOS flows, then a check that the logs hold no secret.
+test-e2e: deps widget
+	cargo build --locked -p pinframe
+	node --test --test-concurrency=1 tests/e2e/
+
+## time-to-pin: median time from navigation to the PIN on screen, 20 fresh loads (release build).
+time-to-pin: deps widget
+	cargo build --release --locked -p pinframe
+	PINFRAME_BIN=target/release/pinframe node tests/e2e/time-to-pin.mjs 20
+
 ## widget: Trunk builds index.html into dist/, offline, with wasm-opt -Oz.
-widget: deps
+widget: deps-build
 	trunk build --release --offline
 	@$(MAKE) --no-print-directory widget-size
 

@@ -1,0 +1,460 @@
+//! The service's HTTP API through the router (`oneshot`), with a real SQLite store, the embedded
+//! CMS and real crypto in a temporary data directory. A hand-moved clock expires tokens.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use base64ct::{Base64, Encoding};
+use http_body_util::BodyExt;
+use pinframe::cli::ServeArgs;
+use pinframe::state::Clock;
+use pinframe::{app, demo, server, AppState};
+use pinframe_core::rand_core::OsRng;
+use pinframe_core::{jwe, PrivateJwk};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const ORIGIN: &str = "https://bank.example";
+
+#[derive(Debug)]
+struct ManualClock(AtomicI64);
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+struct Harness {
+    state: AppState,
+    clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+const TRUNK_INDEX: &str = "<!doctype html><html><head><title>Card PIN</title>\
+    <script type=\"module\">\nimport init from '/pin/assets/w.js';\nawait init();\n</script></head><body></body></html>";
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    std::fs::create_dir(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), TRUNK_INDEX).unwrap();
+    std::fs::write(dist.join("w.js"), "export default async function init() {}").unwrap();
+    let args = ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        demo: true,
+        widget_dir: dist,
+        public_url: None,
+        token_ttl: 300,
+    };
+    let mut state = server::open_state(&args, "http://pin.test".to_owned()).await.unwrap();
+    let clock = Arc::new(ManualClock(AtomicI64::new(1_800_000_000)));
+    state.clock = clock.clone();
+    demo::seed(&state, &[ORIGIN.to_owned()]).await.unwrap();
+    Harness { state, clock, _dir: dir }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+    text: String,
+}
+
+fn basic(client: &str, secret: &str) -> String {
+    format!("Basic {}", Base64::encode_string(format!("{client}:{secret}").as_bytes()))
+}
+
+impl Harness {
+    fn app(&self) -> Router {
+        app(self.state.clone())
+    }
+
+    async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.app().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, headers, body, text }
+    }
+
+    async fn post(&self, path: &str, authorization: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = Request::builder().method(Method::POST).uri(path);
+        if let Some(auth) = authorization {
+            request = request.header(header::AUTHORIZATION, auth);
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).unwrap()).await
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    async fn token_answer(&self, body: Value) -> Answer {
+        self.post("/api/v1/pin-control/tokens", Some(&basic(demo::CLIENT_ID, demo::CLIENT_SECRET)), Some(body)).await
+    }
+
+    async fn token(&self, action: &str) -> String {
+        let answer = self.token_answer(json!({"cardId": demo::CARD, "action": action})).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        answer.body["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn view(&self, token: &str, epk: Value) -> Answer {
+        self.post("/api/v1/pin/view", Some(&format!("Bearer {token}")), Some(json!({ "epk": epk }))).await
+    }
+}
+
+fn assert_error(answer: &Answer, status: StatusCode, code: &str) {
+    assert_eq!(answer.status, status, "{}", answer.text);
+    assert_eq!(answer.body["error"], code, "{}", answer.text);
+    assert!(answer.body["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", answer.text);
+    assert_eq!(answer.headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(answer.headers[header::CACHE_CONTROL], "no-store");
+}
+
+fn ephemeral() -> (PrivateJwk, Value) {
+    let key = PrivateJwk::generate(&mut OsRng);
+    let public = serde_json::from_str(&key.public().to_json()).unwrap();
+    (key, public)
+}
+
+#[tokio::test]
+async fn issues_a_token_and_shows_the_pin_once() {
+    let h = harness().await;
+    let answer = h.token_answer(json!({"cardId": "demo-card", "action": "VIEW_PIN", "parentOrigin": ORIGIN})).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    assert_eq!(answer.headers[header::CACHE_CONTROL], "no-store");
+    let token = answer.body["token"].as_str().unwrap();
+    assert_eq!(token.len(), 43);
+    assert_eq!(answer.body["expiresIn"], 300);
+    assert_eq!(answer.body["url"], format!("http://pin.test/pin/DEMOISSUER/view#token={token}"));
+
+    let session = h.post("/api/v1/pin/session", Some(&format!("Bearer {token}")), None).await;
+    assert_eq!(session.status, StatusCode::OK, "{}", session.text);
+    assert_eq!(session.body["action"], "VIEW_PIN");
+    assert_eq!(session.body["issuerId"], "DEMOISSUER");
+    assert_eq!(session.body["parentOrigin"], ORIGIN);
+    assert_eq!(session.body["allowedParentOrigins"], json!([ORIGIN]));
+    assert_eq!(session.body["expiresIn"], 300);
+    assert_eq!(session.body["encryptionJwk"]["use"], "enc");
+    assert_eq!(session.headers[header::CACHE_CONTROL], "no-store");
+
+    let (key, epk) = ephemeral();
+    let view = h.view(token, epk.clone()).await;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.text);
+    let jwe = view.body["encryptedPin"].as_str().unwrap();
+    assert_eq!(&**jwe::decrypt(&key, jwe).unwrap(), br#"{"pin":"2468"}"#);
+
+    // Used: the same 401 from both endpoints.
+    assert_error(&h.view(token, epk).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    let again = h.post("/api/v1/pin/session", Some(&format!("Bearer {token}")), None).await;
+    assert_error(&again, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert!(again.headers[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Bearer"));
+}
+
+#[tokio::test]
+async fn token_requests_need_the_issuers_credentials() {
+    let h = harness().await;
+    let body = json!({"cardId": "demo-card", "action": "VIEW_PIN"});
+    for auth in [
+        None,
+        Some(basic(demo::CLIENT_ID, "wrong-secret")),
+        Some(basic("no-such-client", demo::CLIENT_SECRET)),
+        Some("Basic !!!".to_owned()),
+        Some("Bearer abc".to_owned()),
+    ] {
+        let answer = h.post("/api/v1/pin-control/tokens", auth.as_deref(), Some(body.clone())).await;
+        assert_error(&answer, StatusCode::UNAUTHORIZED, "unauthorized");
+        assert!(answer.headers[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic"));
+        assert!(!answer.text.contains("secret"));
+    }
+}
+
+#[tokio::test]
+async fn token_requests_are_validated() {
+    let h = harness().await;
+    let cases = [
+        (json!({"cardId": "no-such-card", "action": "VIEW_PIN"}), StatusCode::NOT_FOUND, "not_found"),
+        (json!({"cardId": "bad card!", "action": "VIEW_PIN"}), StatusCode::BAD_REQUEST, "invalid_card_id"),
+        (json!({"cardId": "", "action": "VIEW_PIN"}), StatusCode::BAD_REQUEST, "invalid_card_id"),
+        (json!({"cardId": "x".repeat(49), "action": "VIEW_PIN"}), StatusCode::BAD_REQUEST, "invalid_card_id"),
+        (json!({"cardId": "demo-card", "action": "CHANGE_PIN"}), StatusCode::BAD_REQUEST, "invalid_action"),
+        (
+            json!({"cardId": "demo-card", "action": "VIEW_PIN", "parentOrigin": "https://evil.example"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_parent_origin",
+        ),
+        (
+            json!({"cardId": "demo-card", "action": "VIEW_PIN", "parentOrigin": "*"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_parent_origin",
+        ),
+        (
+            json!({"cardId": "demo-card", "action": "VIEW_PIN", "language": "not a language"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_language",
+        ),
+        (json!({"cardId": "demo-card"}), StatusCode::BAD_REQUEST, "invalid_body"),
+        (json!({"cardId": "demo-card", "action": "VIEW_PIN", "pan": "5555"}), StatusCode::BAD_REQUEST, "invalid_body"),
+    ];
+    for (body, status, code) in cases {
+        let answer = h.token_answer(body.clone()).await;
+        assert_error(&answer, status, code);
+        assert!(!answer.text.contains("evil") && !answer.text.contains("5555"), "echoed input: {}", answer.text);
+    }
+    // A registered origin, normalised the way browsers report it.
+    let answer = h
+        .token_answer(json!({"cardId": "demo-card", "action": "VIEW_PIN", "parentOrigin": "HTTPS://Bank.Example:443"}))
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+
+    let not_json = h
+        .send(
+            Request::post("/api/v1/pin-control/tokens")
+                .header(header::AUTHORIZATION, basic(demo::CLIENT_ID, demo::CLIENT_SECRET))
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Body::from("cardId=demo-card"))
+                .unwrap(),
+        )
+        .await;
+    assert_error(&not_json, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    let broken = h
+        .send(
+            Request::post("/api/v1/pin-control/tokens")
+                .header(header::AUTHORIZATION, basic(demo::CLIENT_ID, demo::CLIENT_SECRET))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{\"cardId\": \"2468"))
+                .unwrap(),
+        )
+        .await;
+    assert_error(&broken, StatusCode::BAD_REQUEST, "invalid_body");
+    assert!(!broken.text.contains("2468"));
+}
+
+#[tokio::test]
+async fn missing_unknown_malformed_and_expired_tokens_get_the_same_401() {
+    let h = harness().await;
+    let (_, epk) = ephemeral();
+    let expired = h.token("VIEW_PIN").await;
+    h.clock.0.fetch_add(300, Ordering::SeqCst);
+    let unknown = "A".repeat(43);
+    for auth in [
+        None,
+        Some("Bearer".to_owned()),
+        Some("Bearer short".to_owned()),
+        Some(format!("Bearer {unknown}")),
+        Some(format!("Bearer {expired}")),
+        Some(format!("Basic {expired}")),
+    ] {
+        for path in ["/api/v1/pin/session", "/api/v1/pin/view"] {
+            let answer = h.post(path, auth.as_deref(), Some(json!({ "epk": epk.clone() }))).await;
+            assert_error(&answer, StatusCode::UNAUTHORIZED, "unauthorized");
+            assert_eq!(answer.body, h.post("/api/v1/pin/session", None, None).await.body);
+        }
+    }
+    // One second before expiry it still worked.
+    h.clock.0.fetch_sub(1, Ordering::SeqCst);
+    assert_eq!(h.view(&expired, epk).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn view_rejects_bad_ephemeral_keys_without_using_the_token() {
+    let h = harness().await;
+    let token = h.token("VIEW_PIN").await;
+    let (_, good) = ephemeral();
+    let mut off_curve = good.clone();
+    // x of a valid point with y changed: not on P-256.
+    off_curve["y"] = json!("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE");
+    let mut other_curve = good.clone();
+    other_curve["crv"] = json!("P-384");
+    for epk in [off_curve, other_curve, json!("not a key"), json!({"kty": "EC"}), json!({"kty": "oct", "k": "AAAA"})] {
+        let answer = h.view(&token, epk).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_epk");
+    }
+    let no_epk = h.post("/api/v1/pin/view", Some(&format!("Bearer {token}")), Some(json!({}))).await;
+    assert_error(&no_epk, StatusCode::BAD_REQUEST, "invalid_body");
+    // None of that used the token up.
+    assert_eq!(h.view(&token, good).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_set_token_cannot_view() {
+    let h = harness().await;
+    let token = h.token("SET_PIN").await;
+    let (_, epk) = ephemeral();
+    assert_error(&h.view(&token, epk).await, StatusCode::FORBIDDEN, "forbidden");
+    let session = h.post("/api/v1/pin/session", Some(&format!("Bearer {token}")), None).await;
+    assert_eq!(session.body["action"], "SET_PIN");
+}
+
+#[tokio::test]
+async fn exactly_one_of_many_concurrent_views_succeeds() {
+    let h = harness().await;
+    let token = h.token("VIEW_PIN").await;
+    let (_, epk) = ephemeral();
+    let tasks: Vec<_> = (0..24)
+        .map(|_| {
+            let app = h.app();
+            let request = Request::post("/api/v1/pin/view")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json!({ "epk": epk.clone() }).to_string()))
+                .unwrap();
+            tokio::spawn(async move { app.oneshot(request).await.unwrap().status() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn correlation_ids_are_validated_and_echoed() {
+    let h = harness().await;
+    let with =
+        |id: &str| Request::get("/.well-known/jwks.json").header("x-correlation-id", id).body(Body::empty()).unwrap();
+    let ok = h.send(with("trace-1.2 abc_DEF")).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.headers["x-correlation-id"], "trace-1.2 abc_DEF");
+    for bad in ["", "has/slash", "semi;colon", &"x".repeat(65), "ümlaut"] {
+        let answer = h
+            .send(
+                Request::get("/.well-known/jwks.json")
+                    .header("x-correlation-id", axum::http::HeaderValue::from_bytes(bad.as_bytes()).unwrap())
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_correlation_id");
+        assert!(answer.headers.get("x-correlation-id").is_none());
+    }
+    // Without one, the service makes one up and returns it.
+    let generated = h.get("/.well-known/jwks.json").await;
+    let id = generated.headers["x-correlation-id"].to_str().unwrap();
+    assert!(pinframe_core::CorrelationId::parse(id).is_ok());
+}
+
+#[tokio::test]
+async fn jwks_publishes_the_service_encryption_key() {
+    let h = harness().await;
+    let answer = h.get("/.well-known/jwks.json").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let keys = answer.body["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str(), key["use"].as_str()),
+        (Some("EC"), Some("P-256"), Some("enc"))
+    );
+    assert!(key.get("d").is_none());
+    let public = pinframe_core::PublicJwk::parse(&key.to_string()).unwrap();
+    assert_eq!(key["kid"], public.thumbprint());
+    assert_eq!(public.kid(), h.state.keys.encryption.kid());
+}
+
+#[tokio::test]
+async fn the_widget_page_carries_a_strict_csp() {
+    let h = harness().await;
+    let page = h.get("/pin/DEMOISSUER/view").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval';"), "{csp}");
+    assert!(csp.ends_with(&format!("frame-ancestors {ORIGIN}")), "{csp}");
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(page.headers[header::REFERRER_POLICY], "no-referrer");
+    assert!(page.text.contains(&format!("<meta name=\"pinframe-origins\" content=\"{ORIGIN}\">")));
+    // Trunk's inline loader was moved out into an asset of its own.
+    assert!(!page.text.contains("import init"));
+    let src = page.text.split("<script type=\"module\" src=\"").nth(1).unwrap().split('"').next().unwrap();
+    let loader = h.get(src).await;
+    assert_eq!(loader.status, StatusCode::OK);
+    assert_eq!(loader.text, "import init from '/pin/assets/w.js';\nawait init();");
+    assert_eq!(loader.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+    assert!(loader.headers[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
+
+    assert_error(&h.get("/pin/NOSUCHISSU/view").await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(&h.get("/pin/SHORT/view").await, StatusCode::BAD_REQUEST, "invalid_issuer_id");
+    assert_error(&h.get("/pin/assets/nothing.js").await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(&h.get("/pin/assets/..%2Fdata%2Fservice-key.jwk").await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(&h.get("/no/such/path").await, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn without_a_built_widget_the_page_is_unavailable_not_broken() {
+    let mut h = harness().await;
+    h.state.widget = Arc::new(pinframe::http::widget::WidgetAssets::load(&PathBuf::from("/nonexistent")).unwrap());
+    assert_error(&h.get("/pin/DEMOISSUER/view").await, StatusCode::SERVICE_UNAVAILABLE, "widget_not_built");
+}
+
+#[tokio::test]
+async fn the_demo_backend_issues_tokens_for_its_own_origin_only() {
+    let h = harness().await;
+    let request = |origin: Option<&str>| {
+        let mut r = Request::post("/demo/api/token").header(header::CONTENT_TYPE, "application/json");
+        if let Some(origin) = origin {
+            r = r.header(header::ORIGIN, origin);
+        }
+        r.body(Body::from(r#"{"action":"VIEW_PIN"}"#)).unwrap()
+    };
+    let ok = h.send(request(Some(ORIGIN))).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text);
+    let session =
+        h.post("/api/v1/pin/session", Some(&format!("Bearer {}", ok.body["token"].as_str().unwrap())), None).await;
+    assert_eq!(session.body["parentOrigin"], ORIGIN);
+    assert_error(
+        &h.send(request(Some("https://evil.example"))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_parent_origin",
+    );
+    assert_error(&h.send(request(None)).await, StatusCode::BAD_REQUEST, "invalid_parent_origin");
+    let page = h.get("/demo/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("unsafe-inline"));
+}
+
+#[tokio::test]
+async fn seeding_the_demo_twice_changes_nothing() {
+    let h = harness().await;
+    let correlation = pinframe_core::CorrelationId::parse("test").unwrap();
+    let (issuer, card) =
+        (pinframe_core::IssuerId::parse(demo::ISSUER).unwrap(), pinframe_core::CardId::parse(demo::CARD).unwrap());
+    assert_eq!(h.state.cms.change_counter(&issuer, &card, &correlation).await.unwrap(), 1);
+    demo::seed(&h.state, &[ORIGIN.to_owned()]).await.unwrap();
+    assert_eq!(h.state.cms.change_counter(&issuer, &card, &correlation).await.unwrap(), 1);
+    assert_eq!(h.state.store.origins(&issuer).await.unwrap(), vec![ORIGIN.to_owned()]);
+}
+
+#[tokio::test]
+async fn a_card_without_a_pin_in_the_cms_is_404_and_keeps_the_token() {
+    let h = harness().await;
+    let issuer = pinframe_core::IssuerId::parse(demo::ISSUER).unwrap();
+    let consumer = pinframe_core::ConsumerId::parse(demo::CONSUMER).unwrap();
+    let card = pinframe_core::CardId::parse("no-pin-yet").unwrap();
+    let pan = pinframe_core::Pan::parse("4000001234567899").unwrap();
+    let sealed = pinframe::pins::seal_pan(&h.state.keys, &issuer, &card, &pan);
+    h.state.store.put_card(&issuer, &consumer, &card, &sealed, 0).await.unwrap();
+    let answer = h.token_answer(json!({"cardId": "no-pin-yet", "action": "VIEW_PIN"})).await;
+    let token = answer.body["token"].as_str().unwrap();
+    let (_, epk) = ephemeral();
+    assert_error(&h.view(token, epk).await, StatusCode::NOT_FOUND, "not_found");
+    let session = h.post("/api/v1/pin/session", Some(&format!("Bearer {token}")), None).await;
+    assert_eq!(session.status, StatusCode::OK);
+}
