@@ -25,8 +25,39 @@ pub struct Cli {
 pub enum Command {
     /// Run the service with the embedded reference CMS (SQLite in the data directory).
     Serve(ServeArgs),
+    /// Provision issuers in the service's data directory.
+    #[command(subcommand)]
+    Issuer(IssuerCommand),
     #[command(flatten)]
     Tool(ToolCommand),
+}
+
+/// `pinframe issuer …`: how a deployment gets issuers. Secrets are printed once; only hashes are kept.
+#[derive(Debug, Subcommand)]
+pub enum IssuerCommand {
+    /// Add an issuer; prints its client id and a generated client secret, once, as JSON.
+    Add {
+        /// The issuer id: exactly 10 characters of A-Z, a-z, 0-9, '_' or '-'.
+        #[arg(long, value_name = "ISSUERID")]
+        id: String,
+        /// An origin allowed to frame the widget and receive its events, e.g. https://bank.example.
+        #[arg(long = "origin", value_name = "ORIGIN")]
+        origins: Vec<String>,
+        #[arg(long, value_name = "DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// List issuers, their client ids and origins, one JSON object per line.
+    List {
+        #[arg(long, value_name = "DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Replace an issuer's client secret; prints the new one, once. The old one stops working at once.
+    RotateSecret {
+        #[arg(long, value_name = "ISSUERID")]
+        id: String,
+        #[arg(long, value_name = "DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
 }
 
 /// `pinframe serve`: where to listen, where the data lives, and the demo.

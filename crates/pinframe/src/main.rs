@@ -24,6 +24,7 @@ fn main() -> ExitCode {
     };
     let tool = match args.command {
         Command::Serve(serve) => return serve_blocking(serve),
+        Command::Issuer(issuer) => return issuer_blocking(issuer),
         Command::Tool(tool) => tool,
     };
     match cli::run(tool, &mut std::io::stdin().lock()) {
@@ -52,6 +53,27 @@ fn serve_blocking(args: cli::ServeArgs) -> ExitCode {
     };
     match runtime.block_on(pinframe::server::serve(args)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn issuer_blocking(command: cli::IssuerCommand) -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|runtime| runtime.block_on(pinframe::admin::run(command)).map_err(|e| e.to_string()));
+    match result {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

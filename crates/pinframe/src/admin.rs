@@ -1,0 +1,103 @@
+//! `pinframe issuer add | list | rotate-secret`: provisioning against the service's database.
+
+use std::fmt;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+
+use pinframe_core::IssuerId;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::auth;
+use crate::cli::IssuerCommand;
+use crate::origin;
+use crate::store::{SqliteStore, Store, StoreError};
+
+#[derive(Debug)]
+pub enum AdminError {
+    Invalid(String),
+    Exists(String),
+    Unknown(String),
+    Store(StoreError),
+}
+
+impl fmt::Display for AdminError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Invalid(why) => f.write_str(why),
+            Self::Exists(id) => write!(f, "issuer {id} already exists (use `pinframe issuer rotate-secret --id {id}`)"),
+            Self::Unknown(id) => write!(f, "no issuer {id}"),
+            Self::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for AdminError {}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+async fn open(data_dir: &Path) -> Result<SqliteStore, AdminError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir)
+        .map_err(|e| AdminError::Invalid(format!("data directory {}: {e}", data_dir.display())))?;
+    Ok(SqliteStore::open(&data_dir.join("service.db")).await?)
+}
+
+fn issuer_id(text: &str) -> Result<IssuerId, AdminError> {
+    IssuerId::parse(text).map_err(|e| AdminError::Invalid(e.to_string()))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Runs the command; returns what to print (which may hold a secret, hence `Zeroizing`).
+pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError> {
+    match command {
+        IssuerCommand::Add { id, origins, data_dir } => {
+            let id = issuer_id(&id)?;
+            let origins = origins
+                .iter()
+                .map(|o| origin::normalize(o).ok_or_else(|| AdminError::Invalid(format!("not an http(s) origin: {o}"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            let store = open(&data_dir).await?;
+            if store.issuer(&id).await?.is_some() {
+                return Err(AdminError::Exists(id.as_str().to_owned()));
+            }
+            // The client id is the issuer id: unique, and nothing secret.
+            let secret = auth::generate_secret();
+            let hash = auth::hash_secret(&secret);
+            store.put_issuer(&id, id.as_str(), &hash, now()).await?;
+            for origin in &origins {
+                store.add_origin(&id, origin).await?;
+            }
+            let out = json!({"issuerId": id.as_str(), "clientId": id.as_str(), "clientSecret": secret.as_str(), "origins": origins});
+            Ok(Zeroizing::new(format!("{out}\n")))
+        }
+        IssuerCommand::List { data_dir } => {
+            let store = open(&data_dir).await?;
+            let mut out = String::new();
+            for issuer in store.issuers().await? {
+                let origins = store.origins(&issuer.id).await?;
+                let line = json!({"issuerId": issuer.id.as_str(), "clientId": issuer.client_id, "origins": origins});
+                out.push_str(&format!("{line}\n"));
+            }
+            Ok(Zeroizing::new(out))
+        }
+        IssuerCommand::RotateSecret { id, data_dir } => {
+            let id = issuer_id(&id)?;
+            let store = open(&data_dir).await?;
+            let issuer = store.issuer(&id).await?.ok_or_else(|| AdminError::Unknown(id.as_str().to_owned()))?;
+            let secret = auth::generate_secret();
+            store.put_issuer(&id, &issuer.client_id, &auth::hash_secret(&secret), now()).await?;
+            let out = json!({"issuerId": id.as_str(), "clientId": issuer.client_id, "clientSecret": secret.as_str()});
+            Ok(Zeroizing::new(format!("{out}\n")))
+        }
+    }
+}
