@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use crate::auth;
 use crate::cli::IssuerCommand;
 use crate::origin;
+use crate::state::{Clock, SystemClock};
 use crate::store::{SqliteStore, Store, StoreError};
 
 #[derive(Debug)]
@@ -53,10 +54,6 @@ fn issuer_id(text: &str) -> Result<IssuerId, AdminError> {
     IssuerId::parse(text).map_err(|e| AdminError::Invalid(e.to_string()))
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
 /// Runs the command; returns what to print (which may hold a secret, hence `Zeroizing`).
 pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError> {
     match command {
@@ -73,7 +70,7 @@ pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError
             // The client id is the issuer id: unique, and nothing secret.
             let secret = auth::generate_secret();
             let hash = auth::hash_secret(&secret);
-            store.put_issuer(&id, id.as_str(), &hash, now()).await?;
+            store.put_issuer(&id, id.as_str(), &hash, SystemClock.now()).await?;
             for origin in &origins {
                 store.add_origin(&id, origin).await?;
             }
@@ -95,7 +92,7 @@ pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError
             let store = open(&data_dir).await?;
             let issuer = store.issuer(&id).await?.ok_or_else(|| AdminError::Unknown(id.as_str().to_owned()))?;
             let secret = auth::generate_secret();
-            store.put_issuer(&id, &issuer.client_id, &auth::hash_secret(&secret), now()).await?;
+            store.put_issuer(&id, &issuer.client_id, &auth::hash_secret(&secret), SystemClock.now()).await?;
             let out = json!({"issuerId": id.as_str(), "clientId": issuer.client_id, "clientSecret": secret.as_str()});
             Ok(Zeroizing::new(format!("{out}\n")))
         }

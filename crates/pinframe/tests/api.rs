@@ -458,3 +458,44 @@ async fn a_card_without_a_pin_in_the_cms_is_404_and_keeps_the_token() {
     let session = h.post("/api/v1/pin/session", Some(&format!("Bearer {token}")), None).await;
     assert_eq!(session.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_openapi_document_matches_the_router() {
+    let h = harness().await;
+    let answer = h.get("/openapi.json").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["openapi"], "3.1.0");
+    let mut documented = Vec::new();
+    for (path, operations) in answer.body["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            documented.push(format!("{} {path}", method.to_uppercase()));
+            // Every documented operation reaches a handler: not the fallback, not 405.
+            let concrete = path.replace("{issuerId}", demo::ISSUER).replace("{file}", "w.js");
+            let request = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(&concrete)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::ORIGIN, ORIGIN)
+                .body(Body::from("{}"))
+                .unwrap();
+            let reached = h.send(request).await;
+            assert_ne!(reached.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert_ne!(reached.body["message"], "There is nothing at this path.", "{method} {path}");
+        }
+    }
+    documented.sort();
+    // Every route the router has is documented.
+    let mut routes = vec![
+        "POST /api/v1/pin-control/tokens",
+        "POST /api/v1/pin/session",
+        "POST /api/v1/pin/view",
+        "GET /.well-known/jwks.json",
+        "GET /openapi.json",
+        "GET /pin/{issuerId}/view",
+        "GET /pin/assets/{file}",
+        "GET /demo/",
+        "POST /demo/api/token",
+    ];
+    routes.sort();
+    assert_eq!(documented, routes);
+}

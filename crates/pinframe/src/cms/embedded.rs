@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 
 use super::{CmsError, EncryptedPinBlock, PinBlockType, PinManagement, MAX_ENCRYPTED_PIN_BLOCK_LEN};
 use crate::secrets::Sealer;
+use crate::state::{Clock, SystemClock};
 use crate::store::StoreError;
 
 /// The PIN block JSON inside `encryptedPinBlock`.
@@ -51,10 +52,6 @@ fn unavailable(e: impl std::fmt::Display) -> CmsError {
 
 fn row_aad(issuer: &IssuerId, card: &CardId, block_type: PinBlockType) -> Vec<u8> {
     format!("pinframe-cms-pin-v1|{}|{}|{}", issuer.as_str(), card.as_str(), block_type.as_str()).into_bytes()
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 impl EmbeddedCms {
@@ -132,7 +129,7 @@ impl PinManagement for EmbeddedCms {
         .bind(card.as_str())
         .bind(block.block_type.as_str())
         .bind(sealed)
-        .bind(now())
+        .bind(SystemClock.now())
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;

@@ -28,6 +28,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/pin/session", post(pin::session))
         .route("/api/v1/pin/view", post(pin::view))
         .route("/.well-known/jwks.json", get(jwks))
+        .route("/openapi.json", get(openapi))
         .route("/pin/{issuer_id}/view", get(widget::page))
         .route("/pin/assets/{file}", get(widget::asset));
     if state.config.demo {
@@ -53,6 +54,12 @@ async fn jwks(State(state): State<AppState>) -> Result<Response, AppError> {
     let mut response = Json(serde_json::json!({ "keys": [jwk] })).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     Ok(response)
+}
+
+/// `GET /openapi.json`: the API description, kept beside the code and checked against the router by
+/// `tests/api.rs`.
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], include_str!("../../openapi.json")).into_response()
 }
 
 fn new_correlation_id() -> CorrelationId {
