@@ -73,8 +73,10 @@ describe("desktop iframe", () => {
       window.addEventListener("message", (e) => window.__events.push({ data: e.data, origin: e.origin }));
     });
     const widgetResponses = [];
+    const wasmResponses = [];
     page.on("response", (r) => {
       if (r.url().includes(`/pin/${DEMO.issuer}/view`)) widgetResponses.push(r);
+      if (r.url().endsWith(".wasm")) wasmResponses.push(r);
     });
     await page.goto(`${server.url}/demo/`);
     const tokenAnswer = page.waitForResponse((r) => r.url().endsWith("/demo/api/token"));
@@ -97,6 +99,9 @@ describe("desktop iframe", () => {
     assert.doesNotMatch(csp, /unsafe-inline/);
     assert.match(csp, new RegExp(`frame-ancestors [^;]*${server.url.replace(/[.]/g, "\\.")}`));
     assert.equal(widgetResponses[0].headers()["referrer-policy"], "no-referrer");
+    // The widget's wasm arrived gzipped.
+    assert.equal(wasmResponses.length, 1);
+    assert.equal(wasmResponses[0].headers()["content-encoding"], "gzip");
     assert.deepEqual(cspViolations, []);
 
     // The same link again: the token is used up.

@@ -5,12 +5,14 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
 
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use flate2::write::GzEncoder;
+use flate2::Compression;
 use pinframe_core::pinblock::hex_encode;
 use pinframe_core::IssuerId;
 use sha2::{Digest, Sha256};
@@ -25,7 +27,31 @@ const ORIGINS_PLACEHOLDER: &str = "<!--pinframe-origins-->";
 #[derive(Debug)]
 struct Asset {
     bytes: Vec<u8>,
+    /// The same bytes gzipped once at load, when that makes them smaller.
+    gzip: Option<Vec<u8>>,
     content_type: &'static str,
+}
+
+impl Asset {
+    fn new(bytes: Vec<u8>, content_type: &'static str) -> io::Result<Self> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+        encoder.write_all(&bytes)?;
+        let gzip = Some(encoder.finish()?).filter(|gz| gz.len() < bytes.len());
+        Ok(Self { bytes, gzip, content_type })
+    }
+}
+
+/// Whether `Accept-Encoding` allows gzip (RFC 9110 §12.5.3: a coding with `q=0` is refused).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let refused =
+                parts.any(|p| p.strip_prefix("q=").is_some_and(|q| q.trim_end_matches(['0', '.']).is_empty()));
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        },
+    )
 }
 
 /// The widget's page template and assets, read into memory once.
@@ -60,7 +86,7 @@ impl WidgetAssets {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if let (Some(content_type), true) = (content_type(&name), entry.file_type()?.is_file()) {
-                assets.insert(name, Asset { bytes: fs::read(entry.path())?, content_type });
+                assets.insert(name, Asset::new(fs::read(entry.path())?, content_type)?);
             }
         }
         let (page, loader) = externalize_loader(&index)
@@ -68,8 +94,7 @@ impl WidgetAssets {
         let digest = hex_encode(&Sha256::digest(loader.as_bytes())[..8]).to_ascii_lowercase();
         let loader_name = format!("pinframe-loader-{digest}.js");
         let page = page.replace(LOADER_PLACEHOLDER, &format!("{ASSET_PREFIX}{loader_name}"));
-        assets
-            .insert(loader_name, Asset { bytes: loader.into_bytes(), content_type: "text/javascript; charset=utf-8" });
+        assets.insert(loader_name, Asset::new(loader.into_bytes(), "text/javascript; charset=utf-8")?);
         Ok(Self { page: Some(page), assets })
     }
 
@@ -140,20 +165,26 @@ pub async fn page(State(state): State<AppState>, UrlPath(issuer_id): UrlPath<Str
     Ok(response)
 }
 
-/// `GET /pin/assets/{file}`: file names carry a content hash, so they are cached for good.
-pub async fn asset(State(state): State<AppState>, UrlPath(file): UrlPath<String>) -> Response {
-    match state.widget.assets.get(&file) {
-        Some(asset) => (
-            StatusCode::OK,
-            [
-                (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
-                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
-            ],
-            asset.bytes.clone(),
-        )
-            .into_response(),
-        None => AppError::NotFound { message: "There is nothing at this path." }.into_response(),
-    }
+/// `GET /pin/assets/{file}`: file names carry a content hash, so they are cached for good; gzipped
+/// when the client accepts it.
+pub async fn asset(State(state): State<AppState>, UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
+    let Some(asset) = state.widget.assets.get(&file) else {
+        return AppError::NotFound { message: "There is nothing at this path." }.into_response();
+    };
+    let mut response = match asset.gzip.as_ref().filter(|_| accepts_gzip(&headers)) {
+        Some(gzip) => {
+            let mut response = gzip.clone().into_response();
+            response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            response
+        }
+        None => asset.bytes.clone().into_response(),
+    };
+    let out = response.headers_mut();
+    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    *response.status_mut() = StatusCode::OK;
+    response
 }
 
 #[cfg(test)]
@@ -172,6 +203,22 @@ mod tests {
         assert!(page.contains(&format!("<script type=\"module\" src=\"{LOADER_PLACEHOLDER}\"></script>")));
         assert!(page.contains(&format!("{ORIGINS_PLACEHOLDER}</head>")));
         assert!(externalize_loader("<html><head></head></html>").is_none());
+    }
+
+    #[test]
+    fn gzip_is_served_only_when_accepted() {
+        let accepts = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
+            accepts_gzip(&headers)
+        };
+        assert!(accepts("gzip, deflate, br, zstd"));
+        assert!(accepts("br;q=1.0, gzip;q=0.8"));
+        assert!(accepts("*"));
+        assert!(!accepts("gzip;q=0"));
+        assert!(!accepts("gzip;q=0.000"));
+        assert!(!accepts("br, identity"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
     }
 
     #[test]
