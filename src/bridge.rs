@@ -10,6 +10,11 @@ use wasm_bindgen::{JsCast, JsValue};
 pub enum HostEvent {
     ViewPinSuccess,
     ViewPinError,
+    SetPinSuccess,
+    SetPinError,
+    SetPinValidationError,
+    /// Whether the new PIN passes the policy and both fields match; sent on every input change.
+    PinValid(bool),
 }
 
 impl HostEvent {
@@ -17,6 +22,17 @@ impl HostEvent {
         match self {
             Self::ViewPinSuccess => "view_pin_success",
             Self::ViewPinError => "view_pin_error",
+            Self::SetPinSuccess => "set_pin_success",
+            Self::SetPinError => "set_pin_error",
+            Self::SetPinValidationError => "set_pin_validation_error",
+            Self::PinValid(_) => "pin_valid",
+        }
+    }
+
+    fn pin_valid(self) -> Option<bool> {
+        match self {
+            Self::PinValid(valid) => Some(valid),
+            _ => None,
         }
     }
 }
@@ -28,6 +44,9 @@ fn get(target: &JsValue, key: &str) -> Option<JsValue> {
 fn message(event: HostEvent) -> JsValue {
     let message = Object::new();
     let _ = Reflect::set(&message, &"event".into(), &event.name().into());
+    if let Some(valid) = event.pin_valid() {
+        let _ = Reflect::set(&message, &"pin_valid".into(), &valid.into());
+    }
     message.into()
 }
 
@@ -40,7 +59,10 @@ pub fn notify(event: HostEvent, parent_origins: &[String]) {
     // Android: an object injected with @JavascriptInterface, one method per event.
     if let Some(handler) = get(global, "android_handler") {
         if let Some(method) = get(&handler, event.name()).and_then(|m| m.dyn_into::<Function>().ok()) {
-            let _ = method.call0(&handler);
+            let _ = match event.pin_valid() {
+                Some(valid) => method.call1(&handler, &valid.into()),
+                None => method.call0(&handler),
+            };
         }
     }
 
@@ -71,4 +93,64 @@ pub fn page_origins() -> Vec<String> {
         .and_then(|meta| meta.get_attribute("content"))
         .map(|content| content.split_ascii_whitespace().map(str::to_owned).collect())
         .unwrap_or_default()
+}
+
+/// Installs the host's `set_pin` command: a global `set_pin()` (Android, iOS) and, from the framing
+/// page only, `postMessage({event: "set_pin"})` from `parent_origin`. Returns a guard; dropping it
+/// removes both.
+pub fn on_set_pin(parent_origin: Option<String>, command: impl Fn() + 'static) -> SetPinCommand {
+    use std::rc::Rc;
+    use wasm_bindgen::closure::Closure;
+
+    let command = Rc::new(command);
+    let Some(window) = web_sys::window() else { return SetPinCommand::default() };
+    let global = {
+        let command = command.clone();
+        Closure::<dyn Fn()>::new(move || command())
+    };
+    let _ = Reflect::set(window.as_ref(), &"set_pin".into(), global.as_ref());
+
+    let listener = parent_origin.map(|origin| {
+        let window = window.clone();
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let from_parent = window.parent().ok().flatten().zip(event.source()).is_some_and(|(parent, source)| {
+                Object::is(parent.as_ref(), source.as_ref()) && !Object::is(parent.as_ref(), window.as_ref())
+            });
+            let is_set_pin =
+                get(&event.data(), "event").and_then(|e| e.as_string()).is_some_and(|name| name == "set_pin");
+            if from_parent && event.origin() == origin && is_set_pin {
+                command();
+            }
+        })
+    });
+    if let Some(listener) = &listener {
+        let _ = window.add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
+    }
+    SetPinCommand { global: Some(global), listener }
+}
+
+/// Keeps the host's `set_pin` command installed; see [`on_set_pin`].
+#[derive(Default)]
+pub struct SetPinCommand {
+    global: Option<wasm_bindgen::closure::Closure<dyn Fn()>>,
+    listener: Option<wasm_bindgen::closure::Closure<dyn Fn(web_sys::MessageEvent)>>,
+}
+
+impl std::fmt::Debug for SetPinCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetPinCommand").finish_non_exhaustive()
+    }
+}
+
+impl Drop for SetPinCommand {
+    fn drop(&mut self) {
+        let Some(window) = web_sys::window() else { return };
+        if self.global.take().is_some() {
+            let target: &Object = window.as_ref();
+            let _ = Reflect::delete_property(target, &"set_pin".into());
+        }
+        if let Some(listener) = self.listener.take() {
+            let _ = window.remove_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
+        }
+    }
 }

@@ -23,7 +23,7 @@ pub struct Outcome {
 }
 
 /// Maps a refused answer to what the cardholder is told.
-fn failure_for(answer: &Answer) -> Failure {
+pub(crate) fn failure_for(answer: &Answer) -> Failure {
     match answer.status {
         401 => Failure::Refused,
         403 => Failure::WrongPage,
@@ -32,7 +32,7 @@ fn failure_for(answer: &Answer) -> Failure {
 }
 
 /// A random id that ties the flow's requests together in the service's logs.
-fn correlation_id() -> String {
+pub(crate) fn correlation_id() -> String {
     let mut bytes = [0u8; 8];
     OsRng.fill_bytes(&mut bytes);
     hex_encode(&bytes).to_ascii_lowercase()

@@ -1,4 +1,4 @@
-//! The pinframe widget: the page a cardholder's webview or iframe opens to view a card PIN.
+//! The pinframe widget: the page a cardholder's webview or iframe opens to view or set a card PIN.
 //!
 //! `main.rs` only renders [`App`]. The flow's state is a pure reducer ([`state`]); all JavaScript
 //! interop with the host is in [`bridge`], and all calls to the service in [`api`]. The PIN is
@@ -10,11 +10,12 @@ pub mod components;
 pub mod flow;
 pub mod fragment;
 pub mod hooks;
+pub mod set_state;
 pub mod state;
 
 use yew::prelude::*;
 
-use crate::components::ViewPage;
+use crate::components::{SetPage, ViewPage};
 use crate::fragment::Mode;
 
 /// The widget's root component: picks the page from the URL path.
@@ -23,11 +24,12 @@ pub fn App() -> Html {
     let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
     match Mode::from_path(&path) {
         Some(Mode::View) => html! { <ViewPage /> },
+        Some(Mode::Set) => html! { <SetPage /> },
         _ => html! {
             <main class="pinframe">
                 <h1 class="pinframe-title">{ "Card PIN" }</h1>
                 <p class="pinframe-status" role="status">
-                    { "Open this page from your card issuer's app or website to view your PIN." }
+                    { "Open this page from your card issuer's app or website to view or set your PIN." }
                 </p>
             </main>
         },

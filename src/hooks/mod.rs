@@ -1,5 +1,8 @@
 //! Custom hooks.
 
+mod use_set_pin;
 mod use_view_pin;
 
+pub use use_set_pin::{use_set_pin, SetFlow};
+pub(crate) use use_view_pin::take_token;
 pub use use_view_pin::use_view_pin;

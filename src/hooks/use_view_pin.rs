@@ -13,7 +13,7 @@ use crate::fragment::token_from_fragment;
 use crate::state::{Failure, ViewAction, ViewState};
 
 /// Reads `#token=…` and replaces the URL with one without a fragment.
-fn take_token() -> Option<Zeroizing<String>> {
+pub(crate) fn take_token() -> Option<Zeroizing<String>> {
     let window = web_sys::window()?;
     let location = window.location();
     let hash = Zeroizing::new(location.hash().ok()?);

@@ -37,6 +37,8 @@ pub enum FormatError {
     PinBlockNeedsPan,
     /// Format 4 needs an AES key of 16, 24 or 32 bytes.
     PinBlockKey,
+    /// A PIN policy's lengths are not within 4 to 12, minimum first.
+    PinPolicy,
     /// A PIN block format name other than `iso0`, `iso1`, `iso3` or `iso4`.
     PinBlockFormat,
 }
@@ -58,6 +60,7 @@ impl fmt::Display for FormatError {
             Self::PinBlock => "PIN block is not valid for this format, PAN and key",
             Self::PinBlockNeedsPan => "this PIN block format needs a PAN",
             Self::PinBlockKey => "format 4 needs an AES key of 16, 24 or 32 bytes in hex",
+            Self::PinPolicy => "PIN policy lengths must be within 4 to 12 digits, the minimum not above the maximum",
             Self::PinBlockFormat => "PIN block format must be iso0, iso1, iso3 or iso4",
         })
     }

@@ -29,13 +29,16 @@ window.addEventListener("message", (event) => {
   events.append(item);
 });
 
-document.getElementById("view-pin").addEventListener("click", async () => {
+const hostSetPin = document.getElementById("host-set-pin");
+
+async function start(action) {
   status.textContent = "Asking the bank's backend for a PIN link…";
+  hostSetPin.disabled = action !== "SET_PIN";
   try {
     const response = await fetch("/demo/api/token", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ action: "VIEW_PIN" }),
+      body: JSON.stringify({ action }),
     });
     if (!response.ok) throw new Error(`the backend answered ${response.status}`);
     const { url } = await response.json();
@@ -46,6 +49,14 @@ document.getElementById("view-pin").addEventListener("click", async () => {
   } catch (error) {
     status.textContent = `Could not get a PIN link: ${error.message}`;
   }
+}
+
+document.getElementById("view-pin").addEventListener("click", () => start("VIEW_PIN"));
+document.getElementById("set-pin").addEventListener("click", () => start("SET_PIN"));
+
+// The host may submit the widget's form itself: postMessage({event: "set_pin"}) to the widget's origin.
+hostSetPin.addEventListener("click", () => {
+  if (frame && widgetOrigin) frame.contentWindow.postMessage({ event: "set_pin" }, widgetOrigin);
 });
 
 // Shows single use: the same link a second time gets view_pin_error.

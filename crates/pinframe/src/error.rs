@@ -8,7 +8,7 @@
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use pinframe_core::FormatError;
+use pinframe_core::{FormatError, Violation};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -26,6 +26,9 @@ pub enum AppError {
     Forbidden { message: &'static str },
     /// 404: the thing named in the path is not known to this issuer.
     NotFound { message: &'static str },
+    /// 422: a new PIN that breaks the issuer's PIN policy. The reason code is the policy's; the PIN
+    /// itself is never echoed.
+    PinPolicy(Violation),
     /// 415: a body that is not `application/json`.
     UnsupportedMediaType,
     /// 503: the widget has not been built, or a dependency is down.
@@ -56,6 +59,8 @@ impl AppError {
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
     message: &'a str,
 }
 
@@ -71,6 +76,7 @@ impl IntoResponse for AppError {
             ),
             Self::Forbidden { message } => (StatusCode::FORBIDDEN, "forbidden", *message, None),
             Self::NotFound { message } => (StatusCode::NOT_FOUND, "not_found", *message, None),
+            Self::PinPolicy(violation) => (StatusCode::UNPROCESSABLE_ENTITY, "pin_policy", violation.message(), None),
             Self::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
@@ -87,7 +93,11 @@ impl IntoResponse for AppError {
                 Some(detail.clone()),
             ),
         };
-        let body = serde_json::to_vec(&ErrorBody { error: code, message }).unwrap_or_default();
+        let reason = match &self {
+            Self::PinPolicy(violation) => Some(violation.code()),
+            _ => None,
+        };
+        let body = serde_json::to_vec(&ErrorBody { error: code, reason, message }).unwrap_or_default();
         let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         if let Self::Unauthorized { scheme } = self {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));

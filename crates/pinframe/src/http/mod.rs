@@ -27,9 +27,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/pin-control/tokens", post(tokens::create))
         .route("/api/v1/pin/session", post(pin::session))
         .route("/api/v1/pin/view", post(pin::view))
+        .route("/api/v1/pin/set", post(pin::set))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/openapi.json", get(openapi))
         .route("/pin/{issuer_id}/view", get(widget::page))
+        .route("/pin/{issuer_id}/set", get(widget::page))
         .route("/pin/assets/{file}", get(widget::asset));
     if state.config.demo {
         router = router.merge(crate::demo::routes());

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use pinframe_core::rand_core::OsRng;
-use pinframe_core::{jwe, CorrelationId, PublicJwk};
+use pinframe_core::{jwe, CorrelationId, IssuerId, Pin, PinPolicy, PublicJwk};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -18,9 +18,8 @@ use crate::store::{Action, TokenRecord};
 
 const BEARER: &str = "Bearer realm=\"pinframe\"";
 
-/// The PIN lengths the widget accepts. Issuer-specific policies arrive with set-PIN.
-const PIN_MIN_LEN: usize = 4;
-const PIN_MAX_LEN: usize = 6;
+/// Refused set-PIN attempts a token survives; the third refusal uses it up.
+pub const MAX_SET_ATTEMPTS: u32 = 3;
 
 /// The token in `Authorization`, if it exists, is unused and has not expired. Every other case is
 /// the same 401, so a caller cannot tell an unknown token from a used one.
@@ -44,9 +43,15 @@ fn require_action(token: &TokenRecord, action: Action) -> Result<(), AppError> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct PinPolicy {
+struct PolicyJson {
     min_length: usize,
     max_length: usize,
+    forbid_years: bool,
+}
+
+async fn issuer_policy(state: &AppState, issuer: &IssuerId) -> Result<PinPolicy, AppError> {
+    let record = state.store.issuer(issuer).await.map_err(AppError::internal)?;
+    Ok(record.ok_or_else(|| AppError::internal("a token names an issuer that no longer exists"))?.policy)
 }
 
 #[derive(Serialize)]
@@ -59,13 +64,14 @@ struct SessionResponse {
     allowed_parent_origins: Vec<String>,
     expires_at: i64,
     expires_in: i64,
-    pin_policy: PinPolicy,
+    pin_policy: PolicyJson,
     encryption_jwk: serde_json::Value,
 }
 
 /// `POST /api/v1/pin/session`: what the widget needs to run the flow. Does not use up the token.
 pub async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     let token = live_token(&state, &headers).await?;
+    let policy = issuer_policy(&state, &token.issuer).await?;
     let mut jwk: serde_json::Value =
         serde_json::from_str(&state.keys.encryption.public().to_json()).map_err(AppError::internal)?;
     jwk["use"] = "enc".into();
@@ -78,7 +84,11 @@ pub async fn session(State(state): State<AppState>, headers: HeaderMap) -> Resul
         allowed_parent_origins: state.store.origins(&token.issuer).await.map_err(AppError::internal)?,
         expires_at: token.expires_at,
         expires_in: token.expires_at - state.clock.now(),
-        pin_policy: PinPolicy { min_length: PIN_MIN_LEN, max_length: PIN_MAX_LEN },
+        pin_policy: PolicyJson {
+            min_length: policy.min_len(),
+            max_length: policy.max_len(),
+            forbid_years: policy.forbid_years(),
+        },
         encryption_jwk: jwk,
     };
     Ok(Json(body).into_response())
@@ -128,4 +138,82 @@ pub async fn view(
     }
     tracing::info!(target: "pinframe::pin", issuer = token.issuer.as_str(), "PIN viewed");
     Ok((StatusCode::OK, Json(ViewResponse { encrypted_pin })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SetRequest {
+    encrypted_pin: String,
+}
+
+impl std::fmt::Debug for SetRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetRequest").finish_non_exhaustive()
+    }
+}
+
+/// Counts a refused attempt against the token, then returns the refusal.
+async fn refuse(state: &AppState, token: &TokenRecord, refusal: AppError) -> AppError {
+    match state.store.refuse_attempt(&token.hash, MAX_SET_ATTEMPTS, state.clock.now()).await {
+        Ok(_) => refusal,
+        Err(e) => AppError::internal(e),
+    }
+}
+
+/// `POST /api/v1/pin/set`: a new PIN, encrypted to the service key. Checked against the issuer's
+/// policy, written to the CMS as a format-0 block (which raises the change counter by one in the
+/// same write), and only then is the token used up for good. Refusals count; the third burns it.
+pub async fn set(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    headers: HeaderMap,
+    body: Result<ApiJson<SetRequest>, AppError>,
+) -> Result<Response, AppError> {
+    let token = live_token(&state, &headers).await?;
+    require_action(&token, Action::SetPin)?;
+    let ApiJson(request) = body?;
+    let policy = issuer_policy(&state, &token.issuer).await?;
+
+    let undecryptable = || {
+        AppError::bad_request(
+            "invalid_encrypted_pin",
+            "encryptedPin must be a JWE to the service key (ECDH-ES, A256GCM) of {\"pin\":\"…\"}.",
+        )
+    };
+    let Ok(plaintext) = jwe::decrypt(&state.keys.encryption, &request.encrypted_pin) else {
+        return Err(refuse(&state, &token, undecryptable()).await);
+    };
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct PinJson<'a> {
+        #[serde(borrow)]
+        pin: &'a str,
+    }
+    let Ok(candidate) = serde_json::from_slice::<PinJson<'_>>(&plaintext) else {
+        return Err(refuse(&state, &token, undecryptable()).await);
+    };
+    if let Err(violation) = policy.check(candidate.pin) {
+        return Err(refuse(&state, &token, AppError::PinPolicy(violation)).await);
+    }
+    let pin = Pin::parse(candidate.pin).map_err(|_| AppError::internal("a PIN the policy allowed does not parse"))?;
+    drop(plaintext);
+
+    // Claim the token before writing, so that of two concurrent requests only one reaches the CMS;
+    // give it back if the write fails, since nothing was set.
+    if !state.store.consume_token(&token.hash, state.clock.now()).await.map_err(AppError::internal)? {
+        return Err(AppError::Unauthorized { scheme: BEARER });
+    }
+    let written = async {
+        let pan = pins::card_pan(&state, &token.issuer, &token.card).await?;
+        pins::write_pin(&state, &token.issuer, &token.card, &pan, &pin, &correlation).await
+    }
+    .await;
+    if let Err(error) = written {
+        if let Err(e) = state.store.release_token(&token.hash).await {
+            tracing::error!(error = %e, "could not give back a token after a failed PIN write");
+        }
+        return Err(error);
+    }
+    tracing::info!(target: "pinframe::pin", issuer = token.issuer.as_str(), "PIN set");
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

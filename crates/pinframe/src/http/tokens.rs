@@ -120,6 +120,7 @@ pub async fn issue(state: &AppState, issuer: &IssuerId, request: TokenRequest) -
         created_at: now,
         expires_at: now + state.config.token_ttl,
         used: false,
+        attempts: 0,
     };
     state.store.insert_token(&record).await.map_err(AppError::internal)?;
     let page = match action {

@@ -7,7 +7,7 @@ mod sqlite;
 use std::fmt;
 
 use async_trait::async_trait;
-use pinframe_core::{CardId, ConsumerId, IssuerId};
+use pinframe_core::{CardId, ConsumerId, IssuerId, PinPolicy};
 
 pub(crate) use sqlite::open_sqlite;
 pub use sqlite::SqliteStore;
@@ -65,11 +65,16 @@ pub struct IssuerRecord {
     pub id: IssuerId,
     pub client_id: String,
     pub secret_hash: String,
+    pub policy: PinPolicy,
 }
 
 impl fmt::Debug for IssuerRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IssuerRecord").field("id", &self.id).field("client_id", &self.client_id).finish_non_exhaustive()
+        f.debug_struct("IssuerRecord")
+            .field("id", &self.id)
+            .field("client_id", &self.client_id)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
     }
 }
 
@@ -92,6 +97,8 @@ pub struct TokenRecord {
     pub created_at: i64,
     pub expires_at: i64,
     pub used: bool,
+    /// Refused set-PIN attempts so far.
+    pub attempts: u32,
 }
 
 #[async_trait]
@@ -101,6 +108,7 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn issuer(&self, id: &IssuerId) -> Result<Option<IssuerRecord>, StoreError>;
     async fn issuer_by_client_id(&self, client_id: &str) -> Result<Option<IssuerRecord>, StoreError>;
     async fn issuers(&self) -> Result<Vec<IssuerRecord>, StoreError>;
+    async fn set_policy(&self, id: &IssuerId, policy: &PinPolicy) -> Result<(), StoreError>;
     /// Adds an origin (idempotent). Origins are normalised before they get here.
     async fn add_origin(&self, issuer: &IssuerId, origin: &str) -> Result<(), StoreError>;
     async fn origins(&self, issuer: &IssuerId) -> Result<Vec<String>, StoreError>;
@@ -120,6 +128,12 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Marks the token used if it is unused and unexpired at `now`. Exactly one of any number of
     /// concurrent callers gets `true`, on one node or many sharing the database.
     async fn consume_token(&self, hash: &[u8; 32], now: i64) -> Result<bool, StoreError>;
+    /// Gives back a token consumed by a request that then failed on our side, so that the cardholder
+    /// can try again.
+    async fn release_token(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
+    /// Counts a refused attempt; the attempt that reaches `max_attempts` uses the token up. Returns
+    /// whether the token is still usable.
+    async fn refuse_attempt(&self, hash: &[u8; 32], max_attempts: u32, now: i64) -> Result<bool, StoreError>;
     /// Deletes tokens that expired before `before`; returns how many.
     async fn purge_tokens(&self, before: i64) -> Result<u64, StoreError>;
 }

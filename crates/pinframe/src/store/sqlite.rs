@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use pinframe_core::{CardId, ConsumerId, IssuerId};
+use pinframe_core::{CardId, ConsumerId, IssuerId, PinPolicy};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
@@ -42,11 +42,23 @@ fn bad_row(what: &str) -> StoreError {
     StoreError(format!("stored {what} does not parse"))
 }
 
+const ISSUER_COLUMNS: &str = "id, client_id, secret_hash, pin_min_length, pin_max_length, pin_forbid_years";
+
 fn issuer_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<IssuerRecord, StoreError> {
+    let length = |column: &str| -> Result<usize, StoreError> {
+        usize::try_from(row.try_get::<i64, _>(column)?).map_err(|_| bad_row("PIN length"))
+    };
+    let policy = PinPolicy::new(
+        length("pin_min_length")?,
+        length("pin_max_length")?,
+        row.try_get::<i64, _>("pin_forbid_years")? != 0,
+    )
+    .map_err(|_| bad_row("PIN policy"))?;
     Ok(IssuerRecord {
         id: IssuerId::parse(row.try_get("id")?).map_err(|_| bad_row("issuer id"))?,
         client_id: row.try_get("client_id")?,
         secret_hash: row.try_get("secret_hash")?,
+        policy,
     })
 }
 
@@ -67,7 +79,7 @@ impl Store for SqliteStore {
     }
 
     async fn issuer(&self, id: &IssuerId) -> Result<Option<IssuerRecord>, StoreError> {
-        let row = sqlx::query("SELECT id, client_id, secret_hash FROM issuers WHERE id = $1")
+        let row = sqlx::query(&format!("SELECT {ISSUER_COLUMNS} FROM issuers WHERE id = $1"))
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -75,7 +87,7 @@ impl Store for SqliteStore {
     }
 
     async fn issuer_by_client_id(&self, client_id: &str) -> Result<Option<IssuerRecord>, StoreError> {
-        let row = sqlx::query("SELECT id, client_id, secret_hash FROM issuers WHERE client_id = $1")
+        let row = sqlx::query(&format!("SELECT {ISSUER_COLUMNS} FROM issuers WHERE client_id = $1"))
             .bind(client_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -86,6 +98,17 @@ impl Store for SqliteStore {
         let rows =
             sqlx::query("SELECT id, client_id, secret_hash FROM issuers ORDER BY id").fetch_all(&self.pool).await?;
         rows.iter().map(issuer_from_row).collect()
+    }
+
+    async fn set_policy(&self, id: &IssuerId, policy: &PinPolicy) -> Result<(), StoreError> {
+        sqlx::query("UPDATE issuers SET pin_min_length = $1, pin_max_length = $2, pin_forbid_years = $3 WHERE id = $4")
+            .bind(policy.min_len() as i64)
+            .bind(policy.max_len() as i64)
+            .bind(i64::from(policy.forbid_years()))
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn add_origin(&self, issuer: &IssuerId, origin: &str) -> Result<(), StoreError> {
@@ -175,8 +198,8 @@ impl Store for SqliteStore {
 
     async fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT issuer_id, card_id, action, parent_origin, language, created_at, expires_at, used_at \
-             FROM pin_tokens WHERE token_hash = $1",
+            "SELECT issuer_id, card_id, action, parent_origin, language, created_at, expires_at, used_at, \
+             attempts FROM pin_tokens WHERE token_hash = $1",
         )
         .bind(&hash[..])
         .fetch_optional(&self.pool)
@@ -192,6 +215,7 @@ impl Store for SqliteStore {
                 created_at: row.try_get("created_at")?,
                 expires_at: row.try_get("expires_at")?,
                 used: row.try_get::<Option<i64>, _>("used_at")?.is_some(),
+                attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).map_err(|_| bad_row("attempts"))?,
             })
         })
         .transpose()
@@ -207,6 +231,36 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_token(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE pin_tokens SET used_at = NULL WHERE token_hash = $1")
+            .bind(&hash[..])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn refuse_attempt(&self, hash: &[u8; 32], max_attempts: u32, now: i64) -> Result<bool, StoreError> {
+        // The right-hand sides see the row as it was, so `attempts + 1` is this attempt's number.
+        sqlx::query(
+            "UPDATE pin_tokens SET attempts = attempts + 1, \
+             used_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE used_at END \
+             WHERE token_hash = $3 AND used_at IS NULL",
+        )
+        .bind(i64::from(max_attempts))
+        .bind(now)
+        .bind(&hash[..])
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT used_at FROM pin_tokens WHERE token_hash = $1")
+            .bind(&hash[..])
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<Option<i64>, _>("used_at")?.is_none(),
+            None => false,
+        })
     }
 
     async fn purge_tokens(&self, before: i64) -> Result<u64, StoreError> {

@@ -1,0 +1,134 @@
+//! The harness the router tests share: a temporary data directory with the demo seeded, a real
+//! SQLite store, the embedded CMS, real crypto, and a clock moved by hand.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use base64ct::{Base64, Encoding};
+use http_body_util::BodyExt;
+use pinframe::cli::ServeArgs;
+use pinframe::state::Clock;
+use pinframe::{app, demo, server, AppState};
+use pinframe_core::rand_core::OsRng;
+use pinframe_core::PrivateJwk;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+pub const ORIGIN: &str = "https://bank.example";
+
+#[derive(Debug)]
+pub struct ManualClock(pub AtomicI64);
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+pub struct Harness {
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+pub const TRUNK_INDEX: &str = "<!doctype html><html><head><title>Card PIN</title>\
+    <script type=\"module\">\nimport init from '/pin/assets/w.js';\nawait init();\n</script></head><body></body></html>";
+
+pub async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    std::fs::create_dir(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), TRUNK_INDEX).unwrap();
+    std::fs::write(dist.join("w.js"), "export default async function init() {}").unwrap();
+    let args = ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        demo: true,
+        widget_dir: dist,
+        public_url: None,
+        token_ttl: 300,
+    };
+    let mut state = server::open_state(&args, "http://pin.test".to_owned()).await.unwrap();
+    let clock = Arc::new(ManualClock(AtomicI64::new(1_800_000_000)));
+    state.clock = clock.clone();
+    demo::seed(&state, &[ORIGIN.to_owned()]).await.unwrap();
+    Harness { state, clock, _dir: dir }
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+pub fn basic(client: &str, secret: &str) -> String {
+    format!("Basic {}", Base64::encode_string(format!("{client}:{secret}").as_bytes()))
+}
+
+impl Harness {
+    pub fn app(&self) -> Router {
+        app(self.state.clone())
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.app().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, headers, body, text }
+    }
+
+    pub async fn post(&self, path: &str, authorization: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = Request::builder().method(Method::POST).uri(path);
+        if let Some(auth) = authorization {
+            request = request.header(header::AUTHORIZATION, auth);
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn token_answer(&self, body: Value) -> Answer {
+        self.post("/api/v1/pin-control/tokens", Some(&basic(demo::CLIENT_ID, demo::CLIENT_SECRET)), Some(body)).await
+    }
+
+    pub async fn token(&self, action: &str) -> String {
+        let answer = self.token_answer(json!({"cardId": demo::CARD, "action": action})).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        answer.body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn view(&self, token: &str, epk: Value) -> Answer {
+        self.post("/api/v1/pin/view", Some(&format!("Bearer {token}")), Some(json!({ "epk": epk }))).await
+    }
+}
+
+pub fn assert_error(answer: &Answer, status: StatusCode, code: &str) {
+    assert_eq!(answer.status, status, "{}", answer.text);
+    assert_eq!(answer.body["error"], code, "{}", answer.text);
+    assert!(answer.body["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", answer.text);
+    assert_eq!(answer.headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(answer.headers[header::CACHE_CONTROL], "no-store");
+}
+
+pub fn ephemeral() -> (PrivateJwk, Value) {
+    let key = PrivateJwk::generate(&mut OsRng);
+    let public = serde_json::from_str(&key.public().to_json()).unwrap();
+    (key, public)
+}

@@ -1,0 +1,44 @@
+//! One PIN input with its label and its message, tied together with `aria-describedby`.
+
+use yew::prelude::*;
+
+#[derive(Debug, Properties, PartialEq)]
+pub struct PinFieldProps {
+    pub id: AttrValue,
+    pub label: AttrValue,
+    pub node_ref: NodeRef,
+    /// Show the digits instead of dots.
+    pub revealed: bool,
+    pub max_len: usize,
+    pub message: Option<&'static str>,
+    pub disabled: bool,
+    pub on_input: Callback<()>,
+}
+
+#[component]
+pub fn PinField(props: &PinFieldProps) -> Html {
+    let message_id = format!("{}-message", props.id);
+    let oninput = props.on_input.reform(|_: InputEvent| ());
+    html! {
+        <div class="pinframe-field">
+            <label class="pinframe-label" for={props.id.clone()}>{ props.label.clone() }</label>
+            <input
+                id={props.id.clone()}
+                class="pinframe-input"
+                ref={props.node_ref.clone()}
+                type={if props.revealed { "text" } else { "password" }}
+                inputmode="numeric"
+                pattern="[0-9]*"
+                autocomplete="off"
+                autocapitalize="off"
+                spellcheck="false"
+                maxlength={props.max_len.to_string()}
+                disabled={props.disabled}
+                aria-invalid={props.message.is_some().to_string()}
+                aria-describedby={message_id.clone()}
+                {oninput}
+            />
+            <p id={message_id} class="pinframe-message" aria-live="polite">{ props.message.unwrap_or_default() }</p>
+        </div>
+    }
+}

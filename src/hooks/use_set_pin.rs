@@ -1,0 +1,220 @@
+//! The set flow: session, then the form; each input change checks the form and tells the host
+//! `pin_valid`; a submission (button, host `set_pin()`, or the parent's `postMessage`) encrypts the
+//! new PIN to the service key and sends it.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use pinframe_core::rand_core::OsRng;
+use pinframe_core::{jwe, PinPolicy, PublicJwk, Violation};
+use serde::Deserialize;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+use zeroize::Zeroizing;
+
+use crate::api;
+use crate::bridge::{self, HostEvent, SetPinCommand};
+use crate::flow::{correlation_id, failure_for};
+use crate::hooks::take_token;
+use crate::set_state::{form_check, FormProblem, SetAction, SetState};
+use crate::state::Failure;
+
+const SESSION: &str = "/api/v1/pin/session";
+const SET: &str = "/api/v1/pin/set";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PolicyJson {
+    min_length: usize,
+    max_length: usize,
+    #[serde(default)]
+    forbid_years: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SetSession {
+    action: String,
+    #[serde(default)]
+    parent_origin: Option<String>,
+    pin_policy: PolicyJson,
+    encryption_jwk: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct Refusal {
+    reason: String,
+}
+
+/// What a submission needs once the session is known.
+struct Context {
+    token: Zeroizing<String>,
+    correlation: String,
+    policy: PinPolicy,
+    service_key: PublicJwk,
+    parent_origins: Rc<[String]>,
+    busy: Cell<bool>,
+}
+
+/// The handles the set page wires into its form.
+#[derive(Clone, Debug)]
+pub struct SetFlow {
+    pub state: UseReducerHandle<SetState>,
+    pub new_pin: NodeRef,
+    pub confirm_pin: NodeRef,
+    pub on_input: Callback<()>,
+    pub on_submit: Callback<()>,
+}
+
+fn value(input: &NodeRef) -> Zeroizing<String> {
+    Zeroizing::new(input.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default())
+}
+
+fn clear(input: &NodeRef) {
+    if let Some(input) = input.cast::<HtmlInputElement>() {
+        input.set_value("");
+    }
+}
+
+async fn start(state: UseReducerHandle<SetState>, context: Rc<RefCell<Option<Rc<Context>>>>) {
+    let page_origins: Rc<[String]> = Rc::from(bridge::page_origins());
+    let fail = |failure, origins: &Rc<[String]>| {
+        state.dispatch(SetAction::Fail { failure, parent_origins: Some(origins.clone()) });
+    };
+    let Some(token) = take_token() else { return fail(Failure::MissingToken, &page_origins) };
+    let correlation = correlation_id();
+    let answer = match api::post(SESSION, &token, &correlation, None).await {
+        Ok(answer) if answer.status == 200 => answer,
+        Ok(answer) => return fail(failure_for(&answer), &page_origins),
+        Err(_) => return fail(Failure::Unavailable, &page_origins),
+    };
+    let Ok(session) = serde_json::from_str::<SetSession>(&answer.body) else {
+        return fail(Failure::Unavailable, &page_origins);
+    };
+    let parent_origins: Rc<[String]> = Rc::from(session.parent_origin.into_iter().collect::<Vec<_>>());
+    if session.action != "SET_PIN" {
+        return fail(Failure::WrongPage, &parent_origins);
+    }
+    let policy =
+        PinPolicy::new(session.pin_policy.min_length, session.pin_policy.max_length, session.pin_policy.forbid_years);
+    let service_key = PublicJwk::parse(&session.encryption_jwk.to_string());
+    let (Ok(policy), Ok(service_key)) = (policy, service_key) else { return fail(Failure::Broken, &parent_origins) };
+    *context.borrow_mut() = Some(Rc::new(Context {
+        token,
+        correlation,
+        policy,
+        service_key,
+        parent_origins: parent_origins.clone(),
+        busy: Cell::new(false),
+    }));
+    state.dispatch(SetAction::Ready { policy, parent_origins });
+}
+
+fn submit(state: &UseReducerHandle<SetState>, context: Option<Rc<Context>>, new_pin: &NodeRef, confirm_pin: &NodeRef) {
+    let Some(context) = context else { return };
+    if context.busy.get() {
+        return;
+    }
+    let new = value(new_pin);
+    if let Err(problem) = form_check(&context.policy, &new, &value(confirm_pin)) {
+        state.dispatch(SetAction::Refused(problem));
+        bridge::notify(HostEvent::SetPinValidationError, &context.parent_origins);
+        return;
+    }
+    // Digits only (the policy said so), so the JSON needs no escaping.
+    let plaintext = Zeroizing::new(format!("{{\"pin\":\"{}\"}}", new.as_str()));
+    let body =
+        format!("{{\"encryptedPin\":\"{}\"}}", jwe::encrypt(&context.service_key, plaintext.as_bytes(), &mut OsRng));
+    drop((new, plaintext));
+    context.busy.set(true);
+    state.dispatch(SetAction::Submitting);
+
+    let (state, new_pin, confirm_pin) = (state.clone(), new_pin.clone(), confirm_pin.clone());
+    wasm_bindgen_futures::spawn_local(async move {
+        let origins = context.parent_origins.clone();
+        match api::post(SET, &context.token, &context.correlation, Some(&body)).await {
+            Ok(answer) if answer.status == 204 => {
+                clear(&new_pin);
+                clear(&confirm_pin);
+                state.dispatch(SetAction::Done);
+                bridge::notify(HostEvent::SetPinSuccess, &origins);
+            }
+            Ok(answer) if answer.status == 422 => {
+                let violation = serde_json::from_str::<Refusal>(&answer.body)
+                    .ok()
+                    .and_then(|r| Violation::ALL.into_iter().find(|v| v.code() == r.reason));
+                context.busy.set(false);
+                match violation {
+                    Some(violation) => {
+                        state.dispatch(SetAction::Refused(FormProblem::Policy(violation)));
+                        bridge::notify(HostEvent::SetPinValidationError, &origins);
+                    }
+                    None => {
+                        state.dispatch(SetAction::Fail { failure: Failure::Broken, parent_origins: None });
+                        bridge::notify(HostEvent::SetPinError, &origins);
+                    }
+                }
+            }
+            Ok(answer) => {
+                state.dispatch(SetAction::Fail { failure: failure_for(&answer), parent_origins: None });
+                bridge::notify(HostEvent::SetPinError, &origins);
+            }
+            Err(_) => {
+                state.dispatch(SetAction::Fail { failure: Failure::Unavailable, parent_origins: None });
+                bridge::notify(HostEvent::SetPinError, &origins);
+            }
+        }
+    });
+}
+
+#[hook]
+pub fn use_set_pin() -> SetFlow {
+    let state = use_reducer(SetState::default);
+    let context = use_mut_ref(|| None::<Rc<Context>>);
+    let command = use_mut_ref(SetPinCommand::default);
+    let new_pin = use_node_ref();
+    let confirm_pin = use_node_ref();
+
+    let on_submit = {
+        let (state, context, new_pin, confirm_pin) =
+            (state.clone(), context.clone(), new_pin.clone(), confirm_pin.clone());
+        Callback::from(move |()| submit(&state, context.borrow().clone(), &new_pin, &confirm_pin))
+    };
+
+    {
+        let (state, context) = (state.clone(), context.clone());
+        use_effect_with((), move |()| wasm_bindgen_futures::spawn_local(start(state, context)));
+    }
+
+    // Once the form is up, the host may submit it.
+    {
+        let ready = state.phase == crate::set_state::SetPhase::Ready;
+        let (context, on_submit) = (context.clone(), on_submit.clone());
+        use_effect_with(ready, move |ready| {
+            if *ready {
+                if let Some(ctx) = context.borrow().as_ref() {
+                    let parent = ctx.parent_origins.first().cloned();
+                    *command.borrow_mut() = bridge::on_set_pin(parent, move || on_submit.emit(()));
+                }
+            }
+        });
+    }
+
+    let on_input = {
+        let (state, context, new_pin, confirm_pin) =
+            (state.clone(), context.clone(), new_pin.clone(), confirm_pin.clone());
+        Callback::from(move |()| {
+            let Some(ctx) = context.borrow().clone() else { return };
+            let (new, confirm) = (value(&new_pin), value(&confirm_pin));
+            let check = form_check(&ctx.policy, &new, &confirm);
+            state.dispatch(SetAction::Typed {
+                new_len: new.chars().count(),
+                confirm_len: confirm.chars().count(),
+                check,
+            });
+            bridge::notify(HostEvent::PinValid(check.is_ok()), &ctx.parent_origins);
+        })
+    };
+
+    SetFlow { state, new_pin, confirm_pin, on_input, on_submit }
+}
