@@ -1,6 +1,6 @@
 // Shared by the end-to-end tests: starts the real `pinframe serve --demo` binary on a free port
 // with a fresh data directory, and headless Chromium through playwright-core.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -58,6 +58,13 @@ export async function startServer() {
         secrets.push(hex, hex.toLowerCase());
       }
       return secrets;
+    },
+    /// The demo card's PIN change counter, read from the embedded CMS's database.
+    changeCounter() {
+      const script =
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); " +
+        "print(c.execute(\"SELECT change_counter FROM cms_pins WHERE card_id = 'demo-card'\").fetchone()[0])";
+      return Number(execFileSync("python3", ["-c", script, join(dataDir, "cms/cms.db")]).toString().trim());
     },
     async stop() {
       child.kill("SIGTERM");

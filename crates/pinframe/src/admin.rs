@@ -4,12 +4,12 @@ use std::fmt;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
-use pinframe_core::IssuerId;
+use pinframe_core::{IssuerId, PinPolicy};
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::auth;
-use crate::cli::IssuerCommand;
+use crate::cli::{IssuerCommand, PolicyArgs};
 use crate::origin;
 use crate::state::{Clock, SystemClock};
 use crate::store::{SqliteStore, Store, StoreError};
@@ -50,6 +50,15 @@ async fn open(data_dir: &Path) -> Result<SqliteStore, AdminError> {
     Ok(SqliteStore::open(&data_dir.join("service.db")).await?)
 }
 
+fn policy(args: &PolicyArgs) -> Result<PinPolicy, AdminError> {
+    PinPolicy::new(args.pin_min_length, args.pin_max_length, args.forbid_years)
+        .map_err(|e| AdminError::Invalid(e.to_string()))
+}
+
+fn policy_json(policy: &PinPolicy) -> serde_json::Value {
+    json!({"minLength": policy.min_len(), "maxLength": policy.max_len(), "forbidYears": policy.forbid_years()})
+}
+
 fn issuer_id(text: &str) -> Result<IssuerId, AdminError> {
     IssuerId::parse(text).map_err(|e| AdminError::Invalid(e.to_string()))
 }
@@ -57,8 +66,9 @@ fn issuer_id(text: &str) -> Result<IssuerId, AdminError> {
 /// Runs the command; returns what to print (which may hold a secret, hence `Zeroizing`).
 pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError> {
     match command {
-        IssuerCommand::Add { id, origins, data_dir } => {
+        IssuerCommand::Add { id, origins, policy: policy_args, data_dir } => {
             let id = issuer_id(&id)?;
+            let policy = policy(&policy_args)?;
             let origins = origins
                 .iter()
                 .map(|o| origin::normalize(o).ok_or_else(|| AdminError::Invalid(format!("not an http(s) origin: {o}"))))
@@ -74,7 +84,14 @@ pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError
             for origin in &origins {
                 store.add_origin(&id, origin).await?;
             }
-            let out = json!({"issuerId": id.as_str(), "clientId": id.as_str(), "clientSecret": secret.as_str(), "origins": origins});
+            store.set_policy(&id, &policy).await?;
+            let out = json!({
+                "issuerId": id.as_str(),
+                "clientId": id.as_str(),
+                "clientSecret": secret.as_str(),
+                "origins": origins,
+                "pinPolicy": policy_json(&policy),
+            });
             Ok(Zeroizing::new(format!("{out}\n")))
         }
         IssuerCommand::List { data_dir } => {
@@ -82,10 +99,23 @@ pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError
             let mut out = String::new();
             for issuer in store.issuers().await? {
                 let origins = store.origins(&issuer.id).await?;
-                let line = json!({"issuerId": issuer.id.as_str(), "clientId": issuer.client_id, "origins": origins});
+                let line = json!({
+                    "issuerId": issuer.id.as_str(),
+                    "clientId": issuer.client_id,
+                    "origins": origins,
+                    "pinPolicy": policy_json(&issuer.policy),
+                });
                 out.push_str(&format!("{line}\n"));
             }
             Ok(Zeroizing::new(out))
+        }
+        IssuerCommand::SetPolicy { id, policy: policy_args, data_dir } => {
+            let id = issuer_id(&id)?;
+            let policy = policy(&policy_args)?;
+            let store = open(&data_dir).await?;
+            store.issuer(&id).await?.ok_or_else(|| AdminError::Unknown(id.as_str().to_owned()))?;
+            store.set_policy(&id, &policy).await?;
+            Ok(Zeroizing::new(format!("{}\n", json!({"issuerId": id.as_str(), "pinPolicy": policy_json(&policy)}))))
         }
         IssuerCommand::RotateSecret { id, data_dir } => {
             let id = issuer_id(&id)?;

@@ -43,6 +43,17 @@ pub enum IssuerCommand {
         /// An origin allowed to frame the widget and receive its events, e.g. https://bank.example.
         #[arg(long = "origin", value_name = "ORIGIN")]
         origins: Vec<String>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        #[arg(long, value_name = "DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Change an issuer's PIN policy for new PINs.
+    SetPolicy {
+        #[arg(long, value_name = "ISSUERID")]
+        id: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
         #[arg(long, value_name = "DIR", default_value = "./data")]
         data_dir: PathBuf,
     },
@@ -81,6 +92,20 @@ pub struct ServeArgs {
     /// Lifetime of a PIN-control token, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=3600))]
     pub token_ttl: u32,
+}
+
+/// An issuer's PIN policy (see ARCHITECTURE.md, "PIN policy").
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Fewest digits a new PIN may have (4 to 12).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub pin_min_length: usize,
+    /// Most digits a new PIN may have (4 to 12).
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub pin_max_length: usize,
+    /// Refuse four-digit PINs that look like a year, 19xx or 20xx.
+    #[arg(long)]
+    pub forbid_years: bool,
 }
 
 /// The offline tools.

@@ -61,6 +61,7 @@ async fn add_list_rotate() {
     assert_eq!(added["issuerId"], "BANK000001");
     assert_eq!(added["clientId"], "BANK000001");
     assert_eq!(added["origins"], serde_json::json!(["https://bank.example", "http://localhost:3000"]));
+    assert_eq!(added["pinPolicy"], serde_json::json!({"minLength": 4, "maxLength": 6, "forbidYears": false}));
     let secret = added["clientSecret"].as_str().unwrap().to_owned();
     assert_eq!(secret.len(), 43);
 
@@ -92,9 +93,29 @@ async fn add_list_rotate() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(message), "{}", String::from_utf8_lossy(&out.stderr));
     }
 
+    let policy = json_line(&pinframe(&[
+        "issuer",
+        "set-policy",
+        "--id",
+        "BANK000001",
+        "--pin-min-length",
+        "6",
+        "--pin-max-length",
+        "8",
+        "--forbid-years",
+        "--data-dir",
+        data_arg,
+    ]));
+    assert_eq!(policy["pinPolicy"], serde_json::json!({"minLength": 6, "maxLength": 8, "forbidYears": true}));
+    let bad =
+        pinframe(&["issuer", "set-policy", "--id", "BANK000001", "--pin-min-length", "3", "--data-dir", data_arg]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("4 to 12"));
+
     let list = pinframe(&["issuer", "list", "--data-dir", data_arg]);
     let listed = json_line(&list);
     assert_eq!(listed["issuerId"], "BANK000001");
+    assert_eq!(listed["pinPolicy"]["minLength"], 6);
     assert!(listed.get("clientSecret").is_none());
     assert!(!String::from_utf8_lossy(&list.stdout).contains(&secret));
 

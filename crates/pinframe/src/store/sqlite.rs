@@ -96,7 +96,7 @@ impl Store for SqliteStore {
 
     async fn issuers(&self) -> Result<Vec<IssuerRecord>, StoreError> {
         let rows =
-            sqlx::query("SELECT id, client_id, secret_hash FROM issuers ORDER BY id").fetch_all(&self.pool).await?;
+            sqlx::query(&format!("SELECT {ISSUER_COLUMNS} FROM issuers ORDER BY id")).fetch_all(&self.pool).await?;
         rows.iter().map(issuer_from_row).collect()
     }
 
