@@ -6,7 +6,6 @@ use std::rc::Rc;
 use pinframe_core::pinblock::hex_encode;
 use pinframe_core::rand_core::{OsRng, RngCore};
 use pinframe_core::{jwe, Pin, PrivateJwk};
-use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::api::{self, Answer, Session, ViewAnswer};
@@ -40,14 +39,8 @@ pub(crate) fn correlation_id() -> String {
 
 /// Reads the PIN out of the decrypted `{"pin":"…"}` without copying it into a `String`.
 pub fn pin_from_plaintext(plaintext: &[u8]) -> Result<Pin, Failure> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct PinJson<'a> {
-        #[serde(borrow)]
-        pin: &'a str,
-    }
-    let parsed: PinJson<'_> = serde_json::from_slice(plaintext).map_err(|_| Failure::Broken)?;
-    Pin::parse(parsed.pin).map_err(|_| Failure::Broken)
+    let text = pinframe_core::pin::pin_from_plaintext(plaintext).ok_or(Failure::Broken)?;
+    Pin::parse(text).map_err(|_| Failure::Broken)
 }
 
 pub async fn view_pin(token: Zeroizing<String>, page_origins: Vec<String>) -> Outcome {

@@ -102,3 +102,23 @@ export async function issueToken(base, body, tokens) {
   tokens?.push(answer.token);
   return answer;
 }
+
+/// What the widget does: a POST with the PIN-control token as Bearer credential.
+export async function bearerPost(base, path, token, body) {
+  const headers = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  return fetch(`${base}${path}`, { method: "POST", headers, body: body && JSON.stringify(body) });
+}
+
+/// A page in a fresh browser context (nothing cached, nothing shared) that records CSP refusals
+/// from its console, with `initScript` run before any of the page's own scripts.
+export async function newPage(browser, initScript) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cspViolations = [];
+  page.on("console", (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
+  });
+  if (initScript) await page.addInitScript(initScript);
+  return { context, page, cspViolations };
+}

@@ -3,7 +3,7 @@
 // a view of the new PIN, the change counter, and finally the server's logs.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { DEMO, issueToken, jose, launchBrowser, startServer } from "./harness.mjs";
+import { DEMO, bearerPost, issueToken, jose, launchBrowser, newPage as newPageIn, startServer } from "./harness.mjs";
 
 let server;
 let browser;
@@ -20,11 +20,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function post(path, token, body) {
-  const headers = { authorization: `Bearer ${token}` };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  return fetch(`${server.url}${path}`, { method: "POST", headers, body: body && JSON.stringify(body) });
-}
+const post = (path, token, body) => bearerPost(server.url, path, token, body);
 
 /// Views the PIN as an outside client would: panva jose makes the ephemeral key.
 async function viewPin() {
@@ -66,16 +62,7 @@ describe("an outside client (panva jose)", () => {
   });
 });
 
-async function newPage(initScript) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const cspViolations = [];
-  page.on("console", (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
-  });
-  if (initScript) await page.addInitScript(initScript);
-  return { context, page, cspViolations };
-}
+const newPage = (initScript) => newPageIn(browser, initScript);
 
 /// Types into both fields of the set form in `scope` (a page or a frame locator).
 async function typePins(scope, pin, confirm = pin) {

@@ -2,7 +2,7 @@
 // iframe, Android and iOS flows in headless Chromium, then the server's logs.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { DEMO, issueToken, jose, launchBrowser, startServer } from "./harness.mjs";
+import { DEMO, bearerPost, issueToken, jose, launchBrowser, newPage as newPageIn, startServer } from "./harness.mjs";
 
 let server;
 let browser;
@@ -19,11 +19,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function post(path, token, body) {
-  const headers = { authorization: `Bearer ${token}` };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  return fetch(`${server.url}${path}`, { method: "POST", headers, body: body && JSON.stringify(body) });
-}
+const post = (path, token, body) => bearerPost(server.url, path, token, body);
 
 describe("an outside client (panva jose) makes the ephemeral key", () => {
   test("and decrypts the view response; the token then stops working", async () => {
@@ -54,17 +50,7 @@ describe("an outside client (panva jose) makes the ephemeral key", () => {
   });
 });
 
-/// A fresh context per flow: nothing cached, nothing shared.
-async function newPage(initScript) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const cspViolations = [];
-  page.on("console", (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
-  });
-  if (initScript) await page.addInitScript(initScript);
-  return { context, page, cspViolations };
-}
+const newPage = (initScript) => newPageIn(browser, initScript);
 
 describe("desktop iframe", () => {
   test("shows the PIN inside the iframe and posts view_pin_success to the parent's origin only", async () => {

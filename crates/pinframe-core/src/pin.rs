@@ -96,6 +96,20 @@ impl Pin {
     }
 }
 
+/// The PIN text inside the plaintext of a PIN JWE, `{"pin":"…"}` (contract, "Cryptography"),
+/// borrowed from `plaintext` so that no copy is left to wipe. `None` for anything else: other
+/// members, other types, escapes. The text is not checked here: the caller applies
+/// [`Pin::parse`] or a [`PinPolicy`](crate::PinPolicy).
+pub fn pin_from_plaintext(plaintext: &[u8]) -> Option<&str> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct PinJson<'a> {
+        #[serde(borrow)]
+        pin: &'a str,
+    }
+    serde_json::from_slice::<PinJson<'_>>(plaintext).ok().map(|json| json.pin)
+}
+
 impl ConstantTimeEq for Pin {
     fn ct_eq(&self, other: &Self) -> Choice {
         self.0.ct_eq(&other.0)

@@ -183,19 +183,13 @@ pub async fn set(
     let Ok(plaintext) = jwe::decrypt(&state.keys.encryption, &request.encrypted_pin) else {
         return Err(refuse(&state, &token, undecryptable()).await);
     };
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct PinJson<'a> {
-        #[serde(borrow)]
-        pin: &'a str,
-    }
-    let Ok(candidate) = serde_json::from_slice::<PinJson<'_>>(&plaintext) else {
+    let Some(candidate) = pinframe_core::pin::pin_from_plaintext(&plaintext) else {
         return Err(refuse(&state, &token, undecryptable()).await);
     };
-    if let Err(violation) = policy.check(candidate.pin) {
+    if let Err(violation) = policy.check(candidate) {
         return Err(refuse(&state, &token, AppError::PinPolicy(violation)).await);
     }
-    let pin = Pin::parse(candidate.pin).map_err(|_| AppError::internal("a PIN the policy allowed does not parse"))?;
+    let pin = Pin::parse(candidate).map_err(|_| AppError::internal("a PIN the policy allowed does not parse"))?;
     drop(plaintext);
 
     // Claim the token before writing, so that of two concurrent requests only one reaches the CMS;
