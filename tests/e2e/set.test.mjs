@@ -104,6 +104,8 @@ describe("desktop iframe", () => {
     await frame.locator(".pinframe-toggle").click();
     assert.equal(await frame.locator("#pinframe-new-pin").getAttribute("type"), "text");
     await typePins(frame, "2580");
+    // postMessage is asynchronous: wait for the last keystroke's event to reach the parent.
+    await page.waitForFunction(() => window.__events.filter((e) => e.data.event === "pin_valid").at(-1)?.data.pin_valid);
     seen = await events();
     const valid = seen.filter((e) => e.event === "pin_valid").map((e) => e.pin_valid);
     assert.equal(valid.at(-1), true);
