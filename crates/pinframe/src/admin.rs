@@ -1,7 +1,6 @@
 //! `pinframe issuer add | list | rotate-secret`: provisioning against the service's database.
 
 use std::fmt;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use pinframe_core::{IssuerId, PinPolicy};
@@ -42,11 +41,7 @@ impl From<StoreError> for AdminError {
 }
 
 async fn open(data_dir: &Path) -> Result<SqliteStore, AdminError> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(data_dir)
-        .map_err(|e| AdminError::Invalid(format!("data directory {}: {e}", data_dir.display())))?;
+    crate::server::private_dir(data_dir).map_err(|e| AdminError::Invalid(e.to_string()))?;
     Ok(SqliteStore::open(&data_dir.join("service.db")).await?)
 }
 

@@ -35,7 +35,7 @@ fn cms_kek(dir: &Path) -> Result<Zeroizing<[u8; 32]>, StartupError> {
     }
 }
 
-fn private_dir(path: &Path) -> Result<(), StartupError> {
+pub(crate) fn private_dir(path: &Path) -> Result<(), StartupError> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -51,7 +51,7 @@ pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState
     private_dir(&cms_dir)?;
     let encryption = secrets::load_or_create_jwk(&data.join("service-key.jwk"))?;
     let data_key = secrets::load_or_create_key256(&data.join("data-key.hex"))?;
-    let keys = ServiceKeys { encryption, data: Sealer::new(&data_key) };
+    let keys = ServiceKeys::new(encryption, Sealer::new(&data_key));
     let cms_key = secrets::load_or_create_jwk(&cms_dir.join("cms-key.jwk"))?;
     let cms =
         EmbeddedCms::open(&cms_dir.join("cms.db"), &*cms_kek(&cms_dir)?, cms_key, keys.encryption.public().clone())

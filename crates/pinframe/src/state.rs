@@ -41,6 +41,23 @@ impl Clock for SystemClock {
 pub struct ServiceKeys {
     pub encryption: PrivateJwk,
     pub data: Sealer,
+    /// The public half of `encryption` as served (`use: enc`, `alg: ECDH-ES`), built once.
+    public_jwk: serde_json::Value,
+}
+
+impl ServiceKeys {
+    pub fn new(encryption: PrivateJwk, data: Sealer) -> Self {
+        let mut public_jwk: serde_json::Value = serde_json::from_str(&encryption.public().to_json())
+            .unwrap_or_else(|_| unreachable!("a public JWK serializes to a JSON object"));
+        public_jwk["use"] = "enc".into();
+        public_jwk["alg"] = "ECDH-ES".into();
+        Self { encryption, data, public_jwk }
+    }
+
+    /// What `/.well-known/jwks.json` and the widget's session publish.
+    pub fn public_jwk(&self) -> &serde_json::Value {
+        &self.public_jwk
+    }
 }
 
 impl fmt::Debug for ServiceKeys {

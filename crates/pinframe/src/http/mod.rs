@@ -49,11 +49,7 @@ async fn not_found() -> AppError {
 
 /// `GET /.well-known/jwks.json`: the service's public encryption key.
 async fn jwks(State(state): State<AppState>) -> Result<Response, AppError> {
-    let mut jwk: serde_json::Value =
-        serde_json::from_str(&state.keys.encryption.public().to_json()).map_err(AppError::internal)?;
-    jwk["use"] = "enc".into();
-    jwk["alg"] = "ECDH-ES".into();
-    let mut response = Json(serde_json::json!({ "keys": [jwk] })).into_response();
+    let mut response = Json(serde_json::json!({ "keys": [state.keys.public_jwk()] })).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     Ok(response)
 }

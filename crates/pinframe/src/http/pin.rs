@@ -72,10 +72,6 @@ struct SessionResponse {
 pub async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     let token = live_token(&state, &headers).await?;
     let policy = issuer_policy(&state, &token.issuer).await?;
-    let mut jwk: serde_json::Value =
-        serde_json::from_str(&state.keys.encryption.public().to_json()).map_err(AppError::internal)?;
-    jwk["use"] = "enc".into();
-    jwk["alg"] = "ECDH-ES".into();
     let body = SessionResponse {
         action: token.action.as_str(),
         issuer_id: token.issuer.as_str().to_owned(),
@@ -89,7 +85,7 @@ pub async fn session(State(state): State<AppState>, headers: HeaderMap) -> Resul
             max_length: policy.max_len(),
             forbid_years: policy.forbid_years(),
         },
-        encryption_jwk: jwk,
+        encryption_jwk: state.keys.public_jwk().clone(),
     };
     Ok(Json(body).into_response())
 }
