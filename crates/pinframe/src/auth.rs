@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap};
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use pinframe_core::rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
 /// HTTP Basic credentials (RFC 7617). The secret is wiped on drop and never printed.
@@ -24,7 +25,7 @@ impl fmt::Debug for BasicCredentials {
     }
 }
 
-fn authorization<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
+pub(crate) fn authorization<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (given, rest) = value.split_once(' ')?;
     given.eq_ignore_ascii_case(scheme).then(|| rest.trim())
@@ -54,6 +55,25 @@ pub fn hash_secret(secret: &str) -> String {
 /// Checks `secret` against a stored PHC hash. Costs one Argon2 run: call it off the async threads.
 pub fn verify_secret(secret: &str, stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(secret.as_bytes(), &hash).is_ok())
+}
+
+/// Argon2 costs 19 MiB and tens of milliseconds per check; a flood of Basic requests must queue
+/// here rather than grow the blocking pool (and memory) without bound.
+fn argon2_permits() -> &'static Semaphore {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()) * 2))
+}
+
+/// Checks a client secret against the stored hash of its client, off the async threads and
+/// behind a bound on concurrent checks. With no stored hash (an unknown client id) the decoy is
+/// checked instead, so that timing does not reveal which client ids exist; the answer is `false`.
+pub async fn check_secret(secret: Zeroizing<String>, stored: Option<String>) -> Result<bool, String> {
+    let _permit = argon2_permits().acquire().await.map_err(|e| e.to_string())?;
+    let known = stored.is_some();
+    let stored = stored.unwrap_or_else(|| decoy_hash().to_owned());
+    let matches =
+        tokio::task::spawn_blocking(move || verify_secret(&secret, &stored)).await.map_err(|e| e.to_string())?;
+    Ok(known && matches)
 }
 
 /// A hash to verify against when the client id is unknown, so that the answer takes as long as for

@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the service with the embedded reference CMS (SQLite in the data directory).
     Serve(ServeArgs),
+    /// Run the reference CMS alone: the D1 PIN Management API server (see README, "Your own CMS").
+    Cms(CmsArgs),
     /// Provision issuers in the service's data directory.
     #[command(subcommand)]
     Issuer(IssuerCommand),
@@ -89,9 +91,49 @@ pub struct ServeArgs {
     /// The URL cardholders' devices reach this service at, for widget links (default: http://ADDR).
     #[arg(long, value_name = "URL", env = "PINFRAME_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Use the card management system at URL (D1 PIN Management API over HTTP) instead of the
+    /// embedded one. Its client secret comes from PINFRAME_CMS_CLIENT_SECRET or --cms-client-secret-file.
+    #[arg(long, value_name = "URL", env = "PINFRAME_CMS_URL")]
+    pub cms_url: Option<String>,
+    /// The service's client id at the CMS's /oauth2/token.
+    #[arg(long, value_name = "ID", default_value = "pinframe-service", env = "PINFRAME_CMS_CLIENT_ID")]
+    pub cms_client_id: String,
+    /// A file holding the service's client secret at the CMS (owner-only permissions).
+    #[arg(long, value_name = "FILE")]
+    pub cms_client_secret_file: Option<PathBuf>,
+    /// The CMS's public encryption JWK, pinned. Without it, the key is read from the CMS's
+    /// /.well-known/jwks.json (use HTTPS).
+    #[arg(long, value_name = "FILE")]
+    pub cms_jwk: Option<PathBuf>,
     /// Lifetime of a PIN-control token, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=3600))]
     pub token_ttl: u32,
+}
+
+/// `pinframe cms`: the reference CMS on its own.
+#[derive(Debug, Args)]
+pub struct CmsArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8090")]
+    pub listen: std::net::SocketAddr,
+    /// Directory for the CMS's database and key files. The default is the embedded CMS's own
+    /// directory inside `serve`'s default data directory, so the same PINs carry over.
+    #[arg(long, value_name = "DIR", default_value = "./data/cms")]
+    pub data_dir: PathBuf,
+    /// The URL the PIN service reaches this CMS at (the `iss` of its tokens; default http://ADDR).
+    #[arg(long, value_name = "URL", env = "PINFRAME_CMS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The client id of the PIN service. Its secret comes from PINFRAME_CMS_CLIENT_SECRET, or is
+    /// generated once into DIR/client-secret.
+    #[arg(long, value_name = "ID", default_value = "pinframe-service", env = "PINFRAME_CMS_CLIENT_ID")]
+    pub client_id: String,
+    /// An issuer the client may act for (repeat for several). Without any, it may act for all.
+    #[arg(long = "issuer", value_name = "ISSUERID")]
+    pub issuers: Vec<String>,
+    /// The PIN service's public encryption JWK (its /.well-known/jwks.json key, or the output of
+    /// `pinframe keys public`): PIN blocks read from the CMS are encrypted to it.
+    #[arg(long, value_name = "FILE")]
+    pub recipient_jwk: Option<PathBuf>,
 }
 
 /// An issuer's PIN policy (see ARCHITECTURE.md, "PIN policy").
@@ -175,6 +217,11 @@ pub struct PinblockParams {
 pub enum KeysCommand {
     /// Print a new P-256 private JWK whose kid is its RFC 7638 thumbprint.
     Generate,
+    /// Print the public half of the JWK in FILE (to hand to the party that encrypts to it).
+    Public {
+        #[arg(long, value_name = "FILE")]
+        jwk: PathBuf,
+    },
 }
 
 /// Why a command failed; its Display is the one line printed on stderr. Never holds a secret.
@@ -244,6 +291,7 @@ pub fn run(command: ToolCommand, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u
             Ok(line(pin.expose()))
         }
         ToolCommand::Keys(KeysCommand::Generate) => Ok(line(&PrivateJwk::generate(&mut OsRng).to_json())),
+        ToolCommand::Keys(KeysCommand::Public { jwk }) => Ok(line(&PublicJwk::parse(&read_file(&jwk)?)?.to_json())),
     }
 }
 

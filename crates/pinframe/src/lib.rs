@@ -10,6 +10,7 @@ pub mod cms;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod oauth;
 pub mod origin;
 pub mod pins;
 pub mod secrets;

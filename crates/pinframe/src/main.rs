@@ -23,7 +23,8 @@ fn main() -> ExitCode {
         }
     };
     let tool = match args.command {
-        Command::Serve(serve) => return serve_blocking(serve),
+        Command::Serve(serve) => return serve_blocking(pinframe::server::serve(serve)),
+        Command::Cms(cms) => return serve_blocking(pinframe::cms::server::serve(cms)),
         Command::Issuer(issuer) => return issuer_blocking(issuer),
         Command::Tool(tool) => tool,
     };
@@ -42,7 +43,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve_blocking(args: cli::ServeArgs) -> ExitCode {
+fn serve_blocking(server: impl std::future::Future<Output = Result<(), pinframe::server::StartupError>>) -> ExitCode {
     pinframe::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -51,7 +52,7 @@ fn serve_blocking(args: cli::ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(pinframe::server::serve(args)) {
+    match runtime.block_on(server) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

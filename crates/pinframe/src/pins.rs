@@ -89,7 +89,8 @@ pub async fn write_pin(
     let block = Zeroizing::new(encode_iso0(pin, pan));
     let json = PinBlockJson { format: PinBlockType::Iso0.as_str().to_owned(), pin_block: hex_encode(block.as_ref()) };
     let plaintext = Zeroizing::new(serde_json::to_vec(&json).map_err(AppError::internal)?);
-    let jwe = jwe::encrypt(state.cms.encryption_key(), &plaintext, &mut OsRng);
+    let key = state.cms.encryption_key(correlation).await.map_err(cms_error)?;
+    let jwe = jwe::encrypt(&key, &plaintext, &mut OsRng);
     let block = EncryptedPinBlock { block_type: PinBlockType::Iso0, jwe };
     state.cms.set_pin(issuer, card, &block, correlation).await.map_err(cms_error)
 }

@@ -47,6 +47,29 @@ pub fn load_or_create_jwk(path: &Path) -> Result<PrivateJwk, KeyFileError> {
     }
 }
 
+/// Loads the client secret in `path`, or generates one there (mode 0600): 256 bits, base64url.
+pub fn load_or_create_secret(path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
+    match read_secret(path)? {
+        Some(secret) => Ok(secret),
+        None => {
+            let secret = crate::auth::generate_secret();
+            let mut text = Zeroizing::new(secret.to_string());
+            text.push('\n');
+            write_secret_file(path, text.as_bytes())?;
+            Ok(secret)
+        }
+    }
+}
+
+/// Reads a one-line secret (a client secret) from an owner-only file; `None` if there is no file.
+pub fn read_secret(path: &Path) -> Result<Option<Zeroizing<String>>, KeyFileError> {
+    match read_secret_file(path)? {
+        Some(text) if text.trim().is_empty() => Err(key_error(path, "the file is empty")),
+        Some(text) => Ok(Some(Zeroizing::new(text.trim().to_owned()))),
+        None => Ok(None),
+    }
+}
+
 /// Loads the 256-bit key written in hex in `path`, or generates one there (mode 0600).
 pub fn load_or_create_key256(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
     match read_secret_file(path)? {

@@ -9,31 +9,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use zeroize::Zeroizing;
 
 use crate::cli::ServeArgs;
-use crate::cms::EmbeddedCms;
+use crate::cms::{EmbeddedCms, PinManagement, RemoteCms};
 use crate::demo;
-use crate::http::{app, widget::WidgetAssets};
+use crate::http::{app, register, widget::WidgetAssets};
+use crate::oauth::JwtAuthority;
 use crate::origin;
 use crate::secrets::{self, Sealer};
 use crate::state::{AppState, Config, ServiceKeys, SystemClock};
 use crate::store::SqliteStore;
+use pinframe_core::PublicJwk;
+use zeroize::Zeroizing;
+
+/// Lifetime of the access tokens of `/oauth2/token`, in seconds.
+const ACCESS_TOKEN_TTL: i64 = 900;
 
 /// A reason the service could not start, printed as one line.
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The key-encryption key of the embedded CMS: `PINFRAME_CMS_KEK` (64 hex digits) if set, else a
-/// key file generated in the CMS's data directory.
-fn cms_kek(dir: &Path) -> Result<Zeroizing<[u8; 32]>, StartupError> {
-    match std::env::var("PINFRAME_CMS_KEK") {
-        Ok(hex) => {
-            let hex = Zeroizing::new(hex);
-            secrets::parse_key256(hex.trim()).ok_or_else(|| "PINFRAME_CMS_KEK must be 64 hexadecimal digits".into())
-        }
-        Err(_) => Ok(secrets::load_or_create_key256(&dir.join("kek.hex"))?),
-    }
-}
 
 pub(crate) fn private_dir(path: &Path) -> Result<(), StartupError> {
     fs::DirBuilder::new()
@@ -43,19 +36,51 @@ pub(crate) fn private_dir(path: &Path) -> Result<(), StartupError> {
         .map_err(|e| format!("data directory {}: {e}", path.display()).into())
 }
 
+/// The client of a CMS over HTTP, from `--cms-url` and its credentials.
+fn remote_cms(args: &ServeArgs, url: &str) -> Result<RemoteCms, StartupError> {
+    let secret = match (&args.cms_client_secret_file, std::env::var("PINFRAME_CMS_CLIENT_SECRET")) {
+        (Some(path), _) => secrets::read_secret(path)?
+            .ok_or_else(|| format!("--cms-client-secret-file {}: no such file", path.display()))?,
+        (None, Ok(secret)) if !secret.is_empty() => Zeroizing::new(secret),
+        _ => {
+            return Err(
+                "--cms-url needs the client secret: PINFRAME_CMS_CLIENT_SECRET or --cms-client-secret-file".into()
+            )
+        }
+    };
+    let pinned = match &args.cms_jwk {
+        Some(path) => {
+            let text = fs::read_to_string(path).map_err(|e| format!("--cms-jwk {}: {e}", path.display()))?;
+            Some(PublicJwk::parse(&text).map_err(|e| format!("--cms-jwk {}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    Ok(RemoteCms::new(url, args.cms_client_id.clone(), secret, pinned)?)
+}
+
 /// Builds the state for a data directory. `listen_origins` are the origins the demo registers.
 pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState, StartupError> {
     let data = &args.data_dir;
     let cms_dir = data.join("cms");
     private_dir(data)?;
-    private_dir(&cms_dir)?;
+    if args.cms_url.is_none() {
+        private_dir(&cms_dir)?;
+    }
     let encryption = secrets::load_or_create_jwk(&data.join("service-key.jwk"))?;
     let data_key = secrets::load_or_create_key256(&data.join("data-key.hex"))?;
     let keys = ServiceKeys::new(encryption, Sealer::new(&data_key));
-    let cms_key = secrets::load_or_create_jwk(&cms_dir.join("cms-key.jwk"))?;
-    let cms =
-        EmbeddedCms::open(&cms_dir.join("cms.db"), &*cms_kek(&cms_dir)?, cms_key, keys.encryption.public().clone())
-            .await?;
+    // A key of its own for access tokens: signing and encryption keys are never the same key.
+    let signing = secrets::load_or_create_jwk(&data.join("signing-key.jwk"))?;
+    let jwt = JwtAuthority::new(&signing, public_url.clone(), register::AUDIENCE, register::SCOPE, ACCESS_TOKEN_TTL)?;
+    let cms: Arc<dyn PinManagement> = match &args.cms_url {
+        Some(url) => Arc::new(remote_cms(args, url)?),
+        None => {
+            let cms_key = secrets::load_or_create_jwk(&cms_dir.join("cms-key.jwk"))?;
+            let kek = crate::cms::server::kek(&cms_dir)?;
+            let recipient = Some(keys.encryption.public().clone());
+            Arc::new(EmbeddedCms::open(&cms_dir.join("cms.db"), &kek, cms_key, recipient).await?)
+        }
+    };
     let store = SqliteStore::open(&data.join("service.db")).await?;
     let widget = WidgetAssets::load(&args.widget_dir)
         .map_err(|e| format!("widget directory {}: {e}", args.widget_dir.display()))?;
@@ -64,8 +89,9 @@ pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState
     }
     Ok(AppState {
         store: Arc::new(store),
-        cms: Arc::new(cms),
+        cms,
         keys: Arc::new(keys),
+        jwt: Arc::new(jwt),
         widget: Arc::new(widget),
         config: Arc::new(Config { public_url, token_ttl: i64::from(args.token_ttl), demo: args.demo }),
         clock: Arc::new(SystemClock),
@@ -96,7 +122,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
         if let Some(public) = origin::normalize(&public_url).filter(|o| !origins.contains(o)) {
             origins.push(public);
         }
-        demo::seed(&state, &origins).await.map_err(|e| format!("seeding the demo failed: {e:?}"))?;
+        match demo::seed(&state, &origins).await {
+            Ok(()) => {}
+            // A remote CMS may come up later; the demo PIN is then set on first use of "Set a new PIN".
+            Err(e) if args.cms_url.is_some() => {
+                tracing::warn!(error = ?e, "seeding the demo PIN in the remote CMS failed");
+            }
+            Err(e) => return Err(format!("seeding the demo failed: {e:?}").into()),
+        }
         say(&format!(
             "demo issuer {} (client {} / {}), consumer {}, card {} (PAN {}, PIN {})",
             demo::ISSUER,
@@ -130,7 +163,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
     Ok(())
 }
 
-async fn shutdown() {
+pub(crate) async fn shutdown() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -8,6 +8,7 @@ use pinframe_core::PrivateJwk;
 
 use crate::cms::PinManagement;
 use crate::http::widget::WidgetAssets;
+use crate::oauth::JwtAuthority;
 use crate::secrets::Sealer;
 use crate::store::Store;
 
@@ -71,6 +72,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub cms: Arc<dyn PinManagement>,
     pub keys: Arc<ServiceKeys>,
+    /// Signs and verifies the access tokens of `/oauth2/token` (Register API).
+    pub jwt: Arc<JwtAuthority>,
     pub widget: Arc<WidgetAssets>,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,

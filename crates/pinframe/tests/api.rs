@@ -352,7 +352,10 @@ async fn the_openapi_document_matches_the_router() {
         for method in operations.as_object().unwrap().keys() {
             documented.push(format!("{} {path}", method.to_uppercase()));
             // Every documented operation reaches a handler: not the fallback, not 405.
-            let concrete = path.replace("{issuerId}", demo::ISSUER).replace("{file}", "w.js");
+            let concrete = path
+                .replace("{issuerId}", demo::ISSUER)
+                .replace("{file}", "w.js")
+                .replace("{consumerId}", demo::CONSUMER);
             let request = Request::builder()
                 .method(method.to_uppercase().as_str())
                 .uri(&concrete)
@@ -379,6 +382,9 @@ async fn the_openapi_document_matches_the_router() {
         "GET /pin/assets/{file}",
         "GET /demo/",
         "POST /demo/api/token",
+        "POST /oauth2/token",
+        "PUT /issuers/{issuerId}/consumers/{consumerId}",
+        "PUT /issuers/{issuerId}/consumers/{consumerId}/cards",
     ];
     routes.sort();
     assert_eq!(documented, routes);

@@ -27,6 +27,10 @@ async fn token_status(data_dir: &std::path::Path, client_id: &str, secret: &str)
         widget_dir: data_dir.join("no-widget"),
         public_url: None,
         token_ttl: 300,
+        cms_url: None,
+        cms_client_id: "pinframe-service".to_owned(),
+        cms_client_secret_file: None,
+        cms_jwk: None,
     };
     let state = pinframe::server::open_state(&args, "http://pin.test".to_owned()).await.unwrap();
     let request = Request::post("/api/v1/pin-control/tokens")

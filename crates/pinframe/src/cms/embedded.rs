@@ -36,8 +36,9 @@ pub struct EmbeddedCms {
     kek: Sealer,
     /// The CMS's own key: `set_pin` blocks are encrypted to it.
     key: PrivateJwk,
-    /// The service's key: `get_pin` blocks are encrypted to it.
-    recipient: PublicJwk,
+    /// The service's key: `get_pin` blocks are encrypted to it. A standalone CMS started without
+    /// `--recipient-jwk` has none and cannot answer `get_pin`.
+    recipient: Option<PublicJwk>,
 }
 
 impl std::fmt::Debug for EmbeddedCms {
@@ -57,7 +58,12 @@ fn row_aad(issuer: &IssuerId, card: &CardId, block_type: PinBlockType) -> Vec<u8
 impl EmbeddedCms {
     /// Opens the CMS database at `path`; `kek` seals blocks at rest, `key` is the CMS's own
     /// decryption key and `recipient` the service key that blocks read from the CMS are encrypted to.
-    pub async fn open(path: &Path, kek: &[u8; 32], key: PrivateJwk, recipient: PublicJwk) -> Result<Self, StoreError> {
+    pub async fn open(
+        path: &Path,
+        kek: &[u8; 32],
+        key: PrivateJwk,
+        recipient: Option<PublicJwk>,
+    ) -> Result<Self, StoreError> {
         let pool = crate::store::open_sqlite(path).await?;
         sqlx::migrate!("migrations/cms").run(&pool).await?;
         Ok(Self { pool, kek: Sealer::new(kek), key, recipient })
@@ -66,8 +72,8 @@ impl EmbeddedCms {
 
 #[async_trait]
 impl PinManagement for EmbeddedCms {
-    fn encryption_key(&self) -> &PublicJwk {
-        self.key.public()
+    async fn encryption_key(&self, _: &CorrelationId) -> Result<PublicJwk, CmsError> {
+        Ok(self.key.public().clone())
     }
 
     async fn get_pin(
@@ -76,6 +82,10 @@ impl PinManagement for EmbeddedCms {
         card: &CardId,
         _: &CorrelationId,
     ) -> Result<EncryptedPinBlock, CmsError> {
+        let recipient = self
+            .recipient
+            .as_ref()
+            .ok_or_else(|| CmsError::Misconfigured("no recipient key: start the CMS with --recipient-jwk".into()))?;
         let row = sqlx::query("SELECT block_type, block_sealed FROM cms_pins WHERE issuer_id = $1 AND card_id = $2")
             .bind(issuer.as_str())
             .bind(card.as_str())
@@ -92,7 +102,7 @@ impl PinManagement for EmbeddedCms {
             .map_err(|_| unavailable("stored PIN block does not open under the key-encryption key"))?;
         let json = PinBlockJson { format: block_type.as_str().to_owned(), pin_block: hex_encode(&block) };
         let plaintext = Zeroizing::new(serde_json::to_vec(&json).map_err(unavailable)?);
-        Ok(EncryptedPinBlock { block_type, jwe: jwe::encrypt(&self.recipient, &plaintext, &mut OsRng) })
+        Ok(EncryptedPinBlock { block_type, jwe: jwe::encrypt(recipient, &plaintext, &mut OsRng) })
     }
 
     async fn set_pin(
@@ -117,6 +127,11 @@ impl PinManagement for EmbeddedCms {
                 .filter(|b| b.len() == 8)
                 .ok_or(CmsError::Rejected("pinBlock must be 16 hexadecimal digits"))?,
         );
+        // Format 0 XORs the PIN field with a PAN field whose first byte is zero, so the control
+        // nibble (0) and the PIN length (4 to 12) stay readable without the PAN.
+        if block.block_type == PinBlockType::Iso0 && !(bytes[0] >> 4 == 0 && (4..=12).contains(&(bytes[0] & 0x0F))) {
+            return Err(CmsError::Rejected("pinBlock is not an ISO 9564 format-0 block"));
+        }
         let sealed = self.kek.seal(&row_aad(issuer, card, block.block_type), &bytes);
         // One statement writes the block and moves the counter: neither can land without the other.
         sqlx::query(

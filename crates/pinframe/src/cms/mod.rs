@@ -6,6 +6,8 @@
 //! key, `set_pin` takes a block encrypted to the CMS's key, as on the D1 hop.
 
 pub(crate) mod embedded;
+pub mod remote;
+pub mod server;
 
 use std::fmt;
 
@@ -13,6 +15,7 @@ use async_trait::async_trait;
 use pinframe_core::{CardId, CorrelationId, IssuerId, PublicJwk};
 
 pub use embedded::EmbeddedCms;
+pub use remote::RemoteCms;
 
 /// The type of a PIN block, as named in the D1 request body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +65,8 @@ pub enum CmsError {
     NotFound,
     /// The CMS refused the request (a block it cannot decrypt or parse, for instance).
     Rejected(&'static str),
+    /// The CMS refused our credentials, or has no key to encrypt to: a configuration error.
+    Misconfigured(String),
     /// The CMS could not be reached or failed; the detail is for the log.
     Unavailable(String),
 }
@@ -71,6 +76,7 @@ impl fmt::Display for CmsError {
         match self {
             Self::NotFound => f.write_str("CMS: no PIN for this card"),
             Self::Rejected(why) => write!(f, "CMS rejected the request: {why}"),
+            Self::Misconfigured(why) => write!(f, "CMS configuration: {why}"),
             Self::Unavailable(why) => write!(f, "CMS unavailable: {why}"),
         }
     }
@@ -81,7 +87,7 @@ impl std::error::Error for CmsError {}
 #[async_trait]
 pub trait PinManagement: Send + Sync + fmt::Debug {
     /// The key `set_pin` blocks must be encrypted to.
-    fn encryption_key(&self) -> &PublicJwk;
+    async fn encryption_key(&self, correlation: &CorrelationId) -> Result<PublicJwk, CmsError>;
 
     /// `GET …/cards/{cardId}/pin`: the card's PIN block, encrypted to the service's key.
     async fn get_pin(

@@ -1,6 +1,7 @@
 //! The service's HTTP surface: one router, one middleware for correlation ids, headers and logs.
 
 pub mod pin;
+pub mod register;
 pub mod tokens;
 pub mod widget;
 
@@ -10,7 +11,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use pinframe_core::rand_core::{OsRng, RngCore};
@@ -19,11 +20,20 @@ use pinframe_core::CorrelationId;
 use crate::error::{AppError, LogDetail, MAX_JSON_BODY};
 use crate::state::AppState;
 
+/// Body limit of `PUT …/cards`: up to [`register::MAX_CARDS`] cards of a few hundred bytes each.
+const MAX_CARDS_BODY: usize = 256 * 1024;
+
 pub const CORRELATION_HEADER: HeaderName = HeaderName::from_static("x-correlation-id");
 
 /// The service: API, widget pages and assets, and (with `--demo`) the demo host page.
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
+        .route("/oauth2/token", post(register::oauth_token))
+        .route("/issuers/{issuer_id}/consumers/{consumer_id}", put(register::put_consumer))
+        .route(
+            "/issuers/{issuer_id}/consumers/{consumer_id}/cards",
+            put(register::put_cards).layer(DefaultBodyLimit::max(MAX_CARDS_BODY)),
+        )
         .route("/api/v1/pin-control/tokens", post(tokens::create))
         .route("/api/v1/pin/session", post(pin::session))
         .route("/api/v1/pin/view", post(pin::view))
@@ -70,7 +80,7 @@ fn new_correlation_id() -> CorrelationId {
 /// Validates or creates the correlation id, hands it to the handler, echoes it, sets the headers
 /// every response carries, and writes one log line per request. The line names the route template,
 /// never the raw path, query or any header value other than the correlation id.
-async fn correlate(mut request: Request, next: Next) -> Response {
+pub(crate) async fn correlate(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", |p| p.as_str()).to_owned();

@@ -1,17 +1,14 @@
 //! `POST /api/v1/pin-control/tokens`: an issuer, authenticated with HTTP Basic, asks for a
 //! single-use token that lets one cardholder view or set one card's PIN.
 
-use std::sync::OnceLock;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use pinframe_core::{CardId, IssuerId};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
 
-use crate::auth::{self, basic_credentials};
+use crate::auth::{self, basic_credentials, BasicCredentials};
 use crate::error::{ApiJson, AppError};
 use crate::origin;
 use crate::state::AppState;
@@ -38,26 +35,21 @@ struct TokenResponse<'a> {
     url: String,
 }
 
-/// Argon2 costs 19 MiB and tens of milliseconds per check; a flood of Basic requests must queue
-/// here rather than grow the blocking pool (and memory) without bound.
-fn argon2_permits() -> &'static Semaphore {
-    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()) * 2))
-}
-
 /// Checks HTTP Basic credentials and returns the issuer they belong to. One Argon2 verification
 /// runs whether or not the client id exists, so timing does not reveal which client ids do.
 pub async fn authenticate_issuer(state: &AppState, headers: &HeaderMap) -> Result<IssuerId, AppError> {
-    let unauthorized = AppError::Unauthorized { scheme: BASIC };
     let Some(credentials) = basic_credentials(headers) else {
-        return Err(unauthorized);
+        return Err(AppError::Unauthorized { scheme: BASIC });
     };
+    verify_issuer(state, credentials).await
+}
+
+/// Checks an issuer's client credentials: the issuer they belong to, or 401.
+pub async fn verify_issuer(state: &AppState, credentials: BasicCredentials) -> Result<IssuerId, AppError> {
+    let unauthorized = AppError::Unauthorized { scheme: BASIC };
     let issuer = state.store.issuer_by_client_id(&credentials.client_id).await.map_err(AppError::internal)?;
-    let stored = issuer.as_ref().map_or_else(|| auth::decoy_hash().to_owned(), |i| i.secret_hash.clone());
-    let _permit = argon2_permits().acquire().await.map_err(AppError::internal)?;
-    let matches = tokio::task::spawn_blocking(move || auth::verify_secret(&credentials.secret, &stored))
-        .await
-        .map_err(AppError::internal)?;
+    let stored = issuer.as_ref().map(|i| i.secret_hash.clone());
+    let matches = auth::check_secret(credentials.secret, stored).await.map_err(AppError::internal)?;
     match issuer {
         Some(issuer) if matches => Ok(issuer.id),
         _ => Err(unauthorized),

@@ -122,6 +122,15 @@ pub trait Store: Send + Sync + fmt::Debug {
         pan_sealed: &[u8],
         now: i64,
     ) -> Result<(), StoreError>;
+    /// Registers the consumer (if new) and all `cards` to it, in one transaction: either every card
+    /// lands or none does. A card already registered to another consumer of the issuer moves.
+    async fn register_cards(
+        &self,
+        issuer: &IssuerId,
+        consumer: &ConsumerId,
+        cards: &[(CardId, Vec<u8>)],
+        now: i64,
+    ) -> Result<(), StoreError>;
     async fn card(&self, issuer: &IssuerId, card: &CardId) -> Result<Option<CardRecord>, StoreError>;
     async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
     async fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError>;

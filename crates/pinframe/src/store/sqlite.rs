@@ -163,6 +163,40 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn register_cards(
+        &self,
+        issuer: &IssuerId,
+        consumer: &ConsumerId,
+        cards: &[(CardId, Vec<u8>)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO consumers (issuer_id, consumer_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(issuer.as_str())
+        .bind(consumer.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for (card, pan_sealed) in cards {
+            sqlx::query(
+                "INSERT INTO cards (issuer_id, card_id, consumer_id, pan_sealed, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (issuer_id, card_id) DO UPDATE SET \
+                 consumer_id = excluded.consumer_id, pan_sealed = excluded.pan_sealed, updated_at = excluded.updated_at",
+            )
+            .bind(issuer.as_str())
+            .bind(card.as_str())
+            .bind(consumer.as_str())
+            .bind(pan_sealed.as_slice())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn card(&self, issuer: &IssuerId, card: &CardId) -> Result<Option<CardRecord>, StoreError> {
         let row = sqlx::query("SELECT consumer_id, pan_sealed FROM cards WHERE issuer_id = $1 AND card_id = $2")
             .bind(issuer.as_str())

@@ -51,6 +51,10 @@ pub async fn harness() -> Harness {
         widget_dir: dist,
         public_url: None,
         token_ttl: 300,
+        cms_url: None,
+        cms_client_id: "pinframe-service".to_owned(),
+        cms_client_secret_file: None,
+        cms_jwk: None,
     };
     let mut state = server::open_state(&args, "http://pin.test".to_owned()).await.unwrap();
     let clock = Arc::new(ManualClock(AtomicI64::new(1_800_000_000)));
@@ -71,6 +75,10 @@ pub fn basic(client: &str, secret: &str) -> String {
 }
 
 impl Harness {
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+
     pub fn app(&self) -> Router {
         app(self.state.clone())
     }

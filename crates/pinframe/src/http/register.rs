@@ -1,0 +1,186 @@
+//! The issuer-facing OAuth endpoint and the D1 Register API (seed `d1-register-consumer-api.txt`):
+//! an issuer backend gets an ES256 access token with its client credentials, then registers its
+//! consumers and their cards. Only registered cards of a registered consumer get PIN-control tokens.
+
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use pinframe_core::{jwe, CardId, ConsumerId, Pan};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::error::{ApiJson, AppError, LogDetail};
+use crate::http::tokens::verify_issuer;
+use crate::oauth::{self, Grant, TokenError};
+use crate::pins;
+use crate::state::AppState;
+
+/// Most cards one `PUT …/cards` may register.
+pub const MAX_CARDS: usize = 100;
+
+/// The audience and scope of the service's access tokens.
+pub const AUDIENCE: &str = "pinframe-register-api";
+pub const SCOPE: &str = "register";
+
+/// `POST /oauth2/token`: client credentials (RFC 6749 §4.4) with the issuer's Basic credentials.
+pub async fn oauth_token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let credentials = match oauth::token_request(&headers, &body) {
+        Ok(credentials) => credentials,
+        Err(e) => return e.into_response(),
+    };
+    let client_id = credentials.client_id.clone();
+    match verify_issuer(&state, credentials).await {
+        Ok(issuer) => {
+            tracing::info!(target: "pinframe::oauth", issuer = issuer.as_str(), "access token issued");
+            oauth::token_response(&state.jwt, &client_id, &Grant::Issuers(vec![issuer]), state.clock.now())
+        }
+        Err(AppError::Unauthorized { .. }) => TokenError::invalid_client().into_response(),
+        Err(other) => {
+            let mut response = TokenError::server_error().into_response();
+            response.extensions_mut().insert(LogDetail(format!("{other:?}")));
+            response
+        }
+    }
+}
+
+fn consumer_id(text: &str) -> Result<ConsumerId, AppError> {
+    ConsumerId::parse(text).map_err(|e| AppError::invalid("invalid_consumer_id", e))
+}
+
+/// The body of `PUT …/consumers/{consumerId}`: only the deprecated `state`, accepted and ignored.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsumerRequest {
+    #[serde(default)]
+    #[allow(dead_code)]
+    state: Option<serde_json::Value>,
+}
+
+/// `PUT /issuers/{issuerId}/consumers/{consumerId}`: registers the consumer. 204, idempotent.
+pub async fn put_consumer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Bytes,
+) -> Result<StatusCode, AppError> {
+    let (issuer, consumer) = state.jwt.authorize_path(&headers, state.clock.now(), path, consumer_id)?;
+    // The body is optional; when there is one it must be the JSON object of the seed.
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        let is_json = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let _: ConsumerRequest = serde_json::from_slice(&body).map_err(|_| {
+            AppError::bad_request("invalid_body", "The body must be {} or {\"state\": …} (state is ignored).")
+        })?;
+    }
+    state.store.put_consumer(&issuer, &consumer, state.clock.now()).await.map_err(AppError::internal)?;
+    tracing::info!(target: "pinframe::register", issuer = issuer.as_str(), "consumer registered");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardsRequest {
+    cards: Vec<CardEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CardEntry {
+    card_id: String,
+    encrypted_data: String,
+}
+
+impl std::fmt::Debug for CardEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardEntry").field("card_id", &self.card_id).finish_non_exhaustive()
+    }
+}
+
+/// The plaintext of `encryptedData`. Other members (a cardholder name, say) are ignored, and the
+/// expiry is checked but not kept: the service needs only the PAN, for the PIN block.
+#[derive(Deserialize)]
+struct CardData<'a> {
+    pan: &'a str,
+    exp: &'a str,
+}
+
+fn valid_expiry(exp: &str) -> bool {
+    exp.len() == 4
+        && exp.bytes().all(|b| b.is_ascii_digit())
+        && exp[..2].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
+}
+
+/// `PUT /issuers/{issuerId}/consumers/{consumerId}/cards`: registers the consumer and its cards,
+/// all or none. Each card's `encryptedData` is a JWE to the service key of `{"pan", "exp"}`.
+pub async fn put_cards(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Result<ApiJson<CardsRequest>, AppError>,
+) -> Result<StatusCode, AppError> {
+    let (issuer, consumer) = state.jwt.authorize_path(&headers, state.clock.now(), path, consumer_id)?;
+    let ApiJson(request) = body?;
+    if request.cards.is_empty() || request.cards.len() > MAX_CARDS {
+        return Err(AppError::bad_request("invalid_cards", format!("cards must list 1 to {MAX_CARDS} cards.")));
+    }
+    let mut sealed = Vec::with_capacity(request.cards.len());
+    for (i, entry) in request.cards.iter().enumerate() {
+        let card = CardId::parse(&entry.card_id)
+            .map_err(|e| AppError::bad_request("invalid_card_id", format!("cards[{i}].cardId: {e}")))?;
+        if sealed.iter().any(|(seen, _): &(CardId, Vec<u8>)| *seen == card) {
+            return Err(AppError::bad_request("invalid_cards", format!("cards[{i}].cardId appears twice.")));
+        }
+        let plaintext = jwe::decrypt(&state.keys.encryption, &entry.encrypted_data).map_err(|_| {
+            AppError::bad_request(
+                "invalid_encrypted_data",
+                format!(
+                    "cards[{i}].encryptedData does not decrypt: it must be a compact JWE (ECDH-ES, A256GCM) to \
+                     the key at /.well-known/jwks.json."
+                ),
+            )
+        })?;
+        let data: CardData<'_> = serde_json::from_slice(&plaintext).map_err(|_| {
+            AppError::bad_request(
+                "invalid_encrypted_data",
+                format!("cards[{i}].encryptedData must hold {{\"pan\": \"…\", \"exp\": \"MMYY\"}}."),
+            )
+        })?;
+        let pan = Pan::parse(&Zeroizing::new(data.pan.to_owned())).map_err(|_| {
+            AppError::bad_request("invalid_encrypted_data", format!("cards[{i}]: pan must be 12 to 19 digits."))
+        })?;
+        if !valid_expiry(data.exp) {
+            return Err(AppError::bad_request(
+                "invalid_encrypted_data",
+                format!("cards[{i}]: exp must be MMYY, month 01 to 12."),
+            ));
+        }
+        let pan_sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan);
+        sealed.push((card, pan_sealed));
+    }
+    state.store.register_cards(&issuer, &consumer, &sealed, state.clock.now()).await.map_err(AppError::internal)?;
+    tracing::info!(target: "pinframe::register", issuer = issuer.as_str(), cards = sealed.len(), "cards registered");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_expiry;
+
+    #[test]
+    fn expiry_is_mmyy() {
+        for ok in ["0130", "1229", "0600"] {
+            assert!(valid_expiry(ok), "{ok}");
+        }
+        for bad in ["", "130", "1330", "0030", "12/29", "12299", "ab29"] {
+            assert!(!valid_expiry(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! OAuth 2.0 for the issuer-facing APIs: the client credentials grant (RFC 6749 §4.4, client
+//! authenticated with HTTP Basic) issuing ES256 JWTs (RFC 7519), and the verifier every
+//! Bearer-protected route of the Register API (service) and the D1 PIN Management API (CMS) uses.
+//!
+//! The service and the CMS each have their own signing key, issuer (`iss`, their public URL) and
+//! audience, so a token of one is worthless at the other. Signatures are made and checked by the
+//! `jsonwebtoken` crate with the algorithm pinned to ES256; times are checked here against the
+//! service's [`Clock`](crate::state::Clock), so that tests can expire a token without sleeping.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::Path;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64ct::{Base64UrlUnpadded, Encoding};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use p256::pkcs8::EncodePrivateKey;
+use pinframe_core::rand_core::{OsRng, RngCore};
+use pinframe_core::{IssuerId, PrivateJwk};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::auth::{self, BasicCredentials};
+use crate::error::AppError;
+
+/// `WWW-Authenticate` for the Bearer-protected routes (RFC 6750 §3).
+pub const BEARER: &str = "Bearer realm=\"pinframe\"";
+
+/// Clock skew tolerated between servers for `iat` and `nbf`, in seconds. `exp` gets none.
+const SKEW: i64 = 60;
+
+/// Which issuers a token lets its holder act for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// The listed issuers (an issuer's own client: exactly its own id).
+    Issuers(Vec<IssuerId>),
+    /// Any issuer: the reference CMS's client when it was started without `--issuer`. Written as
+    /// `["*"]` in the token, which can never be an issuer id (those are 10 characters).
+    AnyIssuer,
+}
+
+impl Grant {
+    pub fn allows(&self, issuer: &IssuerId) -> bool {
+        match self {
+            Self::Issuers(ids) => ids.contains(issuer),
+            Self::AnyIssuer => true,
+        }
+    }
+
+    fn to_claim(&self) -> Vec<String> {
+        match self {
+            Self::Issuers(ids) => ids.iter().map(|id| id.as_str().to_owned()).collect(),
+            Self::AnyIssuer => vec!["*".to_owned()],
+        }
+    }
+
+    fn from_claim(claim: &[String]) -> Option<Self> {
+        if claim == ["*"] {
+            return Some(Self::AnyIssuer);
+        }
+        claim.iter().map(|id| IssuerId::parse(id).ok()).collect::<Option<Vec<_>>>().map(Self::Issuers)
+    }
+}
+
+/// The claims of our access tokens.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub scope: String,
+    /// The issuer ids the holder may act for; a Bearer route's `{issuerId}` must be one of them.
+    pub issuers: Vec<String>,
+}
+
+/// What a verified token allows.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub client_id: String,
+    pub grant: Grant,
+}
+
+/// Signs and verifies one server's access tokens.
+pub struct JwtAuthority {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    kid: String,
+    issuer: String,
+    audience: &'static str,
+    scope: &'static str,
+    ttl: i64,
+}
+
+impl fmt::Debug for JwtAuthority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthority")
+            .field("kid", &self.kid)
+            .field("iss", &self.issuer)
+            .field("aud", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Borrowed from the JWK's JSON, which is wiped on drop: `d` is never copied into a `String`.
+#[derive(Deserialize)]
+struct JwkParts<'a> {
+    d: &'a str,
+    x: &'a str,
+    y: &'a str,
+}
+
+/// Why a signing key could not be used.
+#[derive(Debug)]
+pub struct SigningKeyError;
+
+impl fmt::Display for SigningKeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the signing key is not a usable P-256 private key")
+    }
+}
+
+impl std::error::Error for SigningKeyError {}
+
+impl JwtAuthority {
+    /// `key` signs (ES256); `issuer` is this server's public URL; `audience` names the API the
+    /// tokens are for; `ttl` is their lifetime in seconds.
+    pub fn new(
+        key: &PrivateJwk,
+        issuer: String,
+        audience: &'static str,
+        scope: &'static str,
+        ttl: i64,
+    ) -> Result<Self, SigningKeyError> {
+        let json = key.to_json();
+        let parts: JwkParts<'_> = serde_json::from_str(&json).map_err(|_| SigningKeyError)?;
+        let d = Zeroizing::new(Base64UrlUnpadded::decode_vec(parts.d).map_err(|_| SigningKeyError)?);
+        let secret = p256::SecretKey::from_slice(&d).map_err(|_| SigningKeyError)?;
+        let der = secret.to_pkcs8_der().map_err(|_| SigningKeyError)?;
+        let encoding = EncodingKey::from_ec_der(der.as_bytes());
+        let decoding = DecodingKey::from_ec_components(parts.x, parts.y).map_err(|_| SigningKeyError)?;
+        Ok(Self { encoding, decoding, kid: key.kid().to_owned(), issuer, audience, scope, ttl })
+    }
+
+    pub fn ttl(&self) -> i64 {
+        self.ttl
+    }
+
+    /// A new access token for `client_id`.
+    pub fn issue(&self, client_id: &str, grant: &Grant, now: i64) -> Zeroizing<String> {
+        let mut jti = [0u8; 16];
+        OsRng.fill_bytes(&mut jti);
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            sub: client_id.to_owned(),
+            aud: self.audience.to_owned(),
+            iat: now,
+            nbf: now,
+            exp: now + self.ttl,
+            jti: Base64UrlUnpadded::encode_string(&jti),
+            scope: self.scope.to_owned(),
+            issuers: grant.to_claim(),
+        };
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        Zeroizing::new(
+            jsonwebtoken::encode(&header, &claims, &self.encoding)
+                .unwrap_or_else(|_| unreachable!("a P-256 key signs any claims that serialize")),
+        )
+    }
+
+    /// Checks signature (ES256 only), `kid`, `iss`, `aud`, `scope` and the times against `now`.
+    pub fn verify(&self, token: &str, now: i64) -> Option<Principal> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::ES256 || header.kid.as_ref().is_some_and(|kid| *kid != self.kid) {
+            return None;
+        }
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[self.audience]);
+        validation.required_spec_claims = HashSet::from(["exp", "iat", "nbf", "iss", "aud", "sub"].map(String::from));
+        // Times are ours to check, against the injected clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.leeway = 0;
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).ok()?.claims;
+        let timely = now < claims.exp && claims.iat <= now + SKEW && claims.nbf <= now + SKEW;
+        if !timely || claims.scope != self.scope {
+            return None;
+        }
+        Some(Principal { client_id: claims.sub, grant: Grant::from_claim(&claims.issuers)? })
+    }
+
+    /// Reads `Authorization: Bearer <JWT>` and verifies it; 401 otherwise.
+    pub fn authenticate(&self, headers: &HeaderMap, now: i64) -> Result<Principal, AppError> {
+        let unauthorized = AppError::Unauthorized { scheme: BEARER };
+        let token = auth::authorization(headers, "Bearer").ok_or(AppError::Unauthorized { scheme: BEARER })?;
+        self.verify(token, now).ok_or(unauthorized)
+    }
+
+    /// For a route `…/{issuerId}/…/{id}`: authenticates the Bearer JWT, then checks the path's
+    /// identifiers (the second with `parse_second`), then that the token may act for the issuer:
+    /// 401, 400, 403, in that order.
+    pub fn authorize_path<T>(
+        &self,
+        headers: &HeaderMap,
+        now: i64,
+        path: Result<Path<(String, String)>, PathRejection>,
+        parse_second: impl FnOnce(&str) -> Result<T, AppError>,
+    ) -> Result<(IssuerId, T), AppError> {
+        let principal = self.authenticate(headers, now)?;
+        let Path((issuer, second)) =
+            path.map_err(|_| AppError::bad_request("invalid_path", "The path is malformed."))?;
+        let issuer = IssuerId::parse(&issuer).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
+        let second = parse_second(&second)?;
+        if !principal.grant.allows(&issuer) {
+            return Err(AppError::Forbidden { message: "The access token does not allow acting for this issuer." });
+        }
+        Ok((issuer, second))
+    }
+}
+
+/// An error of the token endpoint, in RFC 6749 §5.2's shape: `{"error", "error_description"}`.
+#[derive(Debug)]
+pub struct TokenError {
+    status: StatusCode,
+    code: &'static str,
+    description: &'static str,
+}
+
+impl TokenError {
+    pub fn invalid_client() -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "invalid_client",
+            description: "Client authentication failed: use HTTP Basic with your client id and secret.",
+        }
+    }
+
+    fn invalid_request(description: &'static str) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, code: "invalid_request", description }
+    }
+
+    pub fn server_error() -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "server_error",
+            description: "Something went wrong on our side. Please try again later.",
+        }
+    }
+}
+
+impl IntoResponse for TokenError {
+    fn into_response(self) -> Response {
+        #[derive(Serialize)]
+        struct Body {
+            error: &'static str,
+            error_description: &'static str,
+        }
+        let mut response =
+            (self.status, Json(Body { error: self.code, error_description: self.description })).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"pinframe\", charset=\"UTF-8\""),
+            );
+        }
+        response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
+    }
+}
+
+/// Checks a token request's form body and Basic credentials, before the caller authenticates the
+/// client: `application/x-www-form-urlencoded` with `grant_type=client_credentials`. Other
+/// parameters (`scope`, say) are ignored, as RFC 6749 §3.3 and §4.4.2 allow; a `client_secret` in
+/// the body is refused, because only Basic authentication is accepted.
+pub fn token_request(headers: &HeaderMap, body: &[u8]) -> Result<BasicCredentials, TokenError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(TokenError::invalid_request("The body must be application/x-www-form-urlencoded."));
+    }
+    // Values are wiped when `pairs` drops: a misdirected secret must not linger.
+    let pairs: Zeroizing<Vec<(String, String)>> = Zeroizing::new(
+        serde_urlencoded::from_bytes(body).map_err(|_| TokenError::invalid_request("The body is not a form."))?,
+    );
+    if pairs.iter().any(|(name, _)| name == "client_secret") {
+        return Err(TokenError::invalid_request("Send the client secret with HTTP Basic, not in the body."));
+    }
+    let grant_type = pairs.iter().find(|(n, _)| n == "grant_type").map(|(_, v)| v.as_str());
+    match grant_type {
+        Some("client_credentials") => {}
+        Some(_) => {
+            return Err(TokenError {
+                status: StatusCode::BAD_REQUEST,
+                code: "unsupported_grant_type",
+                description: "Only grant_type=client_credentials is supported.",
+            })
+        }
+        None => return Err(TokenError::invalid_request("grant_type is required.")),
+    }
+    auth::basic_credentials(headers).ok_or_else(TokenError::invalid_client)
+}
+
+/// The token endpoint's 200 body (RFC 6749 §5.1).
+pub fn token_response(authority: &JwtAuthority, client_id: &str, grant: &Grant, now: i64) -> Response {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        access_token: &'a str,
+        token_type: &'static str,
+        expires_in: i64,
+    }
+    let token = authority.issue(client_id, grant, now);
+    let mut response =
+        Json(Body { access_token: &token, token_type: "Bearer", expires_in: authority.ttl() }).into_response();
+    response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authority(key: &PrivateJwk) -> JwtAuthority {
+        JwtAuthority::new(key, "https://pin.example".into(), "aud-test", "scope-test", 300).unwrap()
+    }
+
+    #[test]
+    fn tokens_verify_only_where_and_when_they_should() {
+        let key = PrivateJwk::generate(&mut OsRng);
+        let a = authority(&key);
+        let issuer = IssuerId::parse("ISSUER0001").unwrap();
+        let token = a.issue("client", &Grant::Issuers(vec![issuer.clone()]), 1_000);
+        let principal = a.verify(&token, 1_000).unwrap();
+        assert_eq!(principal.client_id, "client");
+        assert!(principal.grant.allows(&issuer));
+        assert!(!principal.grant.allows(&IssuerId::parse("ISSUER0002").unwrap()));
+        assert!(a.verify(&token, 1_299).is_some());
+        assert!(a.verify(&token, 1_300).is_none(), "expired");
+        assert!(a.verify(&token, 1_000 - SKEW - 1).is_none(), "issued in the future");
+
+        let other = authority(&PrivateJwk::generate(&mut OsRng));
+        assert!(other.verify(&token, 1_000).is_none(), "another key");
+        let elsewhere = JwtAuthority::new(&key, "https://other.example".into(), "aud-test", "scope-test", 300).unwrap();
+        assert!(elsewhere.verify(&token, 1_000).is_none(), "another iss");
+        let for_cms = JwtAuthority::new(&key, "https://pin.example".into(), "aud-cms", "scope-test", 300).unwrap();
+        assert!(for_cms.verify(&token, 1_000).is_none(), "another aud");
+
+        let any = a.issue("cms-client", &Grant::AnyIssuer, 1_000);
+        assert_eq!(a.verify(&any, 1_000).unwrap().grant, Grant::AnyIssuer);
+    }
+}
