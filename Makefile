@@ -77,9 +77,12 @@ check: target/.deps-rust
 test-native:
 	cargo test --workspace --locked
 
-## test-interop: JWE and PIN blocks against jwcrypto, joserfc, panva jose and psec.
+## test-interop: JWE and PIN blocks against jwcrypto, joserfc, panva jose and psec; then the
+## reference CMS's D1 PIN Management API over HTTP with those libraries as the client (tests/d1).
 test-interop: deps
 	PINFRAME_PYTHON=$(PYTHON) cargo test -p pinframe --test interop --locked -- --include-ignored
+	cargo build --locked -p pinframe
+	PINFRAME_BIN=target/debug/pinframe $(PYTHON) -m unittest discover -s tests/d1 -v
 
 ## test-browser: the core inside headless Chromium (wasm-bindgen-test).
 test-browser: deps

@@ -19,23 +19,21 @@ export const DEMO = {
   pin: "2468",
 };
 
-/// Starts the service. Resolves once it prints the address it listens on.
-export async function startServer() {
-  const dataDir = mkdtempSync(join(tmpdir(), "pinframe-e2e-"));
-  const bin = process.env.PINFRAME_BIN ?? join(root, "target/debug/pinframe");
-  const child = spawn(
-    bin,
-    ["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--widget-dir", join(root, "dist")],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PINFRAME_LOG: "debug,sqlx=warn,hyper=info,h2=info" } },
-  );
+export const bin = process.env.PINFRAME_BIN ?? join(root, "target/debug/pinframe");
+const LOG = "debug,sqlx=warn,hyper=info,h2=info,hyper_util=info,reqwest=info,rustls=info";
+
+/// Spawns `pinframe ARGS` and resolves with the child, its output so far, and the URL it prints
+/// once it listens (`pattern` captures it).
+async function spawnListening(args, env, pattern) {
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PINFRAME_LOG: LOG, ...env } });
   const out = { stdout: "", stderr: "" };
   child.stdout.on("data", (d) => (out.stdout += d));
   child.stderr.on("data", (d) => (out.stderr += d));
   const url = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`server did not start:\n${out.stdout}\n${out.stderr}`)), 30_000);
-    child.on("exit", (code) => fail(new Error(`server exited with ${code}:\n${out.stderr}`)));
+    const timer = setTimeout(() => fail(new Error(`${args[0]} did not start:\n${out.stdout}\n${out.stderr}`)), 30_000);
+    child.on("exit", (code) => fail(new Error(`${args[0]} exited with ${code}:\n${out.stderr}`)));
     const poll = setInterval(() => {
-      const m = out.stdout.match(/pinframe listening on (http:\/\/\S+)/);
+      const m = out.stdout.match(pattern);
       if (m) {
         clearInterval(poll);
         clearTimeout(timer);
@@ -43,6 +41,42 @@ export async function startServer() {
       }
     }, 20);
   });
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await new Promise((ok) => (child.exitCode !== null || child.signalCode !== null ? ok() : child.on("exit", ok)));
+  };
+  return { child, out, url, stop };
+}
+
+/// Starts the reference CMS alone (`pinframe cms`) in `dataDir`, on `listen` (default a free port).
+export async function startCms({ dataDir, recipientJwk, secret, listen = "127.0.0.1:0" }) {
+  const args = ["cms", "--listen", listen, "--data-dir", dataDir, "--recipient-jwk", recipientJwk];
+  const { out, url, stop } = await spawnListening(args, { PINFRAME_CMS_CLIENT_SECRET: secret }, /pinframe cms listening on (http:\/\/\S+)/);
+  return {
+    url,
+    out,
+    stop,
+    /// A card's PIN change counter, read from the CMS's database.
+    changeCounter(card = "demo-card") {
+      const script =
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); " +
+        "print(c.execute('SELECT change_counter FROM cms_pins WHERE card_id = ?', (sys.argv[2],)).fetchone()[0])";
+      return Number(execFileSync("python3", ["-c", script, join(dataDir, "cms.db"), card]).toString().trim());
+    },
+  };
+}
+
+/// Starts the service. Resolves once it prints the address it listens on. With `cms`, the service
+/// uses that CMS over HTTP (`--cms-url`) with `dataDir` prepared by the caller.
+export async function startServer({ cms, dataDir: given } = {}) {
+  const dataDir = given ?? mkdtempSync(join(tmpdir(), "pinframe-e2e-"));
+  const args = ["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--widget-dir", join(root, "dist")];
+  const env = {};
+  if (cms) {
+    args.push("--cms-url", cms.url);
+    env.PINFRAME_CMS_CLIENT_SECRET = cms.secret;
+  }
+  const { out, url, stop } = await spawnListening(args, env, /pinframe listening on (http:\/\/\S+)/);
   return {
     url,
     dataDir,
@@ -50,10 +84,11 @@ export async function startServer() {
     /// Every secret the service holds on disk, as it would appear in a log.
     keyMaterial() {
       const secrets = [];
-      for (const file of ["service-key.jwk", "cms/cms-key.jwk"]) {
+      const files = cms ? ["service-key.jwk", "signing-key.jwk"] : ["service-key.jwk", "signing-key.jwk", "cms/cms-key.jwk"];
+      for (const file of files) {
         secrets.push(JSON.parse(readFileSync(join(dataDir, file), "utf8")).d);
       }
-      for (const file of ["data-key.hex", "cms/kek.hex"]) {
+      for (const file of cms ? ["data-key.hex"] : ["data-key.hex", "cms/kek.hex"]) {
         const hex = readFileSync(join(dataDir, file), "utf8").trim();
         secrets.push(hex, hex.toLowerCase());
       }
@@ -67,8 +102,7 @@ export async function startServer() {
       return Number(execFileSync("python3", ["-c", script, join(dataDir, "cms/cms.db")]).toString().trim());
     },
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((ok) => (child.exitCode !== null ? ok() : child.on("exit", ok)));
+      await stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
