@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -98,19 +99,29 @@ pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState
     })
 }
 
-fn say(line: &str) {
+/// Prints one line on stdout, for the operator (never a secret but the demo's published ones).
+pub(crate) fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
-pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
-    let listener =
-        TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+/// Binds `listen`; returns the listener, the address it got, and the public URL (`public_url`
+/// without a trailing slash, or `http://ADDR`).
+pub(crate) async fn bind(
+    listen: SocketAddr,
+    public_url: Option<&str>,
+) -> Result<(TcpListener, SocketAddr, String), StartupError> {
+    let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let local = listener.local_addr()?;
-    let public_url = match &args.public_url {
+    let public_url = match public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{local}"),
     };
+    Ok((listener, local, public_url))
+}
+
+pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
+    let (listener, local, public_url) = bind(args.listen, args.public_url.as_deref()).await?;
     let state = open_state(&args, public_url.clone()).await?;
 
     if args.demo {

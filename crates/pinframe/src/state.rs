@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use pinframe_core::PrivateJwk;
+use pinframe_core::{PrivateJwk, PublicJwk};
 
 use crate::cms::PinManagement;
 use crate::http::widget::WidgetAssets;
@@ -48,10 +48,7 @@ pub struct ServiceKeys {
 
 impl ServiceKeys {
     pub fn new(encryption: PrivateJwk, data: Sealer) -> Self {
-        let mut public_jwk: serde_json::Value = serde_json::from_str(&encryption.public().to_json())
-            .unwrap_or_else(|_| unreachable!("a public JWK serializes to a JSON object"));
-        public_jwk["use"] = "enc".into();
-        public_jwk["alg"] = "ECDH-ES".into();
+        let public_jwk = encryption_jwk(encryption.public());
         Self { encryption, data, public_jwk }
     }
 
@@ -59,6 +56,15 @@ impl ServiceKeys {
     pub fn public_jwk(&self) -> &serde_json::Value {
         &self.public_jwk
     }
+}
+
+/// A public encryption key as a JWKS publishes it: with `use: enc` and `alg: ECDH-ES`.
+pub fn encryption_jwk(key: &PublicJwk) -> serde_json::Value {
+    let mut jwk: serde_json::Value = serde_json::from_str(&key.to_json())
+        .unwrap_or_else(|_| unreachable!("a public JWK serializes to a JSON object"));
+    jwk["use"] = "enc".into();
+    jwk["alg"] = "ECDH-ES".into();
+    jwk
 }
 
 impl fmt::Debug for ServiceKeys {

@@ -10,14 +10,12 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use common::{assert_error, basic, Answer, ManualClock};
-use http_body_util::BodyExt;
 use pinframe::cli::CmsArgs;
 use pinframe::cms::server::{app, open_state, CmsState};
 use pinframe_core::pinblock::{encode_iso0, hex_encode};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, Pan, Pin, PrivateJwk, PublicJwk};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const ISSUER: &str = "CMSISSUER1";
 const PAN: &str = "5555555551234567";
@@ -53,13 +51,7 @@ async fn cms(issuers: &[&str], with_recipient: bool) -> Cms {
 
 impl Cms {
     async fn send(&self, request: Request<Body>) -> Answer {
-        let response = app(self.state.clone()).oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, headers, body, text }
+        common::send(app(self.state.clone()), request).await
     }
 
     async fn access_token(&self) -> String {

@@ -12,7 +12,6 @@
 //! issuers that client may act for; without it, any.
 
 use std::fmt;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -26,7 +25,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use pinframe_core::{CardId, CorrelationId, IssuerId, PublicJwk};
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
 use super::{CmsError, EmbeddedCms, EncryptedPinBlock, PinBlockType, PinManagement, MAX_ENCRYPTED_PIN_BLOCK_LEN};
@@ -35,7 +33,7 @@ use crate::cli::CmsArgs;
 use crate::error::{ApiJson, AppError, LogDetail, MAX_JSON_BODY};
 use crate::oauth::{self, Grant, JwtAuthority, TokenError};
 use crate::secrets;
-use crate::server::{private_dir, StartupError};
+use crate::server::{bind, private_dir, say, StartupError};
 use crate::state::{Clock, SystemClock};
 
 /// The audience and scope of the CMS's access tokens.
@@ -71,10 +69,7 @@ pub struct CmsState {
 impl CmsState {
     /// The state of a CMS whose encryption key is `key`.
     pub fn new(cms: EmbeddedCms, key: &PublicJwk, jwt: JwtAuthority, client: CmsClient, clock: Arc<dyn Clock>) -> Self {
-        let mut jwk: serde_json::Value = serde_json::from_str(&key.to_json())
-            .unwrap_or_else(|_| unreachable!("a public JWK serializes to a JSON object"));
-        jwk["use"] = "enc".into();
-        jwk["alg"] = "ECDH-ES".into();
+        let jwk = crate::state::encryption_jwk(key);
         Self {
             cms: Arc::new(cms),
             jwt: Arc::new(jwt),
@@ -264,20 +259,9 @@ pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState,
     Ok((CmsState::new(cms, &public, jwt, client, Arc::new(SystemClock)), secret_file))
 }
 
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
-}
-
 /// `pinframe cms`: serves until Ctrl-C or SIGTERM.
 pub async fn serve(args: CmsArgs) -> Result<(), StartupError> {
-    let listener =
-        TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let local = listener.local_addr()?;
-    let public_url = match &args.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => format!("http://{local}"),
-    };
+    let (listener, local, public_url) = bind(args.listen, args.public_url.as_deref()).await?;
     let (state, secret_file) = open_state(&args, public_url).await?;
     match &state.client.grant {
         Grant::AnyIssuer => tracing::warn!("no --issuer given: the CMS client may act for any issuer"),

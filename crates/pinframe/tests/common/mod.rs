@@ -70,6 +70,17 @@ pub struct Answer {
     pub text: String,
 }
 
+/// Sends one request through `router` and reads the whole answer.
+pub async fn send(router: Router, request: Request<Body>) -> Answer {
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer { status, headers, body, text }
+}
+
 pub fn basic(client: &str, secret: &str) -> String {
     format!("Basic {}", Base64::encode_string(format!("{client}:{secret}").as_bytes()))
 }
@@ -84,13 +95,7 @@ impl Harness {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Answer {
-        let response = self.app().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, headers, body, text }
+        send(self.app(), request).await
     }
 
     pub async fn post(&self, path: &str, authorization: Option<&str>, body: Option<Value>) -> Answer {
