@@ -109,6 +109,15 @@ impl IntoResponse for AppError {
     }
 }
 
+/// Whether the request's `Content-Type` is `media_type` (parameters such as `charset` aside).
+pub fn has_media_type(headers: &axum::http::HeaderMap, media_type: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(media_type))
+}
+
 /// JSON body extractor whose every rejection is an [`AppError`]. Unlike axum's own, it never echoes
 /// the parser's message, which can quote the offending input.
 #[derive(Debug)]
@@ -118,13 +127,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-        if !is_json {
+        if !has_media_type(req.headers(), "application/json") {
             return Err(AppError::UnsupportedMediaType);
         }
         let bytes = axum::body::Bytes::from_request(req, state)

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::auth::{self, BasicCredentials};
-use crate::error::AppError;
+use crate::error::{has_media_type, AppError};
 
 /// `WWW-Authenticate` for the Bearer-protected routes (RFC 6750 §3).
 pub const BEARER: &str = "Bearer realm=\"pinframe\"";
@@ -91,6 +91,8 @@ pub struct Principal {
 pub struct JwtAuthority {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// ES256 only, `iss` and `aud` ours, the registered claims present; built once.
+    validation: Validation,
     kid: String,
     issuer: String,
     audience: &'static str,
@@ -145,7 +147,15 @@ impl JwtAuthority {
         let der = secret.to_pkcs8_der().map_err(|_| SigningKeyError)?;
         let encoding = EncodingKey::from_ec_der(der.as_bytes());
         let decoding = DecodingKey::from_ec_components(parts.x, parts.y).map_err(|_| SigningKeyError)?;
-        Ok(Self { encoding, decoding, kid: key.kid().to_owned(), issuer, audience, scope, ttl })
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_issuer(&[&issuer]);
+        validation.set_audience(&[audience]);
+        validation.required_spec_claims = HashSet::from(["exp", "iat", "nbf", "iss", "aud", "sub"].map(String::from));
+        // Times are ours to check, against the injected clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.leeway = 0;
+        Ok(Self { encoding, decoding, validation, kid: key.kid().to_owned(), issuer, audience, scope, ttl })
     }
 
     pub fn ttl(&self) -> i64 {
@@ -181,15 +191,7 @@ impl JwtAuthority {
         if header.alg != Algorithm::ES256 || header.kid.as_ref().is_some_and(|kid| *kid != self.kid) {
             return None;
         }
-        let mut validation = Validation::new(Algorithm::ES256);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[self.audience]);
-        validation.required_spec_claims = HashSet::from(["exp", "iat", "nbf", "iss", "aud", "sub"].map(String::from));
-        // Times are ours to check, against the injected clock.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.leeway = 0;
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).ok()?.claims;
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?.claims;
         let timely = now < claims.exp && claims.iat <= now + SKEW && claims.nbf <= now + SKEW;
         if !timely || claims.scope != self.scope {
             return None;
@@ -281,12 +283,7 @@ impl IntoResponse for TokenError {
 /// parameters (`scope`, say) are ignored, as RFC 6749 §3.3 and §4.4.2 allow; a `client_secret` in
 /// the body is refused, because only Basic authentication is accepted.
 pub fn token_request(headers: &HeaderMap, body: &[u8]) -> Result<BasicCredentials, TokenError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !has_media_type(headers, "application/x-www-form-urlencoded") {
         return Err(TokenError::invalid_request("The body must be application/x-www-form-urlencoded."));
     }
     // Values are wiped when `pairs` drops: a misdirected secret must not linger.

@@ -11,7 +11,7 @@ use pinframe_core::{jwe, CardId, ConsumerId, Pan};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::error::{ApiJson, AppError, LogDetail};
+use crate::error::{has_media_type, ApiJson, AppError, LogDetail};
 use crate::http::tokens::verify_issuer;
 use crate::oauth::{self, Grant, TokenError};
 use crate::pins;
@@ -68,12 +68,7 @@ pub async fn put_consumer(
     let (issuer, consumer) = state.jwt.authorize_path(&headers, state.clock.now(), path, consumer_id)?;
     // The body is optional; when there is one it must be the JSON object of the seed.
     if !body.iter().all(u8::is_ascii_whitespace) {
-        let is_json = headers
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-        if !is_json {
+        if !has_media_type(&headers, "application/json") {
             return Err(AppError::UnsupportedMediaType);
         }
         let _: ConsumerRequest = serde_json::from_slice(&body).map_err(|_| {
