@@ -100,14 +100,17 @@ time-to-pin: deps widget
 	cargo build --release --locked -p pinframe
 	PINFRAME_BIN=target/release/pinframe node tests/e2e/time-to-pin.mjs 20
 
-## widget: Trunk builds index.html into dist/, offline, with wasm-opt -Oz.
+## widget: Trunk builds index.html into dist/, offline, with wasm-opt -Oz; then each asset is
+## precompressed with brotli (dist/NAME.br), which the service serves to browsers that accept it.
 widget: deps-build
 	trunk build --release --offline
+	node tools/precompress.mjs dist
 	@$(MAKE) --no-print-directory widget-size
 
 widget-size:
 	@for f in dist/*.wasm dist/*.js dist/*.css; do \
-		printf '%-48s %8d bytes raw %8d gzip\n' "$$f" "$$(stat -c %s "$$f")" "$$(gzip -9 -c "$$f" | wc -c)"; \
+		printf '%-48s %8d bytes raw %8d gzip %8d brotli\n' "$$f" "$$(stat -c %s "$$f")" \
+			"$$(gzip -9 -c "$$f" | wc -c)" "$$(stat -c %s "$$f.br")"; \
 	done
 
 ## fuzz-check: the fuzz crate (excluded from the workspace) still builds.

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, PinPolicy, PublicJwk, Violation};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 use zeroize::Zeroizing;
@@ -38,7 +39,7 @@ struct SetSession {
     #[serde(default)]
     parent_origin: Option<String>,
     pin_policy: PolicyJson,
-    encryption_jwk: serde_json::Value,
+    encryption_jwk: Box<RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -97,7 +98,7 @@ async fn start(state: UseReducerHandle<SetState>, context: Rc<RefCell<Option<Rc<
     }
     let policy =
         PinPolicy::new(session.pin_policy.min_length, session.pin_policy.max_length, session.pin_policy.forbid_years);
-    let service_key = PublicJwk::parse(&session.encryption_jwk.to_string());
+    let service_key = PublicJwk::parse(session.encryption_jwk.get());
     let (Ok(policy), Ok(service_key)) = (policy, service_key) else { return fail(Failure::Broken, &parent_origins) };
     *context.borrow_mut() = Some(Rc::new(Context {
         token,

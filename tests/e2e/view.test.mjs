@@ -85,9 +85,9 @@ describe("desktop iframe", () => {
     assert.doesNotMatch(csp, /unsafe-inline/);
     assert.match(csp, new RegExp(`frame-ancestors [^;]*${server.url.replace(/[.]/g, "\\.")}`));
     assert.equal(widgetResponses[0].headers()["referrer-policy"], "no-referrer");
-    // The widget's wasm arrived gzipped.
+    // The widget's wasm arrived in brotli, precompressed by `make widget`.
     assert.equal(wasmResponses.length, 1);
-    assert.equal(wasmResponses[0].headers()["content-encoding"], "gzip");
+    assert.equal(wasmResponses[0].headers()["content-encoding"], "br");
     assert.deepEqual(cspViolations, []);
 
     // The same link again: the token is used up.

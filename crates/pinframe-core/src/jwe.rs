@@ -13,6 +13,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use p256::ecdh::{diffie_hellman, EphemeralSecret};
 use rand_core::CryptoRngCore;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -72,10 +73,11 @@ struct HeaderIn {
     apu: Option<String>,
     #[serde(default)]
     apv: Option<String>,
+    /// Refused whatever their value; only their presence is kept.
     #[serde(default)]
-    zip: Option<serde_json::Value>,
+    zip: Option<IgnoredAny>,
     #[serde(default)]
-    crit: Option<serde_json::Value>,
+    crit: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]

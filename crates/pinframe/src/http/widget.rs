@@ -11,6 +11,7 @@ use std::path::Path;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use brotli::enc::BrotliEncoderParams;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use pinframe_core::pinblock::hex_encode;
@@ -27,29 +28,60 @@ const ORIGINS_PLACEHOLDER: &str = "<!--pinframe-origins-->";
 #[derive(Debug)]
 struct Asset {
     bytes: Vec<u8>,
-    /// The same bytes gzipped once at load, when that makes them smaller.
+    /// The same bytes compressed once at load, each kept only when it is smaller.
+    brotli: Option<Vec<u8>>,
     gzip: Option<Vec<u8>>,
     content_type: &'static str,
 }
 
 impl Asset {
-    fn new(bytes: Vec<u8>, content_type: &'static str) -> io::Result<Self> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
-        encoder.write_all(&bytes)?;
-        let gzip = Some(encoder.finish()?).filter(|gz| gz.len() < bytes.len());
-        Ok(Self { bytes, gzip, content_type })
+    /// `brotli` is the asset's precompressed `.br` file, if the build wrote one (`make widget`
+    /// does, at quality 11, which takes too long to do at every start); it is used only if it
+    /// decodes to `bytes`. Otherwise, and for the loader made here, brotli runs at a quick quality.
+    fn new(bytes: Vec<u8>, content_type: &'static str, brotli: Option<Vec<u8>>) -> io::Result<Self> {
+        let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
+        gzip.write_all(&bytes)?;
+        let gzip = Some(gzip.finish()?).filter(|gz| gz.len() < bytes.len());
+        let brotli = match brotli.filter(|br| decodes_to(br, &bytes)) {
+            Some(br) => br,
+            None => {
+                let mut br = Vec::new();
+                let params =
+                    BrotliEncoderParams { quality: 5, lgwin: 22, size_hint: bytes.len(), ..Default::default() };
+                brotli::BrotliCompress(&mut bytes.as_slice(), &mut br, &params)?;
+                br
+            }
+        };
+        let brotli = Some(brotli).filter(|br| br.len() < bytes.len());
+        Ok(Self { bytes, brotli, gzip, content_type })
+    }
+
+    /// The smallest encoding the client accepts, with its `Content-Encoding`.
+    fn negotiate(&self, headers: &HeaderMap) -> (&[u8], Option<&'static str>) {
+        if let Some(br) = self.brotli.as_ref().filter(|_| accepts(headers, "br")) {
+            (br, Some("br"))
+        } else if let Some(gzip) = self.gzip.as_ref().filter(|_| accepts(headers, "gzip")) {
+            (gzip, Some("gzip"))
+        } else {
+            (&self.bytes, None)
+        }
     }
 }
 
-/// Whether `Accept-Encoding` allows gzip (RFC 9110 §12.5.3: a coding with `q=0` is refused).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+fn decodes_to(brotli: &[u8], bytes: &[u8]) -> bool {
+    let mut decoded = Vec::with_capacity(bytes.len());
+    brotli::BrotliDecompress(&mut &brotli[..], &mut decoded).is_ok() && decoded == bytes
+}
+
+/// Whether `Accept-Encoding` allows `coding` (RFC 9110 §12.5.3: a coding with `q=0` is refused).
+fn accepts(headers: &HeaderMap, wanted: &str) -> bool {
     headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
         |item| {
             let mut parts = item.split(';').map(str::trim);
             let coding = parts.next().unwrap_or_default();
             let refused =
                 parts.any(|p| p.strip_prefix("q=").is_some_and(|q| q.trim_end_matches(['0', '.']).is_empty()));
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+            (coding.eq_ignore_ascii_case(wanted) || coding == "*") && !refused
         },
     )
 }
@@ -86,7 +118,12 @@ impl WidgetAssets {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if let (Some(content_type), true) = (content_type(&name), entry.file_type()?.is_file()) {
-                assets.insert(name, Asset::new(fs::read(entry.path())?, content_type)?);
+                let precompressed = match fs::read(dir.join(format!("{name}.br"))) {
+                    Ok(br) => Some(br),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(e),
+                };
+                assets.insert(name, Asset::new(fs::read(entry.path())?, content_type, precompressed)?);
             }
         }
         let (page, loader) = externalize_loader(&index)
@@ -94,7 +131,7 @@ impl WidgetAssets {
         let digest = hex_encode(&Sha256::digest(loader.as_bytes())[..8]).to_ascii_lowercase();
         let loader_name = format!("pinframe-loader-{digest}.js");
         let page = page.replace(LOADER_PLACEHOLDER, &format!("{ASSET_PREFIX}{loader_name}"));
-        assets.insert(loader_name, Asset::new(loader.into_bytes(), "text/javascript; charset=utf-8")?);
+        assets.insert(loader_name, Asset::new(loader.into_bytes(), "text/javascript; charset=utf-8", None)?);
         Ok(Self { page: Some(page), assets })
     }
 
@@ -165,21 +202,18 @@ pub async fn page(State(state): State<AppState>, UrlPath(issuer_id): UrlPath<Str
     Ok(response)
 }
 
-/// `GET /pin/assets/{file}`: file names carry a content hash, so they are cached for good; gzipped
-/// when the client accepts it.
+/// `GET /pin/assets/{file}`: file names carry a content hash, so they are cached for good; brotli
+/// or gzip, compressed once at load, when the client accepts it.
 pub async fn asset(State(state): State<AppState>, UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
     let Some(asset) = state.widget.assets.get(&file) else {
         return AppError::NotFound { message: "There is nothing at this path." }.into_response();
     };
-    let mut response = match asset.gzip.as_ref().filter(|_| accepts_gzip(&headers)) {
-        Some(gzip) => {
-            let mut response = gzip.clone().into_response();
-            response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            response
-        }
-        None => asset.bytes.clone().into_response(),
-    };
+    let (body, encoding) = asset.negotiate(&headers);
+    let mut response = body.to_vec().into_response();
     let out = response.headers_mut();
+    if let Some(encoding) = encoding {
+        out.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
     out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
@@ -205,20 +239,66 @@ mod tests {
         assert!(externalize_loader("<html><head></head></html>").is_none());
     }
 
+    fn accept_encoding(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
     #[test]
-    fn gzip_is_served_only_when_accepted() {
-        let accepts = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
-            accepts_gzip(&headers)
+    fn a_coding_is_served_only_when_accepted() {
+        let gzip = |value: &str| accepts(&accept_encoding(value), "gzip");
+        assert!(gzip("gzip, deflate, br, zstd"));
+        assert!(gzip("br;q=1.0, gzip;q=0.8"));
+        assert!(gzip("*"));
+        assert!(!gzip("gzip;q=0"));
+        assert!(!gzip("gzip;q=0.000"));
+        assert!(!gzip("br, identity"));
+        assert!(!accepts(&HeaderMap::new(), "gzip"));
+        assert!(accepts(&accept_encoding("gzip, BR"), "br"));
+        assert!(!accepts(&accept_encoding("gzip, br;q=0"), "br"));
+    }
+
+    #[test]
+    fn the_smallest_accepted_encoding_wins_and_decodes_to_the_asset() {
+        let text = "pinframe widget asset ".repeat(400).into_bytes();
+        let asset = Asset::new(text.clone(), "text/css; charset=utf-8", None).unwrap();
+        let (body, encoding) = asset.negotiate(&accept_encoding("gzip, deflate, br, zstd"));
+        assert_eq!(encoding, Some("br"));
+        let mut decoded = Vec::new();
+        brotli::BrotliDecompress(&mut &body[..], &mut decoded).unwrap();
+        assert_eq!(decoded, text);
+        let (body, encoding) = asset.negotiate(&accept_encoding("gzip"));
+        assert_eq!(encoding, Some("gzip"));
+        let mut decoded = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut decoded).unwrap();
+        assert_eq!(decoded, text);
+        assert_eq!(asset.negotiate(&accept_encoding("identity")), (&text[..], None));
+        // Too small to gain from compression: sent as it is.
+        let tiny = Asset::new(b"a{}".to_vec(), "text/css; charset=utf-8", None).unwrap();
+        assert_eq!(tiny.negotiate(&accept_encoding("br, gzip")), (&b"a{}"[..], None));
+    }
+
+    #[test]
+    fn a_precompressed_file_is_used_only_when_it_decodes_to_the_asset() {
+        let text = "pinframe widget asset ".repeat(400).into_bytes();
+        let compress = |bytes: &[u8], quality| {
+            let mut out = Vec::new();
+            let params = BrotliEncoderParams { quality, ..Default::default() };
+            brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).unwrap();
+            out
         };
-        assert!(accepts("gzip, deflate, br, zstd"));
-        assert!(accepts("br;q=1.0, gzip;q=0.8"));
-        assert!(accepts("*"));
-        assert!(!accepts("gzip;q=0"));
-        assert!(!accepts("gzip;q=0.000"));
-        assert!(!accepts("br, identity"));
-        assert!(!accepts_gzip(&HeaderMap::new()));
+        let best = compress(&text, 11);
+        let asset = Asset::new(text.clone(), "text/css; charset=utf-8", Some(best.clone())).unwrap();
+        assert_eq!(asset.brotli.as_deref(), Some(&best[..]));
+        // A stale file from another build, or garbage, is ignored; the asset is still served in brotli.
+        let mut other = text.clone();
+        other[0] = b'P';
+        for stale in [compress(&other, 11), b"not brotli".to_vec()] {
+            let asset = Asset::new(text.clone(), "text/css; charset=utf-8", Some(stale.clone())).unwrap();
+            assert_ne!(asset.brotli.as_deref(), Some(&stale[..]));
+            assert!(decodes_to(asset.brotli.as_deref().unwrap(), &text));
+        }
     }
 
     #[test]
