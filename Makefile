@@ -15,9 +15,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYENV := target/pyenv
 PYTHON := $(CURDIR)/$(PYENV)/bin/python
 CHROMEDRIVER := /usr/bin/chromedriver
+# The wasm features index.html gives Trunk's wasm-opt; the bench's wasm is optimised the same way.
+WASM_OPT_FEATURES := --enable-bulk-memory --enable-multivalue --enable-mutable-globals \
+	--enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext
 
 .PHONY: run test deps deps-build check test-native test-interop test-browser test-e2e widget widget-size \
-	fuzz-check fuzz-smoke time-to-pin clean-tools
+	fuzz-check fuzz-smoke time-to-pin bench bench-wasm clean-tools
 
 # `make run LISTEN=0.0.0.0:8080 DATA_DIR=/var/lib/pinframe` to change where the demo listens and keeps data.
 LISTEN ?= 127.0.0.1:8080
@@ -99,6 +102,23 @@ test-e2e: deps widget
 time-to-pin: deps widget
 	cargo build --release --locked -p pinframe
 	PINFRAME_BIN=target/release/pinframe node tests/e2e/time-to-pin.mjs 20
+
+## bench: the widget's transfer size and time to PIN against a static floor, its wasm decrypt
+## against WebCrypto, the service's views per second against the crypto ceiling, and the core's
+## JWE encrypts against panva jose: writes target/bench/summary.json and prints a table. Not part
+## of `make test`; a few minutes. Nothing else should run on the machine meanwhile.
+bench: deps widget bench-wasm
+	cargo build --release --locked -p pinframe -p pinframe-bench
+	cargo bench --locked -p pinframe-core --bench core --no-run
+	PINFRAME_BIN=target/release/pinframe node bench/run.mjs
+
+## bench-wasm: the widget's decrypt alone, built as the widget is, for bench/decrypt.html.
+bench-wasm: deps-build
+	cargo build --locked -p pinframe-bench-wasm --lib --target wasm32-unknown-unknown --profile widget
+	wasm-bindgen --target web --no-typescript --out-dir target/bench/wasm \
+		target/wasm32-unknown-unknown/widget/pinframe_bench_wasm.wasm
+	wasm-opt -Oz $(WASM_OPT_FEATURES) target/bench/wasm/pinframe_bench_wasm_bg.wasm \
+		-o target/bench/wasm/pinframe_bench_wasm_bg.wasm
 
 ## widget: Trunk builds index.html into dist/, offline, with wasm-opt -Oz; then each asset is
 ## precompressed with brotli (dist/NAME.br), which the service serves to browsers that accept it.

@@ -78,6 +78,9 @@ pub fn routes() -> Router<AppState> {
         .route("/demo/", get(|| static_file("text/html; charset=utf-8", include_str!("../demo/index.html"))))
         .route("/demo/demo.js", get(|| static_file("text/javascript; charset=utf-8", include_str!("../demo/demo.js"))))
         .route("/demo/demo.css", get(|| static_file("text/css; charset=utf-8", include_str!("../demo/demo.css"))))
+        // The floor `make bench` compares the widget's time to PIN with: a static page holding the
+        // demo PIN, from the same server.
+        .route("/demo/floor.html", get(|| static_file("text/html; charset=utf-8", include_str!("../demo/floor.html"))))
         .route("/demo/api/token", post(token))
 }
 

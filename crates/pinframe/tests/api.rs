@@ -310,6 +310,10 @@ async fn the_demo_backend_issues_tokens_for_its_own_origin_only() {
     let page = h.get("/demo/").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("unsafe-inline"));
+    // make bench's floor: the demo PIN in a static page.
+    let floor = h.get("/demo/floor.html").await;
+    assert_eq!(floor.status, StatusCode::OK);
+    assert!(floor.text.contains(&format!("<p class=\"pinframe-pin\">{}</p>", demo::PIN)), "{}", floor.text);
 }
 
 #[tokio::test]

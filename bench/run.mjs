@@ -1,0 +1,211 @@
+// make bench: the widget's size and speed and the service's throughput, with the floor and a peer
+// measured in the same run on the same machine. Writes target/bench/summary.json and prints the
+// same figures as a table, each beside its target (README, "Benchmarks"). Run through `make bench`,
+// which builds what this needs first.
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
+import { createServer, get } from "node:http";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { extname, join, resolve } from "node:path";
+import { issueToken, jose, launchBrowser, startServer } from "../tests/e2e/harness.mjs";
+
+const root = resolve(import.meta.dirname, "..");
+const out = join(root, "target/bench");
+const release = (name) => join(root, "target/release", name);
+const LOADS = 30;
+const PIN = "2468";
+
+const median = (values) => {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (value, digits = 1) => Number(value.toFixed(digits));
+const step = (text) => process.stderr.write(`bench: ${text}\n`);
+/// Runs a program and parses the one JSON line it prints last. Asynchronously: the service's output
+/// pipes must keep draining while the load generator runs.
+const runJson = async (program, args) => {
+  const child = promisify(execFile)(program, args, { cwd: root, maxBuffer: 1 << 24 });
+  child.child.stderr.pipe(process.stderr);
+  const { stdout } = await child;
+  return JSON.parse(stdout.trim().split("\n").at(-1));
+};
+
+/// The body of `url` as the server sends it with `Accept-Encoding: encoding`: its length, and the
+/// Content-Encoding it came with.
+const encodedSize = (url, encoding) =>
+  new Promise((ok, fail) => {
+    get(url, { headers: { "accept-encoding": encoding } }, (response) => {
+      let bytes = 0;
+      response.on("data", (chunk) => (bytes += chunk.length));
+      response.on("end", () => ok({ bytes, encoding: response.headers["content-encoding"] ?? "identity" }));
+    }).on("error", fail);
+  });
+
+/// Milliseconds from navigation start until `.pinframe-pin` is in the page, in a fresh context.
+async function timeToPin(browser, url) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.addInitScript(() => {
+    new MutationObserver((_, observer) => {
+      if (document.querySelector(".pinframe-pin")) {
+        window.__pinVisibleAt = performance.now();
+        observer.disconnect();
+      }
+    }).observe(document, { childList: true, subtree: true });
+  });
+  await page.goto(url);
+  await page.locator(".pinframe-pin").waitFor();
+  const text = await page.locator(".pinframe-pin").innerText();
+  if (!text.replace(/\s/g, "").includes(PIN)) throw new Error(`the page shows ${text}, not the demo PIN`);
+  const ms = await page.evaluate(() => window.__pinVisibleAt);
+  await context.close();
+  return ms;
+}
+
+/// Serves bench/ and target/bench/wasm/ on loopback (a secure context, so crypto.subtle exists).
+function staticServer() {
+  const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+  const server = createServer((request, response) => {
+    const path = new URL(request.url, "http://x").pathname;
+    const file = path.startsWith("/wasm/") ? join(out, path) : join(root, "bench", path);
+    try {
+      const body = readFileSync(file);
+      response.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
+}
+
+mkdirSync(out, { recursive: true });
+const summary = {};
+const detail = {};
+
+step("starting pinframe serve --demo (release)");
+const server = await startServer({ env: { PINFRAME_LOG: "info" } });
+const browser = await launchBrowser();
+try {
+  // Transfer size: the assets a real load fetches, as the service serves them in each encoding.
+  step("widget transfer size");
+  const { url: firstUrl } = await issueToken(server.url, {});
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const assets = new Set();
+  page.on("response", (r) => r.url().includes("/pin/assets/") && assets.add(r.url()));
+  await page.goto(firstUrl);
+  await page.locator(".pinframe-pin").waitFor();
+  await context.close();
+  detail.assets = [];
+  let brotli = 0;
+  let gzip = 0;
+  for (const url of [...assets].sort()) {
+    const br = await encodedSize(url, "br");
+    const gz = await encodedSize(url, "gzip");
+    const raw = await encodedSize(url, "identity");
+    detail.assets.push({ file: new URL(url).pathname, raw: raw.bytes, br: br.bytes, gzip: gz.bytes, served: br.encoding });
+    brotli += br.bytes;
+    gzip += gz.bytes;
+  }
+  if (!detail.assets.some((a) => a.file.endsWith(".wasm"))) throw new Error("the load fetched no wasm");
+  summary.widget_transfer_bytes_brotli = brotli;
+  summary.widget_transfer_bytes_gzip = gzip;
+
+  // Time to PIN against the floor, alternating so that drift hits both alike.
+  step(`time to PIN: ${LOADS} loads of the widget and ${LOADS} of the static floor`);
+  const widgetTimes = [];
+  const floorTimes = [];
+  await timeToPin(browser, (await issueToken(server.url, {})).url);
+  await timeToPin(browser, `${server.url}/demo/floor.html`);
+  for (let i = 0; i < LOADS; i++) {
+    widgetTimes.push(await timeToPin(browser, (await issueToken(server.url, {})).url));
+    floorTimes.push(await timeToPin(browser, `${server.url}/demo/floor.html`));
+  }
+  summary.time_to_pin_ms_median = round(median(widgetTimes));
+  summary.time_to_static_pin_ms_median = round(median(floorTimes));
+  detail.time_to_pin_ms = widgetTimes.map((t) => round(t));
+  detail.time_to_static_pin_ms = floorTimes.map((t) => round(t));
+
+  // One JWE decrypt in the browser: the widget's wasm against WebCrypto, the same token.
+  step("browser decrypt: wasm and WebCrypto");
+  const site = await staticServer();
+  try {
+    const { publicKey, privateKey } = await jose.generateKeyPair("ECDH-ES", { crv: "P-256", extractable: true });
+    const jwk = await jose.exportJWK(privateKey);
+    const token = await new jose.CompactEncrypt(new TextEncoder().encode(`{"pin":"${PIN}"}`))
+      .setProtectedHeader({ alg: "ECDH-ES", enc: "A256GCM" })
+      .encrypt(publicKey);
+    const decryptContext = await browser.newContext();
+    const decryptPage = await decryptContext.newPage();
+    await decryptPage.goto(`http://127.0.0.1:${site.address().port}/decrypt.html`);
+    await decryptPage.waitForFunction(() => window.benchReady === true);
+    const times = await decryptPage.evaluate(
+      ([jwk, token, expected]) => window.bench(jwk, token, expected, 30, 20),
+      [jwk, token, `{"pin":"${PIN}"}`],
+    );
+    await decryptContext.close();
+    summary.browser_decrypt_wasm_us_median = round(median(times.wasm));
+    summary.browser_decrypt_webcrypto_us_median = round(median(times.webcrypto));
+  } finally {
+    site.close();
+  }
+  await browser.close();
+
+  // The service under load, tokens issued beforehand.
+  step("server: POST /api/v1/pin/view under load");
+  const load = await runJson(release("loadgen"), ["--url", server.url, "--data-dir", server.dataDir]);
+  summary.server_view_per_s = load.per_s;
+  summary.server_view_p99_ms = round(load.p99_ms, 2);
+  detail.load = load;
+} finally {
+  await browser.close().catch(() => {});
+  await server.stop();
+}
+
+step("crypto ceiling: the view's crypto on every core");
+const ceiling = await runJson(release("crypto-ceiling"), []);
+summary.crypto_ceiling_per_s = ceiling.per_s;
+detail.ceiling = ceiling;
+
+step("core JWE encrypt (criterion, one core)");
+execFileSync("taskset", ["-c", "0", "cargo", "bench", "--locked", "-p", "pinframe-core", "--bench", "core", "--", "--warm-up-time", "1", "--measurement-time", "3"], {
+  cwd: root,
+  stdio: ["ignore", "inherit", "inherit"],
+});
+const estimate = (name) =>
+  JSON.parse(readFileSync(join(root, "target/criterion", name, "new/estimates.json"), "utf8")).median.point_estimate;
+summary.core_jwe_encrypt_per_s = Math.round(1e9 / estimate("jwe/encrypt"));
+detail.criterion_median_ns = Object.fromEntries(
+  ["jwe/encrypt", "jwe/decrypt", "jwe/generate_key", "pinblock/iso0_encode", "pinblock/iso0_decode", "pinblock/iso4_encode", "pinblock/iso4_decode"].map(
+    (name) => [name, Math.round(estimate(name))],
+  ),
+);
+
+step("peer: panva jose on Node, one core");
+const peer = await runJson("taskset", ["-c", "0", "node", join(root, "bench/peer-jose.mjs")]);
+summary.peer_jose_encrypt_per_s = peer.per_s;
+detail.peer = peer;
+
+const targets = [
+  ["widget_transfer_bytes_brotli", "<= 100000", summary.widget_transfer_bytes_brotli <= 100_000],
+  ["widget_transfer_bytes_gzip", "(reported)", null],
+  ["time_to_pin_ms_median", `<= 2.5 x floor (${round(2.5 * summary.time_to_static_pin_ms_median)})`, summary.time_to_pin_ms_median <= 2.5 * summary.time_to_static_pin_ms_median],
+  ["time_to_static_pin_ms_median", "(the floor)", null],
+  ["browser_decrypt_wasm_us_median", `<= 4 x WebCrypto (${round(4 * summary.browser_decrypt_webcrypto_us_median)})`, summary.browser_decrypt_wasm_us_median <= 4 * summary.browser_decrypt_webcrypto_us_median],
+  ["browser_decrypt_webcrypto_us_median", "(the reference)", null],
+  ["server_view_per_s", `>= 50% of ceiling (${Math.round(summary.crypto_ceiling_per_s / 2)})`, summary.server_view_per_s >= summary.crypto_ceiling_per_s / 2],
+  ["server_view_p99_ms", "<= 20", summary.server_view_p99_ms <= 20],
+  ["crypto_ceiling_per_s", "(the ceiling)", null],
+  ["core_jwe_encrypt_per_s", `>= peer (${summary.peer_jose_encrypt_per_s})`, summary.core_jwe_encrypt_per_s >= summary.peer_jose_encrypt_per_s],
+  ["peer_jose_encrypt_per_s", "(the peer)", null],
+];
+writeFileSync(join(out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+writeFileSync(join(out, "detail.json"), `${JSON.stringify(detail, null, 2)}\n`);
+const rows = targets.map(([field, target, met]) => [field, String(summary[field]), target, met === null ? "" : met ? "met" : "MISSED"]);
+const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ["field", "value", "target", ""][i].length));
+const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+console.log(line(["field", "value", "target", ""]));
+console.log(line(widths.map((w) => "-".repeat(w))));
+for (const row of rows) console.log(line(row));
+console.log(`\nwrote ${join("target/bench", "summary.json")} (and detail.json: every sample and asset)`);
