@@ -8,13 +8,13 @@ use pinframe_core::pinblock::{hex_decode, hex_encode};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, CardId, CorrelationId, IssuerId, PrivateJwk, PublicJwk};
 use serde::{Deserialize, Serialize};
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 use zeroize::Zeroizing;
 
 use super::{CmsError, EncryptedPinBlock, PinBlockType, PinManagement, MAX_ENCRYPTED_PIN_BLOCK_LEN};
 use crate::secrets::Sealer;
 use crate::state::{Clock, SystemClock};
-use crate::store::StoreError;
+use crate::store::{Pools, StoreError};
 
 /// The PIN block JSON inside `encryptedPinBlock`.
 #[derive(Serialize, Deserialize)]
@@ -32,7 +32,7 @@ impl Drop for PinBlockJson {
 }
 
 pub struct EmbeddedCms {
-    pool: SqlitePool,
+    pools: Pools,
     kek: Sealer,
     /// The CMS's own key: `set_pin` blocks are encrypted to it.
     key: PrivateJwk,
@@ -64,9 +64,9 @@ impl EmbeddedCms {
         key: PrivateJwk,
         recipient: Option<PublicJwk>,
     ) -> Result<Self, StoreError> {
-        let pool = crate::store::open_sqlite(path).await?;
-        sqlx::migrate!("migrations/cms").run(&pool).await?;
-        Ok(Self { pool, kek: Sealer::new(kek), key, recipient })
+        let pools = crate::store::open_sqlite(path).await?;
+        sqlx::migrate!("migrations/cms").run(&pools.write).await?;
+        Ok(Self { pools, kek: Sealer::new(kek), key, recipient })
     }
 }
 
@@ -89,7 +89,7 @@ impl PinManagement for EmbeddedCms {
         let row = sqlx::query("SELECT block_type, block_sealed FROM cms_pins WHERE issuer_id = $1 AND card_id = $2")
             .bind(issuer.as_str())
             .bind(card.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.pools.read)
             .await
             .map_err(unavailable)?
             .ok_or(CmsError::NotFound)?;
@@ -145,7 +145,7 @@ impl PinManagement for EmbeddedCms {
         .bind(block.block_type.as_str())
         .bind(sealed)
         .bind(SystemClock.now())
-        .execute(&self.pool)
+        .execute(&self.pools.write)
         .await
         .map_err(unavailable)?;
         Ok(())
@@ -155,7 +155,7 @@ impl PinManagement for EmbeddedCms {
         let row = sqlx::query("SELECT change_counter FROM cms_pins WHERE issuer_id = $1 AND card_id = $2")
             .bind(issuer.as_str())
             .bind(card.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.pools.read)
             .await
             .map_err(unavailable)?
             .ok_or(CmsError::NotFound)?;

@@ -9,8 +9,8 @@ use std::fmt;
 use async_trait::async_trait;
 use pinframe_core::{CardId, ConsumerId, IssuerId, PinPolicy};
 
-pub(crate) use sqlite::open_sqlite;
 pub use sqlite::SqliteStore;
+pub(crate) use sqlite::{open_sqlite, Pools};
 
 /// A storage failure. The message is for the log; it never holds a secret (queries bind values).
 #[derive(Debug)]

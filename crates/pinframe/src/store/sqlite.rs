@@ -12,8 +12,21 @@ use sqlx::{Row, SqlitePool};
 
 use super::{Action, CardRecord, IssuerRecord, Store, StoreError, TokenRecord};
 
-/// Opens (creating if needed) a SQLite database file in WAL mode with foreign keys on.
-pub(crate) async fn open_sqlite(path: &Path) -> Result<SqlitePool, StoreError> {
+/// One SQLite database file: read-only connections for reads, and one connection for writes.
+///
+/// SQLite lets one writer in at a time and makes the others wait in its busy handler, which
+/// sleeps for milliseconds at a time: under load that, not the work, set the tail latency of
+/// every view (each uses its token up with a write). With one write connection, writers queue on
+/// the pool instead and each starts the moment the last commits.
+#[derive(Debug, Clone)]
+pub(crate) struct Pools {
+    pub(crate) read: SqlitePool,
+    pub(crate) write: SqlitePool,
+}
+
+/// Opens (creating if needed) a SQLite database file in WAL mode, with foreign keys on and every
+/// commit synced to disk (a used token stays used across a power cut).
+pub(crate) async fn open_sqlite(path: &Path) -> Result<Pools, StoreError> {
     let options = SqliteConnectOptions::from_str("sqlite:")?
         .filename(path)
         .create_if_missing(true)
@@ -21,20 +34,22 @@ pub(crate) async fn open_sqlite(path: &Path) -> Result<SqlitePool, StoreError> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
-    Ok(SqlitePoolOptions::new().max_connections(8).connect_with(options).await?)
+    let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+    let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+    Ok(Pools { read, write })
 }
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pools: Pools,
 }
 
 impl SqliteStore {
     /// Opens the service database at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let pool = open_sqlite(path).await?;
-        sqlx::migrate!("migrations/service").run(&pool).await?;
-        Ok(Self { pool })
+        let pools = open_sqlite(path).await?;
+        sqlx::migrate!("migrations/service").run(&pools.write).await?;
+        Ok(Self { pools })
     }
 }
 
@@ -73,7 +88,7 @@ impl Store for SqliteStore {
         .bind(client_id)
         .bind(secret_hash)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }
@@ -81,7 +96,7 @@ impl Store for SqliteStore {
     async fn issuer(&self, id: &IssuerId) -> Result<Option<IssuerRecord>, StoreError> {
         let row = sqlx::query(&format!("SELECT {ISSUER_COLUMNS} FROM issuers WHERE id = $1"))
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.pools.read)
             .await?;
         row.as_ref().map(issuer_from_row).transpose()
     }
@@ -89,14 +104,15 @@ impl Store for SqliteStore {
     async fn issuer_by_client_id(&self, client_id: &str) -> Result<Option<IssuerRecord>, StoreError> {
         let row = sqlx::query(&format!("SELECT {ISSUER_COLUMNS} FROM issuers WHERE client_id = $1"))
             .bind(client_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.pools.read)
             .await?;
         row.as_ref().map(issuer_from_row).transpose()
     }
 
     async fn issuers(&self) -> Result<Vec<IssuerRecord>, StoreError> {
-        let rows =
-            sqlx::query(&format!("SELECT {ISSUER_COLUMNS} FROM issuers ORDER BY id")).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&format!("SELECT {ISSUER_COLUMNS} FROM issuers ORDER BY id"))
+            .fetch_all(&self.pools.read)
+            .await?;
         rows.iter().map(issuer_from_row).collect()
     }
 
@@ -106,7 +122,7 @@ impl Store for SqliteStore {
             .bind(policy.max_len() as i64)
             .bind(i64::from(policy.forbid_years()))
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&self.pools.write)
             .await?;
         Ok(())
     }
@@ -115,7 +131,7 @@ impl Store for SqliteStore {
         sqlx::query("INSERT INTO issuer_origins (issuer_id, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(issuer.as_str())
             .bind(origin)
-            .execute(&self.pool)
+            .execute(&self.pools.write)
             .await?;
         Ok(())
     }
@@ -123,7 +139,7 @@ impl Store for SqliteStore {
     async fn origins(&self, issuer: &IssuerId) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query("SELECT origin FROM issuer_origins WHERE issuer_id = $1 ORDER BY origin")
             .bind(issuer.as_str())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.pools.read)
             .await?;
         rows.iter().map(|r| r.try_get("origin").map_err(StoreError::from)).collect()
     }
@@ -135,7 +151,7 @@ impl Store for SqliteStore {
         .bind(issuer.as_str())
         .bind(consumer.as_str())
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }
@@ -158,7 +174,7 @@ impl Store for SqliteStore {
         .bind(consumer.as_str())
         .bind(pan_sealed)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }
@@ -170,7 +186,7 @@ impl Store for SqliteStore {
         cards: &[(CardId, Vec<u8>)],
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pools.write.begin().await?;
         sqlx::query(
             "INSERT INTO consumers (issuer_id, consumer_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
@@ -201,7 +217,7 @@ impl Store for SqliteStore {
         let row = sqlx::query("SELECT consumer_id, pan_sealed FROM cards WHERE issuer_id = $1 AND card_id = $2")
             .bind(issuer.as_str())
             .bind(card.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.pools.read)
             .await?;
         row.map(|row| {
             Ok(CardRecord {
@@ -225,7 +241,7 @@ impl Store for SqliteStore {
         .bind(token.language.as_deref())
         .bind(token.created_at)
         .bind(token.expires_at)
-        .execute(&self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(())
     }
@@ -236,7 +252,7 @@ impl Store for SqliteStore {
              attempts FROM pin_tokens WHERE token_hash = $1",
         )
         .bind(&hash[..])
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.pools.read)
         .await?;
         row.map(|row| {
             Ok(TokenRecord {
@@ -262,7 +278,7 @@ impl Store for SqliteStore {
         .bind(now)
         .bind(&hash[..])
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.pools.write)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -270,7 +286,7 @@ impl Store for SqliteStore {
     async fn release_token(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
         sqlx::query("UPDATE pin_tokens SET used_at = NULL WHERE token_hash = $1")
             .bind(&hash[..])
-            .execute(&self.pool)
+            .execute(&self.pools.write)
             .await?;
         Ok(())
     }
@@ -285,11 +301,11 @@ impl Store for SqliteStore {
         .bind(i64::from(max_attempts))
         .bind(now)
         .bind(&hash[..])
-        .execute(&self.pool)
+        .execute(&self.pools.write)
         .await?;
         let row = sqlx::query("SELECT used_at FROM pin_tokens WHERE token_hash = $1")
             .bind(&hash[..])
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.pools.write)
             .await?;
         Ok(match row {
             Some(row) => row.try_get::<Option<i64>, _>("used_at")?.is_none(),
@@ -298,7 +314,8 @@ impl Store for SqliteStore {
     }
 
     async fn purge_tokens(&self, before: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM pin_tokens WHERE expires_at < $1").bind(before).execute(&self.pool).await?;
+        let done =
+            sqlx::query("DELETE FROM pin_tokens WHERE expires_at < $1").bind(before).execute(&self.pools.write).await?;
         Ok(done.rows_affected())
     }
 }
