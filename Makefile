@@ -20,7 +20,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-multivalue --enable-mutable-g
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext
 
 .PHONY: run test deps deps-build check test-native test-interop test-browser test-e2e widget widget-size \
-	fuzz-check fuzz-smoke time-to-pin bench bench-wasm clean-tools
+	fuzz-check fuzz-smoke bench bench-wasm clean-tools
 
 # `make run LISTEN=0.0.0.0:8080 DATA_DIR=/var/lib/pinframe` to change where the demo listens and keeps data.
 LISTEN ?= 127.0.0.1:8080
@@ -97,11 +97,6 @@ test-browser: deps
 test-e2e: deps widget
 	cargo build --locked -p pinframe
 	node --test --test-concurrency=1 tests/e2e/
-
-## time-to-pin: median time from navigation to the PIN on screen, 20 fresh loads (release build).
-time-to-pin: deps widget
-	cargo build --release --locked -p pinframe
-	PINFRAME_BIN=target/release/pinframe node tests/e2e/time-to-pin.mjs 20
 
 ## bench: the widget's transfer size and time to PIN against a static floor, its wasm decrypt
 ## against WebCrypto, the service's views per second against the crypto ceiling, and the core's

@@ -34,9 +34,24 @@ pub struct Answer {
     pub body: String,
 }
 
-/// `POST path` with the token as Bearer credential, no cookies, no cache and no referrer.
-/// `Err` only when no answer came (network down, blocked).
-pub async fn post(path: &str, token: &str, correlation_id: &str, body: Option<&str>) -> Result<Answer, JsValue> {
+/// `POST path` with the token as Bearer credential, no cookies, no cache and no referrer. The
+/// request is sent when this is called, not when the future is first polled, so the caller can
+/// work while it is on the network. `Err` only when no answer came (network down, blocked).
+pub fn post(
+    path: &str,
+    token: &str,
+    correlation_id: &str,
+    body: Option<&str>,
+) -> impl std::future::Future<Output = Result<Answer, JsValue>> {
+    let sent = send(path, token, correlation_id, body);
+    async move {
+        let response: Response = JsFuture::from(sent?).await?.dyn_into()?;
+        let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
+        Ok(Answer { status: response.status(), body: text })
+    }
+}
+
+fn send(path: &str, token: &str, correlation_id: &str, body: Option<&str>) -> Result<js_sys::Promise, JsValue> {
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
     let headers = Headers::new()?;
     headers.set("Authorization", &format!("Bearer {token}"))?;
@@ -51,7 +66,5 @@ pub async fn post(path: &str, token: &str, correlation_id: &str, body: Option<&s
         init.set_body(&JsValue::from_str(body));
     }
     init.set_headers(&headers);
-    let response: Response = JsFuture::from(window.fetch_with_str_and_init(path, &init)).await?.dyn_into()?;
-    let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
-    Ok(Answer { status: response.status(), body: text })
+    Ok(window.fetch_with_str_and_init(path, &init))
 }

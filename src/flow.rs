@@ -47,7 +47,10 @@ pub async fn view_pin(token: Zeroizing<String>, page_origins: Vec<String>) -> Ou
     let mut parent_origins: Rc<[String]> = Rc::from(page_origins);
     let correlation = correlation_id();
     let result = async {
-        let answer = api::post(SESSION, &token, &correlation, None).await.map_err(|_| Failure::Unavailable)?;
+        let session = api::post(SESSION, &token, &correlation, None);
+        // The ephemeral key is made while the session request is on the network.
+        let key = PrivateJwk::generate(&mut OsRng);
+        let answer = session.await.map_err(|_| Failure::Unavailable)?;
         if answer.status != 200 {
             return Err(failure_for(&answer));
         }
@@ -58,7 +61,6 @@ pub async fn view_pin(token: Zeroizing<String>, page_origins: Vec<String>) -> Ou
             return Err(Failure::WrongPage);
         }
 
-        let key = PrivateJwk::generate(&mut OsRng);
         let body = format!("{{\"epk\":{}}}", key.public().to_json());
         let answer = api::post(VIEW, &token, &correlation, Some(&body)).await.map_err(|_| Failure::Unavailable)?;
         if answer.status != 200 {
