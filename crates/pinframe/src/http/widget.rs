@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
 use axum::extract::{Path as UrlPath, State};
@@ -56,7 +56,8 @@ impl Asset {
         Ok(Self { bytes, brotli, gzip, content_type })
     }
 
-    /// The smallest encoding the client accepts, with its `Content-Encoding`.
+    /// Brotli if the client accepts it, else gzip, else the bytes as they are (whichever exists),
+    /// with its `Content-Encoding`.
     fn negotiate(&self, headers: &HeaderMap) -> (&[u8], Option<&'static str>) {
         if let Some(br) = self.brotli.as_ref().filter(|_| accepts(headers, "br")) {
             (br, Some("br"))
@@ -68,9 +69,12 @@ impl Asset {
     }
 }
 
+/// Whether `brotli` decodes to exactly `bytes`; it is never decoded past one byte more.
 fn decodes_to(brotli: &[u8], bytes: &[u8]) -> bool {
     let mut decoded = Vec::with_capacity(bytes.len());
-    brotli::BrotliDecompress(&mut &brotli[..], &mut decoded).is_ok() && decoded == bytes
+    let limit = u64::try_from(bytes.len()).unwrap_or(u64::MAX).saturating_add(1);
+    let mut reader = brotli::Decompressor::new(brotli, 4096).take(limit);
+    reader.read_to_end(&mut decoded).is_ok() && decoded == bytes
 }
 
 /// Whether `Accept-Encoding` allows `coding` (RFC 9110 §12.5.3: a coding with `q=0` is refused).
@@ -294,7 +298,8 @@ mod tests {
         // A stale file from another build, or garbage, is ignored; the asset is still served in brotli.
         let mut other = text.clone();
         other[0] = b'P';
-        for stale in [compress(&other, 11), b"not brotli".to_vec()] {
+        let longer = [&text[..], b"more"].concat();
+        for stale in [compress(&other, 11), compress(&longer, 11), b"not brotli".to_vec()] {
             let asset = Asset::new(text.clone(), "text/css; charset=utf-8", Some(stale.clone())).unwrap();
             assert_ne!(asset.brotli.as_deref(), Some(&stale[..]));
             assert!(decodes_to(asset.brotli.as_deref().unwrap(), &text));
