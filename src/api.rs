@@ -12,6 +12,24 @@ pub struct Session {
     pub action: String,
     #[serde(default)]
     pub parent_origin: Option<String>,
+    /// The cardholder's language, if the issuer named it.
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub hide_after_seconds: Option<u32>,
+    #[serde(default)]
+    pub allow_copy: bool,
+}
+
+impl Session {
+    /// How the issuer wants the PIN shown; the defaults where the session is silent.
+    pub fn display(&self) -> crate::state::Display {
+        let default = crate::state::Display::default();
+        crate::state::Display {
+            hide_after_seconds: self.hide_after_seconds.filter(|s| *s > 0).unwrap_or(default.hide_after_seconds),
+            allow_copy: self.allow_copy,
+        }
+    }
 }
 
 /// What `POST /api/v1/pin/view` returns.

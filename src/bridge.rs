@@ -85,6 +85,22 @@ pub fn notify(event: HostEvent, parent_origins: &[String]) {
     }
 }
 
+/// Tells a framing parent the content's height in CSS pixels: `{event: "resize", height}`, to the
+/// same origins as every other event. Webview hosts size their views themselves and do not hear it.
+pub fn post_resize(height: u32, parent_origins: &[String]) {
+    let Some(window) = web_sys::window() else { return };
+    let Ok(Some(parent)) = window.parent() else { return };
+    if Object::is(parent.as_ref(), window.as_ref()) {
+        return;
+    }
+    let message = Object::new();
+    let _ = Reflect::set(&message, &"event".into(), &"resize".into());
+    let _ = Reflect::set(&message, &"height".into(), &height.into());
+    for origin in parent_origins {
+        let _ = parent.post_message(&message, origin);
+    }
+}
+
 /// The issuer's registered origins, which the service writes into the page.
 pub fn page_origins() -> Vec<String> {
     web_sys::window()

@@ -9,7 +9,7 @@ use pinframe_core::{jwe, Pin, PrivateJwk};
 use zeroize::Zeroizing;
 
 use crate::api::{self, Answer, Session, ViewAnswer};
-use crate::state::Failure;
+use crate::state::{Display, Failure};
 
 const SESSION: &str = "/api/v1/pin/session";
 const VIEW: &str = "/api/v1/pin/view";
@@ -17,8 +17,10 @@ const VIEW: &str = "/api/v1/pin/view";
 /// The result of the flow, and the origins a desktop parent may be told it through.
 #[derive(Debug)]
 pub struct Outcome {
-    pub result: Result<Pin, Failure>,
+    pub result: Result<(Pin, Display), Failure>,
     pub parent_origins: Rc<[String]>,
+    /// The session's language, once the session is known.
+    pub language: Option<String>,
 }
 
 /// Maps a refused answer to what the cardholder is told.
@@ -45,6 +47,7 @@ pub fn pin_from_plaintext(plaintext: &[u8]) -> Result<Pin, Failure> {
 
 pub async fn view_pin(token: Zeroizing<String>, page_origins: Vec<String>) -> Outcome {
     let mut parent_origins: Rc<[String]> = Rc::from(page_origins);
+    let mut language = None;
     let correlation = correlation_id();
     let result = async {
         let session = api::post(SESSION, &token, &correlation, None);
@@ -56,7 +59,9 @@ pub async fn view_pin(token: Zeroizing<String>, page_origins: Vec<String>) -> Ou
         }
         let session: Session = serde_json::from_str(&answer.body).map_err(|_| Failure::Unavailable)?;
         // From here on, only the origin this token was issued for hears about it.
-        parent_origins = Rc::from(session.parent_origin.into_iter().collect::<Vec<_>>());
+        parent_origins = Rc::from(session.parent_origin.clone().into_iter().collect::<Vec<_>>());
+        language = session.language.clone();
+        let display = session.display();
         if session.action != "VIEW_PIN" {
             return Err(Failure::WrongPage);
         }
@@ -68,10 +73,10 @@ pub async fn view_pin(token: Zeroizing<String>, page_origins: Vec<String>) -> Ou
         }
         let view: ViewAnswer = serde_json::from_str(&answer.body).map_err(|_| Failure::Broken)?;
         let plaintext = jwe::decrypt(&key, &view.encrypted_pin).map_err(|_| Failure::Broken)?;
-        pin_from_plaintext(&plaintext)
+        Ok((pin_from_plaintext(&plaintext)?, display))
     }
     .await;
-    Outcome { result, parent_origins }
+    Outcome { result, parent_origins, language }
 }
 
 #[cfg(test)]

@@ -11,6 +11,15 @@ pub fn token_from_fragment(fragment: &str) -> Option<&str> {
     valid.then_some(token)
 }
 
+/// The value of `lang` in the fragment (`#token=…&lang=fi`), which the service adds to a token's
+/// URL when the issuer named the cardholder's language, so the first paint is already in it.
+pub fn lang_from_fragment(fragment: &str) -> Option<&str> {
+    let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
+    let tag = fragment.split('&').find_map(|pair| pair.strip_prefix("lang="))?;
+    let valid = (2..=35).contains(&tag.len()) && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    valid.then_some(tag)
+}
+
 /// Which page this is, from the path (`/pin/{issuerId}/view`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -49,6 +58,14 @@ mod tests {
         assert_eq!(token_from_fragment("#token=a%20b"), None);
         assert_eq!(token_from_fragment("#tok=abc"), None);
         assert_eq!(token_from_fragment(""), None);
+    }
+
+    #[test]
+    fn finds_the_language_in_the_fragment() {
+        assert_eq!(lang_from_fragment("#token=abc&lang=fi"), Some("fi"));
+        assert_eq!(lang_from_fragment("#lang=sv-FI&token=abc"), Some("sv-FI"));
+        assert_eq!(lang_from_fragment("#token=abc"), None);
+        assert_eq!(lang_from_fragment("#lang=<b>"), None);
     }
 
     #[test]

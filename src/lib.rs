@@ -10,6 +10,8 @@ pub mod components;
 pub mod flow;
 pub mod fragment;
 pub mod hooks;
+pub mod i18n;
+pub mod locale;
 pub mod set_state;
 pub mod state;
 
@@ -17,21 +19,31 @@ use yew::prelude::*;
 
 use crate::components::{SetPage, ViewPage};
 use crate::fragment::Mode;
+use crate::i18n::Key;
+use crate::locale::Locale;
 
-/// The widget's root component: picks the page from the URL path.
+/// The widget's root component: picks the page from the URL path, in the page's language.
 #[component]
 pub fn App() -> Html {
+    let lang = use_state(locale::initial);
+    use_effect_with(*lang, |lang| locale::apply(*lang));
+    let context = Locale {
+        lang: *lang,
+        set: {
+            let lang = lang.setter();
+            Callback::from(move |new| lang.set(new))
+        },
+    };
     let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
-    match Mode::from_path(&path) {
+    let page = match Mode::from_path(&path) {
         Some(Mode::View) => html! { <ViewPage /> },
         Some(Mode::Set) => html! { <SetPage /> },
         _ => html! {
             <main class="pinframe">
-                <h1 class="pinframe-title">{ "Card PIN" }</h1>
-                <p class="pinframe-status" role="status">
-                    { "Open this page from your card issuer's app or website to view or set your PIN." }
-                </p>
+                <h1 class="pinframe-title">{ context.text(Key::PageTitle) }</h1>
+                <p class="pinframe-status" role="status">{ context.text(Key::NoToken) }</p>
             </main>
         },
-    }
+    };
+    html! { <ContextProvider<Locale> {context}>{ page }</ContextProvider<Locale>> }
 }

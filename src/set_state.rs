@@ -7,6 +7,7 @@ use pinframe_core::{PinPolicy, Violation};
 use subtle::ConstantTimeEq;
 use yew::Reducible;
 
+use crate::i18n::Key;
 use crate::state::Failure;
 
 /// What is wrong with the form, if anything.
@@ -19,10 +20,10 @@ pub enum FormProblem {
 }
 
 impl FormProblem {
-    pub fn message(self) -> &'static str {
+    pub fn key(self) -> Key {
         match self {
-            Self::Policy(violation) => violation.message(),
-            Self::Mismatch => "The two PINs don't match.",
+            Self::Policy(violation) => Key::for_violation(violation),
+            Self::Mismatch => Key::Mismatch,
         }
     }
 }
@@ -125,7 +126,7 @@ impl Reducible for SetState {
 impl SetState {
     /// The message under the new-PIN field: once it is as long as the policy's minimum (no nagging
     /// at the first digit), or after a refused submission.
-    pub fn new_pin_message(&self) -> Option<&'static str> {
+    pub fn new_pin_message(&self) -> Option<Key> {
         let problem = match (self.check, self.refused) {
             (_, Some(FormProblem::Policy(v))) => Some(FormProblem::Policy(v)),
             (Some(Err(p @ FormProblem::Policy(_))), _) => Some(p),
@@ -136,15 +137,15 @@ impl SetState {
             || self.new_len > 0 && {
                 matches!(problem, FormProblem::Policy(Violation::NotDigits | Violation::TooLong))
             };
-        shown.then(|| problem.message())
+        shown.then(|| problem.key())
     }
 
     /// The message under the confirmation field: once it is as long as the new PIN, or after a
     /// refused submission.
-    pub fn confirm_message(&self) -> Option<&'static str> {
+    pub fn confirm_message(&self) -> Option<Key> {
         let mismatch = self.check == Some(Err(FormProblem::Mismatch)) || self.refused == Some(FormProblem::Mismatch);
         let shown = self.refused.is_some() || (self.confirm_len > 0 && self.confirm_len >= self.new_len);
-        (mismatch && shown).then(|| FormProblem::Mismatch.message())
+        (mismatch && shown).then_some(Key::Mismatch)
     }
 }
 
@@ -176,13 +177,13 @@ mod tests {
         let state = typed(ready(), "1", "");
         assert_eq!(state.new_pin_message(), None, "no nagging at the first digit");
         let state = typed(state, "1a", "");
-        assert_eq!(state.new_pin_message(), Some(Violation::NotDigits.message()));
+        assert_eq!(state.new_pin_message(), Some(Key::PolicyNotDigits));
         let state = typed(state, "1111", "");
-        assert_eq!(state.new_pin_message(), Some(Violation::AllSame.message()));
+        assert_eq!(state.new_pin_message(), Some(Key::PolicyAllSame));
         let state = typed(state, "2580", "25");
         assert_eq!((state.new_pin_message(), state.confirm_message()), (None, None));
         let state = typed(state, "2580", "2581");
-        assert_eq!(state.confirm_message(), Some(FormProblem::Mismatch.message()));
+        assert_eq!(state.confirm_message(), Some(Key::Mismatch));
         let state = typed(state, "2580", "2580");
         assert_eq!(state.check, Some(Ok(())));
     }
@@ -191,7 +192,7 @@ mod tests {
     fn a_refusal_shows_until_fixed_and_submission_is_one_at_a_time() {
         let state = typed(ready(), "25", "");
         let state = state.reduce(SetAction::Refused(FormProblem::Policy(Violation::TooShort)));
-        assert_eq!(state.new_pin_message(), Some(Violation::TooShort.message()));
+        assert_eq!(state.new_pin_message(), Some(Key::PolicyTooShort));
         let state = typed(state, "2580", "2580");
         assert_eq!(state.refused, None);
         let state = state.reduce(SetAction::Submitting);

@@ -5,6 +5,8 @@ use std::rc::Rc;
 use pinframe_core::Pin;
 use yew::Reducible;
 
+use crate::i18n::Key;
+
 /// Why the flow stopped. Each has one message for the cardholder; none says more than they need.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {
@@ -21,20 +23,30 @@ pub enum Failure {
 }
 
 impl Failure {
-    pub fn message(self) -> &'static str {
+    /// What the cardholder is told, from the message catalogues.
+    pub fn key(self) -> Key {
         match self {
-            Self::MissingToken => {
-                "This link is incomplete. Please open your PIN again from your bank's app or website."
-            }
-            Self::Refused => {
-                "This link has expired or was already used. Please open your PIN again from your bank's app or website."
-            }
-            Self::WrongPage => {
-                "This link is for a different PIN page. Please start again from your bank's app or website."
-            }
-            Self::Unavailable => "We couldn't reach the PIN service. Please check your connection and try again.",
-            Self::Broken => "Something went wrong while showing your PIN. Please try again.",
+            Self::MissingToken => Key::FailureMissingToken,
+            Self::Refused => Key::FailureRefused,
+            Self::WrongPage => Key::FailureWrongPage,
+            Self::Unavailable => Key::FailureUnavailable,
+            Self::Broken => Key::FailureBroken,
         }
+    }
+}
+
+/// How the issuer wants a revealed PIN shown (the session's `hideAfterSeconds` and `allowCopy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Display {
+    /// The PIN hides itself this long after it is revealed.
+    pub hide_after_seconds: u32,
+    /// Whether the cardholder may copy the PIN to the clipboard.
+    pub allow_copy: bool,
+}
+
+impl Default for Display {
+    fn default() -> Self {
+        Self { hide_after_seconds: 30, allow_copy: false }
     }
 }
 
@@ -44,7 +56,7 @@ pub enum Phase {
     #[default]
     Loading,
     /// The PIN, decrypted in this page. It is wiped when the state that holds it is dropped.
-    Shown(Rc<Pin>),
+    Shown(Rc<Pin>, Display),
     Failed(Failure),
 }
 
@@ -58,7 +70,7 @@ pub struct ViewState {
 
 #[derive(Debug)]
 pub enum ViewAction {
-    Reveal { pin: Pin, parent_origins: Rc<[String]> },
+    Reveal { pin: Pin, display: Display, parent_origins: Rc<[String]> },
     Fail { failure: Failure, parent_origins: Rc<[String]> },
 }
 
@@ -67,8 +79,8 @@ impl Reducible for ViewState {
 
     fn reduce(self: Rc<Self>, action: ViewAction) -> Rc<Self> {
         match (&self.phase, action) {
-            (Phase::Loading, ViewAction::Reveal { pin, parent_origins }) => {
-                Rc::new(Self { phase: Phase::Shown(Rc::new(pin)), parent_origins })
+            (Phase::Loading, ViewAction::Reveal { pin, display, parent_origins }) => {
+                Rc::new(Self { phase: Phase::Shown(Rc::new(pin), display), parent_origins })
             }
             (Phase::Loading, ViewAction::Fail { failure, parent_origins }) => {
                 Rc::new(Self { phase: Phase::Failed(failure), parent_origins })
@@ -92,7 +104,7 @@ mod tests {
     }
 
     fn reveal(pin: &str) -> ViewAction {
-        ViewAction::Reveal { pin: Pin::parse(pin).unwrap(), parent_origins: origins() }
+        ViewAction::Reveal { pin: Pin::parse(pin).unwrap(), display: Display::default(), parent_origins: origins() }
     }
 
     fn fail(failure: Failure) -> ViewAction {
@@ -102,7 +114,7 @@ mod tests {
     #[test]
     fn loading_reveals_the_pin_once() {
         let shown = reduce(Rc::default(), reveal("2468"));
-        let Phase::Shown(pin) = &shown.phase else { panic!("not shown: {shown:?}") };
+        let Phase::Shown(pin, _) = &shown.phase else { panic!("not shown: {shown:?}") };
         assert_eq!(pin.expose(), "2468");
         assert_eq!(&*shown.parent_origins, &["https://bank.example".to_owned()]);
         let after = reduce(shown.clone(), fail(Failure::Broken));
@@ -126,7 +138,9 @@ mod tests {
     #[test]
     fn every_failure_has_a_sentence() {
         for f in [Failure::MissingToken, Failure::Refused, Failure::WrongPage, Failure::Unavailable, Failure::Broken] {
-            assert!(f.message().ends_with('.'));
+            for lang in crate::i18n::Lang::ALL {
+                assert!(lang.text(f.key()).ends_with(['.', '。']), "{lang:?} {f:?}");
+            }
         }
     }
 }

@@ -2,17 +2,21 @@
 
 use yew::prelude::*;
 
+use crate::i18n::Key;
+use crate::locale::use_locale;
+
 #[derive(Debug, Properties, PartialEq)]
 pub struct LoadingProps {
-    pub message: AttrValue,
+    pub message: Key,
 }
 
 #[component]
 pub fn Loading(props: &LoadingProps) -> Html {
+    let locale = use_locale();
     html! {
         <p class="pinframe-status pinframe-loading" role="status">
             <span class="pinframe-spinner" aria-hidden="true"></span>
-            { props.message.clone() }
+            { locale.text(props.message) }
         </p>
     }
 }

@@ -2,29 +2,34 @@
 
 use yew::prelude::*;
 
+use crate::i18n::Key;
+use crate::locale::use_locale;
+
 #[derive(Debug, Properties, PartialEq)]
 pub struct PinFieldProps {
     pub id: AttrValue,
-    pub label: AttrValue,
+    pub label: Key,
     pub node_ref: NodeRef,
     /// Show the digits instead of dots.
     pub revealed: bool,
     pub max_len: usize,
-    pub message: Option<&'static str>,
+    pub message: Option<Key>,
     pub disabled: bool,
     pub on_input: Callback<()>,
 }
 
 #[component]
 pub fn PinField(props: &PinFieldProps) -> Html {
+    let locale = use_locale();
     let message_id = format!("{}-message", props.id);
     let oninput = props.on_input.reform(|_: InputEvent| ());
+    let invalid = props.message.is_some();
     html! {
         <div class="pinframe-field">
-            <label class="pinframe-label" for={props.id.clone()}>{ props.label.clone() }</label>
+            <label class="pinframe-label" for={props.id.clone()}>{ locale.text(props.label) }</label>
             <input
                 id={props.id.clone()}
-                class="pinframe-input"
+                class={classes!("pinframe-input", invalid.then_some("pinframe-invalid"))}
                 ref={props.node_ref.clone()}
                 type={if props.revealed { "text" } else { "password" }}
                 inputmode="numeric"
@@ -34,11 +39,13 @@ pub fn PinField(props: &PinFieldProps) -> Html {
                 spellcheck="false"
                 maxlength={props.max_len.to_string()}
                 disabled={props.disabled}
-                aria-invalid={props.message.is_some().to_string()}
+                aria-invalid={invalid.to_string()}
                 aria-describedby={message_id.clone()}
                 {oninput}
             />
-            <p id={message_id} class="pinframe-message" aria-live="polite">{ props.message.unwrap_or_default() }</p>
+            <p id={message_id} class="pinframe-message" aria-live="polite">
+                { props.message.map(|key| locale.text(key)).unwrap_or_default() }
+            </p>
         </div>
     }
 }

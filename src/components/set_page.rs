@@ -1,29 +1,67 @@
 //! The set-PIN page: the new PIN twice, a show/hide control, the policy's messages as the
-//! cardholder types, and the outcome.
+//! cardholder types, and the outcome. The new-PIN field takes the focus when the form appears,
+//! and the field a refusal is about takes it after one; typed digits are hidden again when the
+//! page is hidden.
 
+use web_sys::HtmlElement;
 use yew::prelude::*;
 
 use crate::bridge::{self, HostEvent};
 use crate::components::{FailureNotice, Loading, PinField};
-use crate::hooks::use_set_pin;
-use crate::set_state::SetPhase;
+use crate::hooks::{use_focus_on_mount, use_on_page_hidden, use_resize_reporter, use_set_pin};
+use crate::i18n::Key;
+use crate::locale::use_locale;
+use crate::set_state::{FormProblem, SetPhase};
+
+/// The outcome once the PIN is set; it takes the focus.
+#[component]
+fn Done() -> Html {
+    let locale = use_locale();
+    let node = use_focus_on_mount();
+    html! {
+        <p class="pinframe-status pinframe-done" role="status" tabindex="-1" ref={node}>{ locale.text(Key::SetDone) }</p>
+    }
+}
 
 #[component]
 pub fn SetPage() -> Html {
+    let locale = use_locale();
     let flow = use_set_pin();
     let revealed = use_state(|| false);
+    use_resize_reporter(flow.state.parent_origins.clone());
+    {
+        let hide = revealed.setter();
+        let on_hidden = use_callback((), move |(), ()| hide.set(false));
+        use_on_page_hidden(on_hidden);
+    }
     let state = &*flow.state;
+    // Focus: the new PIN when the form appears, then whichever field a refusal is about.
+    {
+        let (new_pin, confirm_pin) = (flow.new_pin.clone(), flow.confirm_pin.clone());
+        let first = use_mut_ref(|| true);
+        let ready = state.phase == SetPhase::Ready;
+        use_effect_with((ready, state.refused), move |(ready, refused)| {
+            let target = match refused {
+                Some(FormProblem::Mismatch) => &confirm_pin,
+                _ => &new_pin,
+            };
+            // Not when a refusal is cleared: the cardholder is typing where they are.
+            if *ready && (refused.is_some() || first.replace(false)) {
+                if let Some(input) = target.cast::<HtmlElement>() {
+                    let _ = input.focus();
+                }
+            }
+        });
+    }
     let busy = matches!(state.phase, SetPhase::Loading | SetPhase::Submitting);
     let body = match &state.phase {
-        SetPhase::Loading => html! { <Loading message="Getting ready…" /> },
+        SetPhase::Loading => html! { <Loading message={Key::LoadingSet} /> },
         SetPhase::Failed(failure) => {
             let origins = state.parent_origins.clone();
             let on_shown = Callback::from(move |()| bridge::notify(HostEvent::SetPinError, &origins));
             html! { <FailureNotice failure={*failure} {on_shown} /> }
         }
-        SetPhase::Done => html! {
-            <p class="pinframe-status pinframe-done" role="status">{ "Your new PIN is set. Use it from now on." }</p>
-        },
+        SetPhase::Done => html! { <Done /> },
         SetPhase::Ready | SetPhase::Submitting => {
             let submitting = state.phase == SetPhase::Submitting;
             let onsubmit = flow.on_submit.reform(|e: SubmitEvent| e.prevent_default());
@@ -31,23 +69,25 @@ pub fn SetPage() -> Html {
                 let revealed = revealed.clone();
                 Callback::from(move |_: MouseEvent| revealed.set(!*revealed))
             };
+            let (min, max) = (state.policy.min_len().to_string(), state.policy.max_len().to_string());
             html! {
                 <form class="pinframe-form" {onsubmit} novalidate=true>
                     <p class="pinframe-hint">
-                        { format!("Choose {} to {} digits that are hard to guess.", state.policy.min_len(), state.policy.max_len()) }
+                        { locale.lang.format(Key::SetRule, &[("min", min.as_str()), ("max", max.as_str())]) }
                     </p>
-                    <PinField id="pinframe-new-pin" label="New PIN" node_ref={flow.new_pin.clone()}
+                    <PinField id="pinframe-new-pin" label={Key::NewPinLabel} node_ref={flow.new_pin.clone()}
                         revealed={*revealed} max_len={state.policy.max_len()} message={state.new_pin_message()}
                         disabled={submitting} on_input={flow.on_input.clone()} />
-                    <PinField id="pinframe-confirm-pin" label="Confirm new PIN" node_ref={flow.confirm_pin.clone()}
+                    <PinField id="pinframe-confirm-pin" label={Key::ConfirmPinLabel} node_ref={flow.confirm_pin.clone()}
                         revealed={*revealed} max_len={state.policy.max_len()} message={state.confirm_message()}
                         disabled={submitting} on_input={flow.on_input.clone()} />
                     <div class="pinframe-actions">
-                        <button type="button" class="pinframe-toggle" aria-pressed={revealed.to_string()} onclick={toggle}>
-                            { if *revealed { "Hide PIN" } else { "Show PIN" } }
+                        <button type="button" class="pinframe-toggle" aria-controls="pinframe-new-pin pinframe-confirm-pin"
+                            onclick={toggle}>
+                            { locale.text(if *revealed { Key::HidePin } else { Key::ShowPin }) }
                         </button>
                         <button type="submit" class="pinframe-submit" disabled={submitting}>
-                            { if submitting { "Setting PIN…" } else { "Set PIN" } }
+                            { locale.text(if submitting { Key::SetSubmitting } else { Key::SetSubmit }) }
                         </button>
                     </div>
                 </form>
@@ -56,7 +96,7 @@ pub fn SetPage() -> Html {
     };
     html! {
         <main class="pinframe pinframe-set" aria-busy={busy.to_string()}>
-            <h1 class="pinframe-title">{ "Set your card PIN" }</h1>
+            <h1 class="pinframe-title">{ locale.text(Key::SetHeading) }</h1>
             { body }
         </main>
     }

@@ -4,12 +4,16 @@ use yew::prelude::*;
 
 use crate::bridge::{self, HostEvent};
 use crate::components::{FailureNotice, Loading, PinDisplay};
-use crate::hooks::use_view_pin;
+use crate::hooks::{use_resize_reporter, use_view_pin};
+use crate::i18n::Key;
+use crate::locale::use_locale;
 use crate::state::Phase;
 
 #[component]
 pub fn ViewPage() -> Html {
+    let locale = use_locale();
     let state = use_view_pin();
+    use_resize_reporter(state.parent_origins.clone());
     let notify = |event: HostEvent| {
         let origins = state.parent_origins.clone();
         Callback::from(move |()| bridge::notify(event, &origins))
@@ -17,12 +21,12 @@ pub fn ViewPage() -> Html {
     let busy = matches!(state.phase, Phase::Loading);
     html! {
         <main class="pinframe pinframe-view" aria-busy={busy.to_string()}>
-            <h1 class="pinframe-title">{ "Your card PIN" }</h1>
+            <h1 class="pinframe-title">{ locale.text(Key::ViewHeading) }</h1>
             {
                 match &state.phase {
-                    Phase::Loading => html! { <Loading message="Getting your PIN securely…" /> },
-                    Phase::Shown(pin) => html! {
-                        <PinDisplay pin={pin.clone()} on_shown={notify(HostEvent::ViewPinSuccess)} />
+                    Phase::Loading => html! { <Loading message={Key::LoadingView} /> },
+                    Phase::Shown(pin, display) => html! {
+                        <PinDisplay pin={pin.clone()} display={*display} on_shown={notify(HostEvent::ViewPinSuccess)} />
                     },
                     Phase::Failed(failure) => html! {
                         <FailureNotice failure={*failure} on_shown={notify(HostEvent::ViewPinError)} />

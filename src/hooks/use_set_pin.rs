@@ -17,6 +17,7 @@ use crate::api;
 use crate::bridge::{self, HostEvent, SetPinCommand};
 use crate::flow::{correlation_id, failure_for};
 use crate::hooks::take_token;
+use crate::locale::{use_locale, Locale};
 use crate::set_state::{form_check, FormProblem, SetAction, SetState};
 use crate::state::Failure;
 
@@ -40,6 +41,8 @@ struct SetSession {
     parent_origin: Option<String>,
     pin_policy: PolicyJson,
     encryption_jwk: Box<RawValue>,
+    #[serde(default)]
+    language: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -77,7 +80,7 @@ fn clear(input: &NodeRef) {
     }
 }
 
-async fn start(state: UseReducerHandle<SetState>, context: Rc<RefCell<Option<Rc<Context>>>>) {
+async fn start(state: UseReducerHandle<SetState>, context: Rc<RefCell<Option<Rc<Context>>>>, locale: Locale) {
     let page_origins: Rc<[String]> = Rc::from(bridge::page_origins());
     let fail = |failure, origins: &Rc<[String]>| {
         state.dispatch(SetAction::Fail { failure, parent_origins: Some(origins.clone()) });
@@ -92,6 +95,7 @@ async fn start(state: UseReducerHandle<SetState>, context: Rc<RefCell<Option<Rc<
     let Ok(session) = serde_json::from_str::<SetSession>(&answer.body) else {
         return fail(Failure::Unavailable, &page_origins);
     };
+    locale.adopt(session.language.as_deref());
     let parent_origins: Rc<[String]> = Rc::from(session.parent_origin.into_iter().collect::<Vec<_>>());
     if session.action != "SET_PIN" {
         return fail(Failure::WrongPage, &parent_origins);
@@ -183,8 +187,8 @@ pub fn use_set_pin() -> SetFlow {
     };
 
     {
-        let (state, context) = (state.clone(), context.clone());
-        use_effect_with((), move |()| wasm_bindgen_futures::spawn_local(start(state, context)));
+        let (state, context, locale) = (state.clone(), context.clone(), use_locale());
+        use_effect_with((), move |()| wasm_bindgen_futures::spawn_local(start(state, context, locale)));
     }
 
     // Once the form is up, the host may submit it.

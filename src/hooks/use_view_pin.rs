@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 use crate::bridge;
 use crate::flow;
 use crate::fragment::token_from_fragment;
+use crate::locale::use_locale;
 use crate::state::{Failure, ViewAction, ViewState};
 
 /// Reads `#token=…` and replaces the URL with one without a fragment.
@@ -30,6 +31,7 @@ pub(crate) fn take_token() -> Option<Zeroizing<String>> {
 #[hook]
 pub fn use_view_pin() -> UseReducerHandle<ViewState> {
     let state = use_reducer(ViewState::default);
+    let locale = use_locale();
     {
         let state = state.clone();
         use_effect_with((), move |()| {
@@ -39,12 +41,14 @@ pub fn use_view_pin() -> UseReducerHandle<ViewState> {
                 let outcome = match token {
                     Some(token) => flow::view_pin(token, page_origins).await,
                     None => {
-                        flow::Outcome { result: Err(Failure::MissingToken), parent_origins: Rc::from(page_origins) }
+                        let parent_origins = Rc::from(page_origins);
+                        flow::Outcome { result: Err(Failure::MissingToken), parent_origins, language: None }
                     }
                 };
+                locale.adopt(outcome.language.as_deref());
                 let parent_origins = outcome.parent_origins;
                 state.dispatch(match outcome.result {
-                    Ok(pin) => ViewAction::Reveal { pin, parent_origins },
+                    Ok((pin, display)) => ViewAction::Reveal { pin, display, parent_origins },
                     Err(failure) => ViewAction::Fail { failure, parent_origins },
                 });
             });

@@ -1,0 +1,37 @@
+# pinframe widget: English. The reference catalogue: every other language has exactly these keys
+# and the same { $variables } (a test walks them). One message per line, in the Fluent syntax.
+page-title = Card PIN
+view-heading = Your card PIN
+set-heading = Set your card PIN
+no-token = Open this page from your card issuer's app or website to view or set your PIN.
+loading-view = Getting your PIN securely…
+loading-set = Getting ready…
+pin-label = Your PIN
+pin-announce = Your PIN is { $digits }
+pin-hidden = Your PIN is hidden.
+pin-hint = Keep your PIN secret. Your bank will never ask you for it.
+pin-auto-hide = For your safety, your PIN hides itself after { $seconds } seconds.
+show-pin = Show PIN
+hide-pin = Hide PIN
+copy-pin = Copy PIN
+pin-copied = PIN copied.
+copy-failed = The PIN could not be copied.
+failure-missing-token = This link is incomplete. Please open your PIN again from your bank's app or website.
+failure-refused = This link has expired or was already used. Please open your PIN again from your bank's app or website.
+failure-wrong-page = This link is for a different PIN page. Please start again from your bank's app or website.
+failure-unavailable = We couldn't reach the PIN service. Please check your connection and try again.
+failure-broken = Something went wrong while showing your PIN. Please try again.
+set-rule = Choose { $min } to { $max } digits that are hard to guess.
+new-pin-label = New PIN
+confirm-pin-label = Confirm new PIN
+set-submit = Set PIN
+set-submitting = Setting PIN…
+set-done = Your new PIN is set. Use it from now on.
+mismatch = The two PINs don't match.
+policy-not-digits = Use digits only.
+policy-too-short = Your PIN is too short.
+policy-too-long = Your PIN is too long.
+policy-all-same = Don't repeat one digit, like 1111.
+policy-sequential = Don't use digits in a row, like 1234 or 4321.
+policy-common = This PIN is one of the most common ones. Choose one that is harder to guess.
+policy-year = Don't use a year, like 1985 or 2010.
