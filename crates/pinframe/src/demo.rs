@@ -82,6 +82,17 @@ pub fn routes() -> Router<AppState> {
         // demo PIN, from the same server.
         .route("/demo/floor.html", get(|| static_file("text/html; charset=utf-8", include_str!("../demo/floor.html"))))
         .route("/demo/api/token", post(token))
+        .route("/demo/api/theme", post(theme))
+        // The desktop host kit (docs/hosts/desktop), which this page uses as any bank's page would.
+        .route(
+            "/demo/pinframe-host.js",
+            get(|| {
+                static_file(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../../../docs/hosts/desktop/pinframe-host.js"),
+                )
+            }),
+        )
 }
 
 async fn static_file(content_type: &'static str, body: &'static str) -> Response {
@@ -92,9 +103,15 @@ async fn static_file(content_type: &'static str, body: &'static str) -> Response
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct DemoTokenRequest {
     action: String,
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    hide_after_seconds: Option<u32>,
+    #[serde(default)]
+    allow_copy: bool,
 }
 
 /// The demo host's own backend: what a bank's server would do with its Basic credentials, done in
@@ -113,7 +130,41 @@ async fn token(
         card_id: CARD.to_owned(),
         action: request.action,
         parent_origin: Some(parent_origin),
-        language: None,
+        language: request.language,
+        hide_after_seconds: request.hide_after_seconds,
+        allow_copy: request.allow_copy,
     };
     tokens::issue(&state, &issuer, request).await
+}
+
+/// The demo's sample themes, by name; "default" means none.
+const THEMES: &[(&str, &str)] = &[
+    ("harbour", include_str!("../demo/themes/harbour.css")),
+    ("midnight", include_str!("../demo/themes/midnight.css")),
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoThemeRequest {
+    theme: String,
+}
+
+/// The demo's theme switcher: what an issuer's `PUT …/theme` does, in process, with a sample theme.
+async fn theme(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<DemoThemeRequest>,
+) -> Result<Response, AppError> {
+    let (issuer, _, _) = ids();
+    if request.theme == "default" {
+        state.store.delete_theme(&issuer).await.map_err(AppError::internal)?;
+        return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
+    }
+    let (_, css) = THEMES
+        .iter()
+        .find(|(name, _)| *name == request.theme)
+        .ok_or_else(|| AppError::bad_request("invalid_theme", "theme must be default, harbour or midnight."))?;
+    let checked = crate::theme::sanitize(css, &issuer);
+    let version = checked.version();
+    state.store.put_theme(&issuer, &version, &checked.css, state.clock.now()).await.map_err(AppError::internal)?;
+    Ok(axum::Json(serde_json::json!({ "version": version, "dropped": checked.dropped })).into_response())
 }

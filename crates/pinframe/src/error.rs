@@ -31,6 +31,10 @@ pub enum AppError {
     PinPolicy(Violation),
     /// 415: a body that is not `application/json`.
     UnsupportedMediaType,
+    /// 415: a body of another media type than the route takes; the message names the one it takes.
+    Unsupported { message: &'static str },
+    /// 413: a body over the route's limit; the message says the limit.
+    TooLarge { message: &'static str },
     /// 503: the widget has not been built, or a dependency is down.
     Unavailable { code: &'static str, message: &'static str, detail: String },
     /// 500: a bug or a storage failure. `detail` is logged, never sent.
@@ -83,6 +87,10 @@ impl IntoResponse for AppError {
                 "The body must be JSON with Content-Type: application/json.",
                 None,
             ),
+            Self::Unsupported { message } => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", *message, None)
+            }
+            Self::TooLarge { message } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", *message, None),
             Self::Unavailable { code, message, detail } => {
                 (StatusCode::SERVICE_UNAVAILABLE, *code, *message, Some(detail.clone()))
             }

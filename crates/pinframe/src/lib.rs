@@ -17,6 +17,7 @@ pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod theme;
 
 pub use http::app;
 pub use state::AppState;

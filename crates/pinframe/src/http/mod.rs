@@ -2,6 +2,7 @@
 
 pub mod pin;
 pub mod register;
+pub mod themes;
 pub mod tokens;
 pub mod widget;
 
@@ -42,7 +43,20 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/pin/{issuer_id}/view", get(widget::page))
         .route("/pin/{issuer_id}/set", get(widget::page))
-        .route("/pin/assets/{file}", get(widget::asset));
+        .route("/pin/assets/{file}", get(widget::asset))
+        .route(
+            "/api/v1/issuers/{issuer_id}/theme",
+            put(themes::put_theme)
+                .get(themes::get_theme)
+                .delete(themes::delete_theme)
+                .layer(DefaultBodyLimit::max(crate::theme::MAX_THEME_BYTES + 1)),
+        )
+        .route(
+            "/api/v1/issuers/{issuer_id}/fonts/{name}",
+            put(themes::put_font).layer(DefaultBodyLimit::max(crate::theme::MAX_FONT_BYTES + 1)),
+        )
+        .route("/pin/themes/{issuer_id}/{file}", get(themes::serve_theme))
+        .route("/pin/fonts/{issuer_id}/{name}", get(themes::serve_font));
     if state.config.demo {
         router = router.merge(crate::demo::routes());
     }

@@ -66,7 +66,12 @@ struct SessionResponse {
     expires_in: i64,
     pin_policy: PolicyJson,
     encryption_jwk: serde_json::Value,
+    hide_after_seconds: u32,
+    allow_copy: bool,
 }
+
+/// How long a revealed PIN stays on screen when the token request does not say.
+pub const DEFAULT_HIDE_AFTER_SECONDS: u32 = 30;
 
 /// `POST /api/v1/pin/session`: what the widget needs to run the flow. Does not use up the token.
 pub async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
@@ -86,6 +91,8 @@ pub async fn session(State(state): State<AppState>, headers: HeaderMap) -> Resul
             forbid_years: policy.forbid_years(),
         },
         encryption_jwk: state.keys.public_jwk().clone(),
+        hide_after_seconds: token.hide_after_seconds.unwrap_or(DEFAULT_HIDE_AFTER_SECONDS),
+        allow_copy: token.allow_copy,
     };
     Ok(Json(body).into_response())
 }

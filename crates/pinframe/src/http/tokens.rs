@@ -25,7 +25,16 @@ pub struct TokenRequest {
     pub parent_origin: Option<String>,
     #[serde(default)]
     pub language: Option<String>,
+    /// Seconds after which the widget hides a revealed PIN (1 to 300; the widget's default is 30).
+    #[serde(default)]
+    pub hide_after_seconds: Option<u32>,
+    /// Whether the widget offers to copy the PIN to the clipboard (off unless the issuer turns it on).
+    #[serde(default)]
+    pub allow_copy: bool,
 }
+
+/// The longest an issuer may have a revealed PIN stay on screen.
+pub const MAX_HIDE_AFTER_SECONDS: u32 = 300;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -77,6 +86,12 @@ pub async fn issue(state: &AppState, issuer: &IssuerId, request: TokenRequest) -
         }
         other => other,
     };
+    if request.hide_after_seconds.is_some_and(|s| !(1..=MAX_HIDE_AFTER_SECONDS).contains(&s)) {
+        return Err(AppError::bad_request(
+            "invalid_hide_after_seconds",
+            format!("hideAfterSeconds must be 1 to {MAX_HIDE_AFTER_SECONDS}."),
+        ));
+    }
     let parent_origin = match request.parent_origin {
         None => None,
         Some(given) => {
@@ -108,7 +123,9 @@ pub async fn issue(state: &AppState, issuer: &IssuerId, request: TokenRequest) -
         card,
         action,
         parent_origin,
-        language,
+        language: language.clone(),
+        hide_after_seconds: request.hide_after_seconds,
+        allow_copy: request.allow_copy,
         created_at: now,
         expires_at: now + state.config.token_ttl,
         used: false,
@@ -119,7 +136,9 @@ pub async fn issue(state: &AppState, issuer: &IssuerId, request: TokenRequest) -
         Action::ViewPin => "view",
         Action::SetPin => "set",
     };
-    let url = format!("{}/pin/{}/{page}#token={}", state.config.public_url, issuer.as_str(), new.token.as_str());
+    // The language rides in the fragment too, so the widget's first paint is already in it.
+    let lang = language.map(|tag| format!("&lang={tag}")).unwrap_or_default();
+    let url = format!("{}/pin/{}/{page}#token={}{lang}", state.config.public_url, issuer.as_str(), new.token.as_str());
     let body = TokenResponse { token: &new.token, expires_in: state.config.token_ttl, url };
     let response = (StatusCode::CREATED, Json(&body)).into_response();
     // The URL holds the token too: wipe the copy.

@@ -199,7 +199,14 @@ pub async fn page(State(state): State<AppState>, UrlPath(issuer_id): UrlPath<Str
     // parent through the issuer's origins: framing is limited to them, and postMessage delivers to
     // the one that matches.
     let meta = format!("<meta name=\"pinframe-origins\" content=\"{}\">", escape_attribute(&origins.join(" ")));
-    let html = template.replace(ORIGINS_PLACEHOLDER, &meta);
+    // The issuer's theme, after the default stylesheet so that it wins; same origin, so the CSP's
+    // `style-src 'self'` holds.
+    let mut head = meta;
+    if let Some(theme) = state.store.theme(&issuer).await.map_err(AppError::internal)? {
+        let href = super::themes::theme_path(&issuer, &theme.version);
+        head.push_str(&format!("<link rel=\"stylesheet\" href=\"{}\">", escape_attribute(&href)));
+    }
+    let html = template.replace(ORIGINS_PLACEHOLDER, &head);
     let csp = HeaderValue::from_str(&content_security_policy(&origins)).map_err(AppError::internal)?;
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);

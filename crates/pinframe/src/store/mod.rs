@@ -94,6 +94,10 @@ pub struct TokenRecord {
     pub action: Action,
     pub parent_origin: Option<String>,
     pub language: Option<String>,
+    /// Seconds after which the widget hides a revealed PIN; `None` for the widget's default.
+    pub hide_after_seconds: Option<u32>,
+    /// Whether the widget offers to copy the PIN.
+    pub allow_copy: bool,
     pub created_at: i64,
     pub expires_at: i64,
     pub used: bool,
@@ -145,4 +149,21 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn refuse_attempt(&self, hash: &[u8; 32], max_attempts: u32, now: i64) -> Result<bool, StoreError>;
     /// Deletes tokens that expired before `before`; returns how many.
     async fn purge_tokens(&self, before: i64) -> Result<u64, StoreError>;
+
+    /// Replaces the issuer's theme (already checked) with `css`, whose version is `version`.
+    async fn put_theme(&self, issuer: &IssuerId, version: &str, css: &str, now: i64) -> Result<(), StoreError>;
+    /// The issuer's theme: its version and CSS.
+    async fn theme(&self, issuer: &IssuerId) -> Result<Option<ThemeRecord>, StoreError>;
+    /// Removes the issuer's theme; returns whether there was one.
+    async fn delete_theme(&self, issuer: &IssuerId) -> Result<bool, StoreError>;
+    /// Stores (or replaces) a font file the issuer's theme may use.
+    async fn put_font(&self, issuer: &IssuerId, name: &str, data: &[u8], now: i64) -> Result<(), StoreError>;
+    async fn font(&self, issuer: &IssuerId, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+/// An issuer's theme as stored: only CSS that `theme::sanitize` produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThemeRecord {
+    pub version: String,
+    pub css: String,
 }

@@ -10,7 +10,7 @@ use pinframe_core::{CardId, ConsumerId, IssuerId, PinPolicy};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{Action, CardRecord, IssuerRecord, Store, StoreError, TokenRecord};
+use super::{Action, CardRecord, IssuerRecord, Store, StoreError, ThemeRecord, TokenRecord};
 
 /// One SQLite database file: read-only connections for reads, and one connection for writes.
 ///
@@ -231,7 +231,7 @@ impl Store for SqliteStore {
     async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO pin_tokens (token_hash, issuer_id, card_id, action, parent_origin, language, created_at, \
-             expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
+             expires_at, used_at, hide_after_seconds, allow_copy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10)",
         )
         .bind(&token.hash[..])
         .bind(token.issuer.as_str())
@@ -241,6 +241,8 @@ impl Store for SqliteStore {
         .bind(token.language.as_deref())
         .bind(token.created_at)
         .bind(token.expires_at)
+        .bind(token.hide_after_seconds.map(i64::from))
+        .bind(i64::from(token.allow_copy))
         .execute(&self.pools.write)
         .await?;
         Ok(())
@@ -249,7 +251,7 @@ impl Store for SqliteStore {
     async fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT issuer_id, card_id, action, parent_origin, language, created_at, expires_at, used_at, \
-             attempts FROM pin_tokens WHERE token_hash = $1",
+             attempts, hide_after_seconds, allow_copy FROM pin_tokens WHERE token_hash = $1",
         )
         .bind(&hash[..])
         .fetch_optional(&self.pools.read)
@@ -266,6 +268,11 @@ impl Store for SqliteStore {
                 expires_at: row.try_get("expires_at")?,
                 used: row.try_get::<Option<i64>, _>("used_at")?.is_some(),
                 attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).map_err(|_| bad_row("attempts"))?,
+                hide_after_seconds: row
+                    .try_get::<Option<i64>, _>("hide_after_seconds")?
+                    .map(|s| u32::try_from(s).map_err(|_| bad_row("hide_after_seconds")))
+                    .transpose()?,
+                allow_copy: row.try_get::<i64, _>("allow_copy")? != 0,
             })
         })
         .transpose()
@@ -317,5 +324,59 @@ impl Store for SqliteStore {
         let done =
             sqlx::query("DELETE FROM pin_tokens WHERE expires_at < $1").bind(before).execute(&self.pools.write).await?;
         Ok(done.rows_affected())
+    }
+
+    async fn put_theme(&self, issuer: &IssuerId, version: &str, css: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO issuer_themes (issuer_id, version, css, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (issuer_id) DO UPDATE SET version = excluded.version, css = excluded.css, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(issuer.as_str())
+        .bind(version)
+        .bind(css)
+        .bind(now)
+        .execute(&self.pools.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn theme(&self, issuer: &IssuerId) -> Result<Option<ThemeRecord>, StoreError> {
+        let row = sqlx::query("SELECT version, css FROM issuer_themes WHERE issuer_id = $1")
+            .bind(issuer.as_str())
+            .fetch_optional(&self.pools.read)
+            .await?;
+        row.map(|row| Ok(ThemeRecord { version: row.try_get("version")?, css: row.try_get("css")? })).transpose()
+    }
+
+    async fn delete_theme(&self, issuer: &IssuerId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM issuer_themes WHERE issuer_id = $1")
+            .bind(issuer.as_str())
+            .execute(&self.pools.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn put_font(&self, issuer: &IssuerId, name: &str, data: &[u8], now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO issuer_fonts (issuer_id, name, data, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (issuer_id, name) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+        )
+        .bind(issuer.as_str())
+        .bind(name)
+        .bind(data)
+        .bind(now)
+        .execute(&self.pools.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn font(&self, issuer: &IssuerId, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query("SELECT data FROM issuer_fonts WHERE issuer_id = $1 AND name = $2")
+            .bind(issuer.as_str())
+            .bind(name)
+            .fetch_optional(&self.pools.read)
+            .await?;
+        row.map(|row| row.try_get("data").map_err(StoreError::from)).transpose()
     }
 }

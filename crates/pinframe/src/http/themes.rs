@@ -1,0 +1,184 @@
+//! Issuer themes and fonts: `PUT|GET|DELETE /api/v1/issuers/{issuerId}/theme` and
+//! `PUT /api/v1/issuers/{issuerId}/fonts/{name}` (HTTP Basic with the issuer's client credentials,
+//! or an OAuth Bearer JWT for the issuer), and the same-origin URLs the widget page loads them
+//! from: `GET /pin/themes/{issuerId}/{version}.css` and `GET /pin/fonts/{issuerId}/{name}`.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use pinframe_core::IssuerId;
+use serde::Serialize;
+
+use crate::auth;
+use crate::error::{has_media_type, AppError};
+use crate::http::tokens::authenticate_issuer;
+use crate::state::AppState;
+use crate::theme::{self, Dropped, MAX_FONT_BYTES, MAX_THEME_BYTES};
+
+/// The issuer named in the path, once the caller has shown it may act for it: Basic credentials of
+/// that issuer, or a Bearer JWT whose grant covers it. 401 without valid credentials, 400 for a
+/// malformed issuer id, 403 for another issuer's credentials.
+async fn authorize(state: &AppState, headers: &HeaderMap, issuer_id: &str) -> Result<IssuerId, AppError> {
+    let forbidden = AppError::Forbidden { message: "These credentials do not allow acting for this issuer." };
+    if auth::authorization(headers, "Bearer").is_some() {
+        let principal = state.jwt.authenticate(headers, state.clock.now())?;
+        let issuer = IssuerId::parse(issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
+        return if principal.grant.allows(&issuer) { Ok(issuer) } else { Err(forbidden) };
+    }
+    let authenticated = authenticate_issuer(state, headers).await?;
+    let issuer = IssuerId::parse(issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
+    if authenticated == issuer {
+        Ok(issuer)
+    } else {
+        Err(forbidden)
+    }
+}
+
+/// The path of a theme's CSS: versioned, so it is cached for good and a new theme gets a new URL.
+pub fn theme_path(issuer: &IssuerId, version: &str) -> String {
+    format!("/pin/themes/{}/{version}.css", issuer.as_str())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ThemeResponse {
+    version: String,
+    url: String,
+    bytes: usize,
+    /// What the upload had that the theme does not keep, with where and why.
+    dropped: Vec<Dropped>,
+}
+
+/// `PUT /api/v1/issuers/{issuerId}/theme`: checks the CSS, keeps what the allowlist allows, and
+/// makes it the issuer's theme. 200 with the version, URL and the list of what was dropped.
+pub async fn put_theme(
+    State(state): State<AppState>,
+    Path(issuer_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let issuer = authorize(&state, &headers, &issuer_id).await?;
+    if !has_media_type(&headers, "text/css") {
+        return Err(AppError::Unsupported { message: "A theme must be sent with Content-Type: text/css." });
+    }
+    let too_large = || AppError::TooLarge { message: "A theme may be at most 32 KiB." };
+    let body = body.map_err(|_| too_large())?;
+    if body.len() > MAX_THEME_BYTES {
+        return Err(too_large());
+    }
+    let source = std::str::from_utf8(&body)
+        .map_err(|_| AppError::bad_request("invalid_theme", "A theme must be UTF-8 text."))?;
+    let checked = theme::sanitize(source, &issuer);
+    let version = checked.version();
+    state.store.put_theme(&issuer, &version, &checked.css, state.clock.now()).await.map_err(AppError::internal)?;
+    tracing::info!(
+        target: "pinframe::themes",
+        issuer = issuer.as_str(),
+        version = version.as_str(),
+        bytes = checked.css.len(),
+        dropped = checked.dropped.len(),
+        "theme stored"
+    );
+    let body = ThemeResponse {
+        url: format!("{}{}", state.config.public_url, theme_path(&issuer, &version)),
+        version,
+        bytes: checked.css.len(),
+        dropped: checked.dropped,
+    };
+    Ok(Json(body).into_response())
+}
+
+/// `GET /api/v1/issuers/{issuerId}/theme`: the theme as the widget gets it; 404 when there is none.
+pub async fn get_theme(
+    State(state): State<AppState>,
+    Path(issuer_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let issuer = authorize(&state, &headers, &issuer_id).await?;
+    let theme = state.store.theme(&issuer).await.map_err(AppError::internal)?;
+    let theme = theme.ok_or(AppError::NotFound { message: "This issuer has no theme; the default one is used." })?;
+    Ok(([(header::CONTENT_TYPE, "text/css; charset=utf-8")], theme.css).into_response())
+}
+
+/// `DELETE /api/v1/issuers/{issuerId}/theme`: back to the default theme. 204, also when there was none.
+pub async fn delete_theme(
+    State(state): State<AppState>,
+    Path(issuer_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, AppError> {
+    let issuer = authorize(&state, &headers, &issuer_id).await?;
+    state.store.delete_theme(&issuer).await.map_err(AppError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/issuers/{issuerId}/fonts/{name}`: a WOFF2 font (`NAME.woff2`, at most 512 KiB)
+/// that the issuer's theme may name in `@font-face`. 201 with its URL.
+pub async fn put_font(
+    State(state): State<AppState>,
+    Path((issuer_id, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let issuer = authorize(&state, &headers, &issuer_id).await?;
+    if !theme::valid_font_name(&name) {
+        return Err(AppError::bad_request(
+            "invalid_font_name",
+            "A font's name must be 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_', then .woff2.",
+        ));
+    }
+    if !has_media_type(&headers, "font/woff2") {
+        return Err(AppError::Unsupported { message: "A font must be sent with Content-Type: font/woff2." });
+    }
+    let too_large = || AppError::TooLarge { message: "A font may be at most 512 KiB." };
+    let body = body.map_err(|_| too_large())?;
+    if body.len() > MAX_FONT_BYTES {
+        return Err(too_large());
+    }
+    if !theme::is_woff2(&body) {
+        return Err(AppError::bad_request("invalid_font", "The body is not a WOFF2 font."));
+    }
+    state.store.put_font(&issuer, &name, &body, state.clock.now()).await.map_err(AppError::internal)?;
+    let url = format!("{}/pin/fonts/{}/{name}", state.config.public_url, issuer.as_str());
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "url": url }))).into_response())
+}
+
+/// `GET /pin/themes/{issuerId}/{version}.css`: the issuer's current theme, if that is its version.
+pub async fn serve_theme(
+    State(state): State<AppState>,
+    Path((issuer_id, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let not_found = AppError::NotFound { message: "There is nothing at this path." };
+    let issuer = IssuerId::parse(&issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
+    let version = file.strip_suffix(".css").ok_or(AppError::NotFound { message: "There is nothing at this path." })?;
+    let theme = state.store.theme(&issuer).await.map_err(AppError::internal)?;
+    let theme = theme.filter(|t| t.version == version).ok_or(not_found)?;
+    Ok(immutable("text/css; charset=utf-8", theme.css.into_bytes()))
+}
+
+/// `GET /pin/fonts/{issuerId}/{name}`: a font the issuer uploaded.
+pub async fn serve_font(
+    State(state): State<AppState>,
+    Path((issuer_id, name)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let not_found = AppError::NotFound { message: "There is nothing at this path." };
+    let issuer = IssuerId::parse(&issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
+    if !theme::valid_font_name(&name) {
+        return Err(not_found);
+    }
+    let data = state.store.font(&issuer, &name).await.map_err(AppError::internal)?.ok_or(not_found)?;
+    let mut response = immutable("font/woff2", data);
+    // A font's name is not versioned: cache it for a day, not for good.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    Ok(response)
+}
+
+fn immutable(content_type: &'static str, body: Vec<u8>) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    response
+}
