@@ -359,6 +359,7 @@ async fn the_openapi_document_matches_the_router() {
             let concrete = path
                 .replace("{issuerId}", demo::ISSUER)
                 .replace("{file}", "w.js")
+                .replace("{name}", "brand.woff2")
                 .replace("{consumerId}", demo::CONSUMER);
             let request = Request::builder()
                 .method(method.to_uppercase().as_str())
@@ -386,6 +387,13 @@ async fn the_openapi_document_matches_the_router() {
         "GET /pin/assets/{file}",
         "GET /demo/",
         "POST /demo/api/token",
+        "POST /demo/api/theme",
+        "PUT /api/v1/issuers/{issuerId}/theme",
+        "GET /api/v1/issuers/{issuerId}/theme",
+        "DELETE /api/v1/issuers/{issuerId}/theme",
+        "PUT /api/v1/issuers/{issuerId}/fonts/{name}",
+        "GET /pin/themes/{issuerId}/{file}",
+        "GET /pin/fonts/{issuerId}/{name}",
         "POST /oauth2/token",
         "PUT /issuers/{issuerId}/consumers/{consumerId}",
         "PUT /issuers/{issuerId}/consumers/{consumerId}/cards",

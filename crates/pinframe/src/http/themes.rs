@@ -150,11 +150,11 @@ pub async fn serve_theme(
     State(state): State<AppState>,
     Path((issuer_id, file)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let not_found = AppError::NotFound { message: "There is nothing at this path." };
+    let not_found = || AppError::NotFound { message: "This issuer has no theme of that version." };
     let issuer = IssuerId::parse(&issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
-    let version = file.strip_suffix(".css").ok_or(AppError::NotFound { message: "There is nothing at this path." })?;
+    let version = file.strip_suffix(".css").ok_or_else(not_found)?;
     let theme = state.store.theme(&issuer).await.map_err(AppError::internal)?;
-    let theme = theme.filter(|t| t.version == version).ok_or(not_found)?;
+    let theme = theme.filter(|t| t.version == version).ok_or_else(not_found)?;
     Ok(immutable("text/css; charset=utf-8", theme.css.into_bytes()))
 }
 
@@ -163,7 +163,7 @@ pub async fn serve_font(
     State(state): State<AppState>,
     Path((issuer_id, name)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let not_found = AppError::NotFound { message: "There is nothing at this path." };
+    let not_found = AppError::NotFound { message: "This issuer has no font of that name." };
     let issuer = IssuerId::parse(&issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
     if !theme::valid_font_name(&name) {
         return Err(not_found);
