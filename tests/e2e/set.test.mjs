@@ -78,7 +78,8 @@ describe("desktop iframe", () => {
       window.__events = [];
       window.addEventListener("message", (e) => window.__events.push({ data: e.data, origin: e.origin }));
     });
-    const events = () => page.evaluate(() => window.__events.map((e) => e.data));
+    // Outcome and validity events; the resize events are checked in ux.test.mjs.
+    const events = () => page.evaluate(() => window.__events.map((e) => e.data).filter((d) => d.event !== "resize"));
     await page.goto(`${server.url}/demo/`);
     const tokenAnswer = page.waitForResponse((r) => r.url().endsWith("/demo/api/token"));
     await page.click("#set-pin");
