@@ -1,0 +1,64 @@
+// pinframe host kit: Android WebView. The widget calls window.android_handler.<event>() for each
+// event (contract, "Host callbacks"); this class is that handler. The host submits the set-PIN form
+// with evaluateJavascript("set_pin()"). Methods run on a WebView thread: post to the main thread.
+package com.example.bank.pin
+
+import android.annotation.SuppressLint
+import android.os.Bundle
+import android.webkit.JavascriptInterface
+import android.webkit.WebResourceRequest
+import android.webkit.WebView
+import android.webkit.WebViewClient
+import androidx.appcompat.app.AppCompatActivity
+
+class PinWebViewActivity : AppCompatActivity() {
+    private lateinit var webView: WebView
+
+    /** The widget's events; names and arguments exactly as in docs/pinframe.d.ts (AndroidHandler). */
+    inner class PinframeHandler {
+        @JavascriptInterface fun view_pin_success() = onEvent("view_pin_success")
+        @JavascriptInterface fun view_pin_error() = onEvent("view_pin_error")
+        @JavascriptInterface fun set_pin_success() = onEvent("set_pin_success")
+        @JavascriptInterface fun set_pin_error() = onEvent("set_pin_error")
+        @JavascriptInterface fun set_pin_validation_error() = onEvent("set_pin_validation_error")
+        @JavascriptInterface fun pin_valid(valid: Boolean) = runOnUiThread { submitButtonEnabled(valid) }
+    }
+
+    @SuppressLint("SetJavaScriptEnabled")
+    override fun onCreate(savedInstanceState: Bundle?) {
+        super.onCreate(savedInstanceState)
+        webView = WebView(this)
+        setContentView(webView)
+        webView.settings.javaScriptEnabled = true
+        // Nothing else the page could reach: no files, no content URIs.
+        webView.settings.allowFileAccess = false
+        webView.settings.allowContentAccess = false
+        webView.addJavascriptInterface(PinframeHandler(), "android_handler")
+        webView.webViewClient = object : WebViewClient() {
+            // Stay on the PIN page: any other navigation leaves the webview.
+            override fun shouldOverrideUrlLoading(view: WebView, request: WebResourceRequest) = true
+        }
+        // The `url` your backend got from POST /api/v1/pin-control/tokens; never log it.
+        webView.loadUrl(intent.getStringExtra(EXTRA_URL) ?: return finish())
+    }
+
+    /** Submits the set-PIN form, as the host's own button. */
+    fun setPin() = webView.evaluateJavascript("window.set_pin && window.set_pin()", null)
+
+    private fun onEvent(event: String) = runOnUiThread {
+        when (event) {
+            "view_pin_success", "set_pin_success" -> { /* show "done", keep the page until the user leaves */ }
+            "view_pin_error", "set_pin_error" -> { /* offer to start again: a new token */ }
+            "set_pin_validation_error" -> { /* the widget shows the reason next to the field */ }
+        }
+    }
+
+    private fun submitButtonEnabled(valid: Boolean) { /* enable the app's own "Set PIN" button */ }
+
+    override fun onDestroy() {
+        webView.destroy()
+        super.onDestroy()
+    }
+
+    companion object { const val EXTRA_URL = "pinframe_url" }
+}

@@ -1,0 +1,68 @@
+// pinframe host kit: iOS WKWebView. The widget posts {event, pin_valid?} to the message handler
+// named ios_handler (contract, "Host callbacks"); this controller is that handler. The host
+// submits the set-PIN form with evaluateJavaScript("set_pin()").
+import UIKit
+import WebKit
+
+final class PinViewController: UIViewController, WKScriptMessageHandler, WKNavigationDelegate {
+    private let url: URL
+    private var webView: WKWebView!
+
+    /// `url`: what your backend got from POST /api/v1/pin-control/tokens. Never log it.
+    init(url: URL) {
+        self.url = url
+        super.init(nibName: nil, bundle: nil)
+    }
+
+    required init?(coder: NSCoder) { nil }
+
+    override func loadView() {
+        let configuration = WKWebViewConfiguration()
+        // A weak proxy would avoid the retain cycle; removed in deinit below.
+        configuration.userContentController.add(self, name: "ios_handler")
+        // Nothing persisted between PIN sessions.
+        configuration.websiteDataStore = .nonPersistent()
+        webView = WKWebView(frame: .zero, configuration: configuration)
+        webView.navigationDelegate = self
+        view = webView
+    }
+
+    override func viewDidLoad() {
+        super.viewDidLoad()
+        webView.load(URLRequest(url: url))
+    }
+
+    /// Submits the set-PIN form, as the host's own button.
+    func setPin() {
+        webView.evaluateJavaScript("window.set_pin && window.set_pin()")
+    }
+
+    // The widget's events; names exactly as in docs/pinframe.d.ts (IosHandler).
+    func userContentController(_ controller: WKUserContentController, didReceive message: WKScriptMessage) {
+        guard message.name == "ios_handler",
+              let body = message.body as? [String: Any],
+              let event = body["event"] as? String else { return }
+        switch event {
+        case "view_pin_success", "set_pin_success":
+            break // show "done", keep the page until the user leaves
+        case "view_pin_error", "set_pin_error":
+            break // offer to start again: a new token
+        case "set_pin_validation_error":
+            break // the widget shows the reason next to the field
+        case "pin_valid":
+            navigationItem.rightBarButtonItem?.isEnabled = (body["pin_valid"] as? Bool) ?? false
+        default:
+            break // events added later are ignored
+        }
+    }
+
+    // Stay on the PIN page.
+    func webView(_ webView: WKWebView, decidePolicyFor action: WKNavigationAction,
+                 decisionHandler: @escaping (WKNavigationActionPolicy) -> Void) {
+        decisionHandler(action.request.url == url || action.navigationType == .other ? .allow : .cancel)
+    }
+
+    deinit {
+        webView?.configuration.userContentController.removeScriptMessageHandler(forName: "ios_handler")
+    }
+}

@@ -1,0 +1,121 @@
+// The host kits in docs/: the TypeScript declarations type-check the desktop kit; the React Native
+// bridge, injected as the app would inject it, delivers every event and takes set_pin; the Android
+// and iOS snippets name exactly the events the declarations list. (The desktop kit itself runs in
+// every demo-page test: /demo/ is built on it.)
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { DEMO, issueToken, launchBrowser, startServer } from "./harness.mjs";
+
+const root = resolve(import.meta.dirname, "../..");
+const docs = (path) => readFileSync(join(root, "docs", path), "utf8");
+const declarations = docs("pinframe.d.ts");
+const { PINFRAME_BRIDGE, PINFRAME_SET_PIN } = await import(join(root, "docs/hosts/react-native/bridge.js"));
+
+/// The events of the declarations: the outcome events and pin_valid.
+const outcomeEvents = [...declarations.match(/export type OutcomeEvent =([^;]*);/)[1].matchAll(/"(\w+)"/g)].map((m) => m[1]);
+const androidMethods = [...declarations.match(/interface AndroidHandler \{([^}]*)\}/)[1].matchAll(/(\w+)\?\(/g)].map((m) => m[1]);
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe("declarations", () => {
+  test("list the contract's events, and the desktop kit type-checks against them", async () => {
+    assert.deepEqual(outcomeEvents, ["view_pin_success", "view_pin_error", "set_pin_success", "set_pin_error", "set_pin_validation_error"]);
+    assert.deepEqual(androidMethods, [...outcomeEvents, "pin_valid"]);
+    const tsc = join(root, "tools/node_modules/typescript/bin/tsc");
+    const args = [
+      tsc, "--noEmit", "--strict", "--allowJs", "--checkJs", "--target", "es2022", "--module", "esnext",
+      "--moduleResolution", "bundler", "--lib", "es2022,dom",
+      join(root, "docs/pinframe.d.ts"), join(root, "docs/hosts/desktop/pinframe-host.js"),
+      join(root, "docs/hosts/react-native/bridge.js"),
+    ];
+    const run = await promisify(execFile)(process.execPath, args).catch((e) => e);
+    assert.equal(run.code ?? 0, 0, `${run.stdout}${run.stderr}`);
+  });
+});
+
+describe("native snippets", () => {
+  test("Android: one @JavascriptInterface method per event, registered as android_handler", () => {
+    const kotlin = docs("hosts/android/PinWebViewActivity.kt");
+    assert.match(kotlin, /addJavascriptInterface\(PinframeHandler\(\), "android_handler"\)/);
+    const methods = [...kotlin.matchAll(/@JavascriptInterface fun (\w+)\(/g)].map((m) => m[1]);
+    assert.deepEqual(methods, androidMethods);
+    assert.match(kotlin, /fun pin_valid\(valid: Boolean\)/);
+    assert.match(kotlin, /evaluateJavascript\("window\.set_pin && window\.set_pin\(\)"/);
+  });
+
+  test("iOS: a message handler named ios_handler with a case for every event", () => {
+    const swift = docs("hosts/ios/PinViewController.swift");
+    assert.match(swift, /userContentController\.add\(self, name: "ios_handler"\)/);
+    const cases = [...swift.matchAll(/case ((?:"\w+",? ?)+):/g)].flatMap((m) => [...m[1].matchAll(/"(\w+)"/g)].map((c) => c[1]));
+    assert.deepEqual(cases.sort(), [...outcomeEvents, "pin_valid"].sort());
+    assert.match(swift, /body\["pin_valid"\] as\? Bool/);
+    assert.match(swift, /evaluateJavaScript\("window\.set_pin && window\.set_pin\(\)"\)/);
+  });
+});
+
+describe("React Native bridge", () => {
+  /// A page as react-native-webview makes it: ReactNativeWebView, then the app's injected bridge.
+  async function reactNativePage() {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      window.__rn = [];
+      window.ReactNativeWebView = { postMessage: (text) => window.__rn.push(JSON.parse(text)) };
+    });
+    await page.addInitScript({ content: PINFRAME_BRIDGE });
+    return { context, page, messages: () => page.evaluate(() => window.__rn) };
+  }
+
+  test("view: view_pin_success, then view_pin_error for a used link", async () => {
+    const { context, page, messages } = await reactNativePage();
+    const { url } = await issueToken(server.url, {});
+    await page.goto(url);
+    await page.waitForFunction(() => window.__rn.length > 0);
+    assert.deepEqual(await messages(), [{ event: "view_pin_success" }]);
+    assert.equal(await page.locator(".pinframe-pin").textContent(), DEMO.pin);
+    const again = await context.newPage();
+    await again.addInitScript(() => {
+      window.__rn = [];
+      window.ReactNativeWebView = { postMessage: (text) => window.__rn.push(JSON.parse(text)) };
+    });
+    await again.addInitScript({ content: PINFRAME_BRIDGE });
+    await again.goto(url);
+    await again.waitForFunction(() => window.__rn.length > 0);
+    assert.deepEqual(await again.evaluate(() => window.__rn), [{ event: "view_pin_error" }]);
+    await context.close();
+  });
+
+  test("set: pin_valid as the cardholder types, and the app's set_pin submits", async () => {
+    const { context, page, messages } = await reactNativePage();
+    const { url } = await issueToken(server.url, { action: "SET_PIN" });
+    await page.goto(url);
+    await page.locator("#pinframe-new-pin").pressSequentially("1234");
+    await page.evaluate(PINFRAME_SET_PIN);
+    await page.waitForFunction(() => window.__rn.some((m) => m.event === "set_pin_validation_error"));
+    await page.locator("#pinframe-new-pin").fill("");
+    await page.locator("#pinframe-new-pin").pressSequentially("2468");
+    await page.locator("#pinframe-confirm-pin").pressSequentially("2468");
+    await page.waitForFunction(() => window.__rn.at(-1)?.pin_valid === true);
+    await page.evaluate(PINFRAME_SET_PIN);
+    await page.waitForFunction(() => window.__rn.some((m) => m.event === "set_pin_success"));
+    const seen = await messages();
+    assert.ok(seen.every((m) => typeof m.event === "string" && (m.event !== "pin_valid" || typeof m.pin_valid === "boolean")));
+    assert.equal(seen.filter((m) => m.event === "pin_valid").at(-1).pin_valid, true);
+    await context.close();
+  });
+});
