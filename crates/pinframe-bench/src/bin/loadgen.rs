@@ -66,6 +66,8 @@ async fn issue_tokens(store: &SqliteStore, count: usize) -> Result<Vec<Zeroizing
             action: Action::ViewPin,
             parent_origin: None,
             language: None,
+            hide_after_seconds: None,
+            allow_copy: false,
             created_at: now,
             expires_at: now + 3600,
             used: false,
