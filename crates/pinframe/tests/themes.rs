@@ -174,7 +174,7 @@ async fn tokens_say_how_the_pin_is_shown_and_in_which_language() {
     assert_eq!((session.body["hideAfterSeconds"].clone(), session.body["allowCopy"].clone()), (json!(5), json!(true)));
     assert_eq!(session.body["language"], "fi");
 
-    let plain = h.token(&"VIEW_PIN").await;
+    let plain = h.token("VIEW_PIN").await;
     let session = h.post("/api/v1/pin/session", Some(&format!("Bearer {plain}")), None).await;
     assert_eq!(
         (session.body["hideAfterSeconds"].clone(), session.body["allowCopy"].clone()),
