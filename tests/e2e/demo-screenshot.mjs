@@ -6,7 +6,7 @@ import { launchBrowser, startServer } from "./harness.mjs";
 const server = await startServer();
 const browser = await launchBrowser();
 try {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 560 } });
+  const page = await browser.newPage({ viewport: { width: 1000, height: 820 } });
   await page.goto(`${server.url}/demo/`);
   await page.click("#view-pin");
   await page.frameLocator("iframe").locator(".pinframe-pin").waitFor();
