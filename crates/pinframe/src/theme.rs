@@ -627,11 +627,11 @@ fn selector_list<'i>(input: &mut Parser<'i>) -> Result<String, Failure> {
                 Ok(Token::Ident(class)) => {
                     let class = class.clone();
                     if CLASSES.iter().any(|c| *c == class.as_ref()) {
-                        sel.component();
-                        sel.out.push('.');
-                        let _ = serialize_identifier(&class, &mut sel.out);
-                        sel.classes += 1;
-                        Ok(())
+                        sel.component().map(|()| {
+                            sel.out.push('.');
+                            let _ = serialize_identifier(&class, &mut sel.out);
+                            sel.classes += 1;
+                        })
                     } else {
                         Err(format!(".{class} is not one of the widget's documented classes"))
                     }
@@ -677,7 +677,7 @@ fn pseudo(input: &mut Parser<'_>, sel: &mut Selector) -> Result<(), String> {
         let what = if element { "pseudo-element" } else { "pseudo-class" };
         return Err(format!("the {what} :{}{name} is not allowed", if element { ":" } else { "" }));
     }
-    sel.component();
+    sel.component()?;
     sel.out.push_str(if element { "::" } else { ":" });
     sel.out.push_str(&name);
     if name == "root" {
@@ -701,18 +701,16 @@ struct Selector {
 }
 
 impl Selector {
-    /// Before a class or pseudo-class: whitespace after a compound selector means a descendant.
-    fn component(&mut self) {
+    /// Before a class or pseudo-class: whitespace after a compound selector means a descendant
+    /// combinator, which ends (and checks) that compound.
+    fn component(&mut self) -> Result<(), String> {
         if self.space && self.started {
-            // The check of the finished compound happens at the next combinator, comma or end;
-            // here it is the same check.
+            self.end_compound()?;
             self.out.push(' ');
-            self.started = false;
-            self.classes = 0;
-            self.root = false;
         }
         self.space = false;
         self.started = true;
+        Ok(())
     }
 
     fn end_compound(&mut self) -> Result<(), String> {
@@ -770,6 +768,7 @@ mod tests {
              input { color: red }\n\
              .pinframe-field:has(.pinframe-input:focus) { color: red }\n\
              #x, .other { color: red }\n\
+             :hover .pinframe-title, .pinframe :focus { color: red }\n\
              .pinframe-title { behavior: url(x.htc); -moz-binding: url(x.xml#y); content: \"x\" }\n\
              @font-face { font-family: X; src: url(https://evil.example/f.woff2) }\n\
              @namespace svg url(http://www.w3.org/2000/svg);\n\
@@ -777,7 +776,7 @@ mod tests {
         );
         assert_eq!(theme.css, ".pinframe-title{color:red}\n");
         let lines: Vec<u32> = theme.dropped.iter().map(|d| d.line).collect();
-        assert_eq!(lines, vec![1, 2, 3, 3, 4, 5, 6, 7, 7, 7, 8, 9, 10, 10, 10], "{:#?}", theme.dropped);
+        assert_eq!(lines, vec![1, 2, 3, 3, 4, 5, 6, 7, 8, 8, 8, 9, 10, 11, 11, 11], "{:#?}", theme.dropped);
         let reasons: Vec<&str> = theme.dropped.iter().map(|d| d.reason.as_str()).collect();
         assert!(reasons[0].starts_with("@import is not allowed"), "{reasons:?}");
         assert!(reasons[1].starts_with("attribute selectors are not allowed"), "{reasons:?}");
