@@ -88,10 +88,13 @@ impl Lang {
         lookup(self.catalogue(), key.id()).or_else(|| lookup(Lang::En.catalogue(), key.id())).unwrap_or(key.id())
     }
 
-    /// The message `key` with each `{ $name }` replaced by its value in `args`.
+    /// The message `key` with each `{ $name }` replaced by its value in `args`. The result is
+    /// allocated once, at its final size, so a value (the spaced PIN, say) leaves no copy behind
+    /// in a reallocated buffer; the caller wipes the result.
     pub fn format(self, key: Key, args: &[(&str, &str)]) -> String {
-        let mut out = String::new();
-        for piece in pieces(self.text(key)) {
+        let text = self.text(key);
+        let mut out = String::with_capacity(text.len() + args.iter().map(|(_, value)| value.len()).sum::<usize>());
+        for piece in pieces(text) {
             match piece {
                 Piece::Text(text) => out.push_str(text),
                 Piece::Variable(name) => match args.iter().find(|(n, _)| *n == name) {

@@ -4,6 +4,7 @@
 //! language and right-to-left scripts lay out mirrored.
 
 use yew::prelude::*;
+use zeroize::Zeroizing;
 
 use crate::fragment::lang_from_fragment;
 use crate::i18n::{Key, Lang};
@@ -39,7 +40,8 @@ pub fn use_locale() -> Locale {
 /// The language for the first paint: the fragment's `lang`, else `navigator.languages`.
 pub fn initial() -> Lang {
     let Some(window) = web_sys::window() else { return Lang::default() };
-    let hash = window.location().hash().unwrap_or_default();
+    // The fragment holds the token too: wipe this copy.
+    let hash = Zeroizing::new(window.location().hash().unwrap_or_default());
     if let Some(lang) = lang_from_fragment(&hash).and_then(Lang::from_tag) {
         return lang;
     }
