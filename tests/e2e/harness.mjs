@@ -1,6 +1,7 @@
 // Shared by the end-to-end tests: starts the real `pinframe serve --demo` binary on a free port
 // with a fresh data directory, and headless Chromium through playwright-core.
 import { execFileSync, spawn } from "node:child_process";
+import { after, before } from "node:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -156,4 +157,20 @@ export async function newPage(browser, initScript) {
   });
   if (initScript) await page.addInitScript(initScript);
   return { context, page, cspViolations };
+}
+
+/// For a test file: starts the service (with `options`, as `startServer` takes them) and Chromium
+/// before its tests, and stops both after. The returned object's `server` and `browser` are set once
+/// `before` has run.
+export function serverAndBrowser(options) {
+  const running = { server: null, browser: null };
+  before(async () => {
+    running.server = await startServer(options);
+    running.browser = await launchBrowser();
+  });
+  after(async () => {
+    await running.browser?.close();
+    await running.server?.stop();
+  });
+  return running;
 }

@@ -2,13 +2,13 @@
 // bridge, injected as the app would inject it, delivers every event and takes set_pin; the Android
 // and iOS snippets name exactly the events the declarations list. (The desktop kit itself runs in
 // every demo-page test: /demo/ is built on it.)
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { DEMO, issueToken, launchBrowser, startServer } from "./harness.mjs";
+import { DEMO, issueToken, serverAndBrowser } from "./harness.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const docs = (path) => readFileSync(join(root, "docs", path), "utf8");
@@ -19,18 +19,7 @@ const { PINFRAME_BRIDGE, PINFRAME_SET_PIN } = await import(join(root, "docs/host
 const outcomeEvents = [...declarations.match(/export type OutcomeEvent =([^;]*);/)[1].matchAll(/"(\w+)"/g)].map((m) => m[1]);
 const androidMethods = [...declarations.match(/interface AndroidHandler \{([^}]*)\}/)[1].matchAll(/(\w+)\?\(/g)].map((m) => m[1]);
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const running = serverAndBrowser();
 
 describe("declarations", () => {
   test("list the contract's events, and the desktop kit type-checks against them", async () => {
@@ -71,7 +60,7 @@ describe("native snippets", () => {
 describe("React Native bridge", () => {
   /// A page as react-native-webview makes it: ReactNativeWebView, then the app's injected bridge.
   async function reactNativePage() {
-    const context = await browser.newContext();
+    const context = await running.browser.newContext();
     const page = await context.newPage();
     await page.addInitScript(() => {
       window.__rn = [];
@@ -83,7 +72,7 @@ describe("React Native bridge", () => {
 
   test("view: view_pin_success, then view_pin_error for a used link", async () => {
     const { context, page, messages } = await reactNativePage();
-    const { url } = await issueToken(server.url, {});
+    const { url } = await issueToken(running.server.url, {});
     await page.goto(url);
     await page.waitForFunction(() => window.__rn.length > 0);
     assert.deepEqual(await messages(), [{ event: "view_pin_success" }]);
@@ -102,7 +91,7 @@ describe("React Native bridge", () => {
 
   test("set: pin_valid as the cardholder types, and the app's set_pin submits", async () => {
     const { context, page, messages } = await reactNativePage();
-    const { url } = await issueToken(server.url, { action: "SET_PIN" });
+    const { url } = await issueToken(running.server.url, { action: "SET_PIN" });
     await page.goto(url);
     await page.locator("#pinframe-new-pin").pressSequentially("1234");
     await page.evaluate(PINFRAME_SET_PIN);

@@ -3,12 +3,12 @@
 // nothing from outside; axe-core finds no violation in any language; every language renders from
 // its catalogue; the PIN hides itself; the frame follows the content's height. It also takes the
 // README's screenshots (docs/screenshots/).
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
-import { DEMO, issueToken, launchBrowser, startServer } from "./harness.mjs";
+import { DEMO, issueToken, serverAndBrowser } from "./harness.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const require = createRequire(join(root, "tools/package.json"));
@@ -24,23 +24,12 @@ function catalogue(lang) {
   return Object.fromEntries(entries);
 }
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const running = serverAndBrowser();
 
 const basicAuth = `Basic ${Buffer.from(`${DEMO.clientId}:${DEMO.clientSecret}`).toString("base64")}`;
 
 async function putTheme(css) {
-  const response = await fetch(`${server.url}/api/v1/issuers/${DEMO.issuer}/theme`, {
+  const response = await fetch(`${running.server.url}/api/v1/issuers/${DEMO.issuer}/theme`, {
     method: "PUT",
     headers: { authorization: basicAuth, "content-type": "text/css" },
     body: css,
@@ -49,7 +38,7 @@ async function putTheme(css) {
 }
 
 async function deleteTheme() {
-  const response = await fetch(`${server.url}/api/v1/issuers/${DEMO.issuer}/theme`, {
+  const response = await fetch(`${running.server.url}/api/v1/issuers/${DEMO.issuer}/theme`, {
     method: "DELETE",
     headers: { authorization: basicAuth },
   });
@@ -58,7 +47,7 @@ async function deleteTheme() {
 
 /// A fresh context and page that records every request it makes.
 async function openPage(options = {}) {
-  const context = await browser.newContext({ viewport: { width: 480, height: 640 }, ...options });
+  const context = await running.browser.newContext({ viewport: { width: 480, height: 640 }, ...options });
   const page = await context.newPage();
   const requests = [];
   page.on("request", (r) => requests.push(r.url()));
@@ -67,7 +56,7 @@ async function openPage(options = {}) {
 
 /// Opens a widget page top-level, as a webview does, for a fresh token.
 async function openWidget(page, body = {}) {
-  const { url } = await issueToken(server.url, body);
+  const { url } = await issueToken(running.server.url, body);
   await page.goto(url);
   const ready = body.action === "SET_PIN" ? "#pinframe-new-pin" : ".pinframe-pin";
   await page.locator(ready).waitFor();
@@ -136,7 +125,7 @@ describe("issuer themes", () => {
     assert.equal(await style(page, ".pinframe-title", "color"), "rgb(1, 2, 3)");
     await openWidget(page);
     await page.waitForLoadState("networkidle");
-    const outside = requests.filter((url) => !url.startsWith(server.url) && !url.startsWith("data:"));
+    const outside = requests.filter((url) => !url.startsWith(running.server.url) && !url.startsWith("data:"));
     assert.deepEqual(outside, []);
     assert.ok(requests.some((url) => url.includes("/pin/themes/")), "the theme itself was loaded");
     await context.close();
@@ -196,7 +185,7 @@ describe("languages and accessibility", () => {
     assert.equal(await page.locator("h1").textContent(), catalogue("sv")["view-heading"]);
     // A URL without the fragment's lang: the session's language takes over once it is known.
     // (A new page: the same path with another fragment would not load the page again.)
-    const { url } = await issueToken(server.url, { language: "de" });
+    const { url } = await issueToken(running.server.url, { language: "de" });
     await page.close();
     const again = await context.newPage();
     await again.goto(url.replace("&lang=de", ""));
@@ -295,7 +284,7 @@ describe("sizing", () => {
         if (e.data?.event === "resize") window.__resizes.push(e.data.height);
       });
     });
-    await page.goto(`${server.url}/demo/`);
+    await page.goto(`${running.server.url}/demo/`);
     await page.click("#set-pin");
     const frame = page.frameLocator("iframe");
     await frame.locator("#pinframe-new-pin").waitFor();

@@ -37,6 +37,44 @@ async fn authorize(state: &AppState, headers: &HeaderMap, issuer_id: &str) -> Re
     }
 }
 
+/// What an upload route takes: one media type, up to a size.
+struct Upload {
+    media_type: &'static str,
+    limit: usize,
+    unsupported: &'static str,
+    too_large: &'static str,
+}
+
+const THEME_UPLOAD: Upload = Upload {
+    media_type: "text/css",
+    limit: MAX_THEME_BYTES,
+    unsupported: "A theme must be sent with Content-Type: text/css.",
+    too_large: "A theme may be at most 32 KiB.",
+};
+
+const FONT_UPLOAD: Upload = Upload {
+    media_type: "font/woff2",
+    limit: MAX_FONT_BYTES,
+    unsupported: "A font must be sent with Content-Type: font/woff2.",
+    too_large: "A font may be at most 512 KiB.",
+};
+
+/// The body of an upload: 415 for another media type, 413 over the limit (the route's body limit
+/// is one byte more, so a longer body is cut off there and refused here).
+fn upload(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, rules: &Upload) -> Result<Bytes, AppError> {
+    if !has_media_type(headers, rules.media_type) {
+        return Err(AppError::Unsupported { message: rules.unsupported });
+    }
+    match body {
+        Ok(body) if body.len() <= rules.limit => Ok(body),
+        Ok(_) => Err(AppError::TooLarge { message: rules.too_large }),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(AppError::TooLarge { message: rules.too_large })
+        }
+        Err(_) => Err(AppError::bad_request("invalid_body", "The body could not be read.")),
+    }
+}
+
 /// The path of a theme's CSS: versioned, so it is cached for good and a new theme gets a new URL.
 pub fn theme_path(issuer: &IssuerId, version: &str) -> String {
     format!("/pin/themes/{}/{version}.css", issuer.as_str())
@@ -61,14 +99,7 @@ pub async fn put_theme(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
     let issuer = authorize(&state, &headers, &issuer_id).await?;
-    if !has_media_type(&headers, "text/css") {
-        return Err(AppError::Unsupported { message: "A theme must be sent with Content-Type: text/css." });
-    }
-    let too_large = || AppError::TooLarge { message: "A theme may be at most 32 KiB." };
-    let body = body.map_err(|_| too_large())?;
-    if body.len() > MAX_THEME_BYTES {
-        return Err(too_large());
-    }
+    let body = upload(&headers, body, &THEME_UPLOAD)?;
     let source = std::str::from_utf8(&body)
         .map_err(|_| AppError::bad_request("invalid_theme", "A theme must be UTF-8 text."))?;
     let checked = theme::sanitize(source, &issuer);
@@ -129,14 +160,7 @@ pub async fn put_font(
             "A font's name must be 1 to 64 characters of A-Z, a-z, 0-9, '-' or '_', then .woff2.",
         ));
     }
-    if !has_media_type(&headers, "font/woff2") {
-        return Err(AppError::Unsupported { message: "A font must be sent with Content-Type: font/woff2." });
-    }
-    let too_large = || AppError::TooLarge { message: "A font may be at most 512 KiB." };
-    let body = body.map_err(|_| too_large())?;
-    if body.len() > MAX_FONT_BYTES {
-        return Err(too_large());
-    }
+    let body = upload(&headers, body, &FONT_UPLOAD)?;
     if !theme::is_woff2(&body) {
         return Err(AppError::bad_request("invalid_font", "The body is not a WOFF2 font."));
     }
