@@ -11,11 +11,12 @@ pub fn token_from_fragment(fragment: &str) -> Option<&str> {
     valid.then_some(token)
 }
 
-/// The value of `lang` in the fragment (`#token=…&lang=fi`), which the service adds to a token's
-/// URL when the issuer named the cardholder's language, so the first paint is already in it.
-pub fn lang_from_fragment(fragment: &str) -> Option<&str> {
-    let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
-    let tag = fragment.split('&').find_map(|pair| pair.strip_prefix("lang="))?;
+/// The value of `lang` in the query (`?lang=fi`), which the service adds to a token's URL when the
+/// issuer named the cardholder's language, so the first paint is already in it. (Not in the
+/// fragment: the contract's `url` ends with `#token=…`.)
+pub fn lang_from_query(query: &str) -> Option<&str> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let tag = query.split('&').find_map(|pair| pair.strip_prefix("lang="))?;
     let valid = (2..=35).contains(&tag.len()) && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     valid.then_some(tag)
 }
@@ -61,11 +62,11 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_language_in_the_fragment() {
-        assert_eq!(lang_from_fragment("#token=abc&lang=fi"), Some("fi"));
-        assert_eq!(lang_from_fragment("#lang=sv-FI&token=abc"), Some("sv-FI"));
-        assert_eq!(lang_from_fragment("#token=abc"), None);
-        assert_eq!(lang_from_fragment("#lang=<b>"), None);
+    fn finds_the_language_in_the_query() {
+        assert_eq!(lang_from_query("?lang=fi"), Some("fi"));
+        assert_eq!(lang_from_query("?x=1&lang=sv-FI"), Some("sv-FI"));
+        assert_eq!(lang_from_query(""), None);
+        assert_eq!(lang_from_query("?lang=<b>"), None);
     }
 
     #[test]

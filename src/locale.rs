@@ -1,12 +1,11 @@
-//! The page's language as a Yew context: chosen at the first paint from the fragment's `lang`
+//! The page's language as a Yew context: chosen at the first paint from the query's `lang`
 //! (the token's language), else the browser's languages; the session's `language` confirms it.
 //! It sets `<html lang dir>` and the document title, so assistive technology reads the right
 //! language and right-to-left scripts lay out mirrored.
 
 use yew::prelude::*;
-use zeroize::Zeroizing;
 
-use crate::fragment::lang_from_fragment;
+use crate::fragment::lang_from_query;
 use crate::i18n::{Key, Lang};
 
 /// The language in use, and how to change it.
@@ -37,12 +36,11 @@ pub fn use_locale() -> Locale {
     use_context::<Locale>().unwrap_or_default()
 }
 
-/// The language for the first paint: the fragment's `lang`, else `navigator.languages`.
+/// The language for the first paint: the query's `lang`, else `navigator.languages`.
 pub fn initial() -> Lang {
     let Some(window) = web_sys::window() else { return Lang::default() };
-    // The fragment holds the token too: wipe this copy.
-    let hash = Zeroizing::new(window.location().hash().unwrap_or_default());
-    if let Some(lang) = lang_from_fragment(&hash).and_then(Lang::from_tag) {
+    let query = window.location().search().unwrap_or_default();
+    if let Some(lang) = lang_from_query(&query).and_then(Lang::from_tag) {
         return lang;
     }
     let wanted: Vec<String> = window.navigator().languages().iter().filter_map(|tag| tag.as_string()).collect();

@@ -20,6 +20,7 @@ const outcomeEvents = [...declarations.match(/export type OutcomeEvent =([^;]*);
 const androidMethods = [...declarations.match(/interface AndroidHandler \{([^}]*)\}/)[1].matchAll(/(\w+)\?\(/g)].map((m) => m[1]);
 
 const running = serverAndBrowser();
+const tokens = [];
 
 describe("declarations", () => {
   test("list the contract's events, and the desktop kit type-checks against them", async () => {
@@ -72,7 +73,7 @@ describe("React Native bridge", () => {
 
   test("view: view_pin_success, then view_pin_error for a used link", async () => {
     const { context, page, messages } = await reactNativePage();
-    const { url } = await issueToken(running.server.url, {});
+    const { url } = await issueToken(running.server.url, {}, tokens);
     await page.goto(url);
     await page.waitForFunction(() => window.__rn.length > 0);
     assert.deepEqual(await messages(), [{ event: "view_pin_success" }]);
@@ -91,7 +92,7 @@ describe("React Native bridge", () => {
 
   test("set: pin_valid as the cardholder types, and the app's set_pin submits", async () => {
     const { context, page, messages } = await reactNativePage();
-    const { url } = await issueToken(running.server.url, { action: "SET_PIN" });
+    const { url } = await issueToken(running.server.url, { action: "SET_PIN" }, tokens);
     await page.goto(url);
     await page.locator("#pinframe-new-pin").pressSequentially("1234");
     await page.evaluate(PINFRAME_SET_PIN);
@@ -106,5 +107,16 @@ describe("React Native bridge", () => {
     assert.ok(seen.every((m) => typeof m.event === "string" && (m.event !== "pin_valid" || typeof m.pin_valid === "boolean")));
     assert.equal(seen.filter((m) => m.event === "pin_valid").at(-1).pin_valid, true);
     await context.close();
+  });
+});
+
+describe("the server's log", () => {
+  test("holds no token and no PIN", () => {
+    const logs = running.server.out.stderr;
+    assert.ok(tokens.length > 0);
+    for (const token of tokens) assert.ok(!logs.includes(token), "a token appears in the log");
+    for (const pin of [DEMO.pin, "1234"]) {
+      assert.doesNotMatch(logs, new RegExp(`(?<![0-9A-Za-z._-])${pin}(?![0-9A-Za-z_-])`), "a PIN appears in the log");
+    }
   });
 });

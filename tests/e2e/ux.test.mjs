@@ -183,12 +183,12 @@ describe("languages and accessibility", () => {
     await openWidget(page);
     assert.equal(await page.getAttribute("html", "lang"), "sv");
     assert.equal(await page.locator("h1").textContent(), catalogue("sv")["view-heading"]);
-    // A URL without the fragment's lang: the session's language takes over once it is known.
+    // A URL without the query's lang: the session's language takes over once it is known.
     // (A new page: the same path with another fragment would not load the page again.)
     const { url } = await issueToken(running.server.url, { language: "de" });
     await page.close();
     const again = await context.newPage();
-    await again.goto(url.replace("&lang=de", ""));
+    await again.goto(url.replace("?lang=de", ""));
     await again.locator(".pinframe-pin").waitFor();
     await again.waitForFunction(() => document.documentElement.lang === "de");
     assert.equal(await again.locator("h1").textContent(), catalogue("de")["view-heading"]);

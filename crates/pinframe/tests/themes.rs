@@ -169,7 +169,7 @@ async fn tokens_say_how_the_pin_is_shown_and_in_which_language() {
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
     let url = answer.body["url"].as_str().unwrap();
     let token = answer.body["token"].as_str().unwrap();
-    assert!(url.ends_with(&format!("#token={token}&lang=fi")), "{url}");
+    assert!(url.ends_with(&format!("/view?lang=fi#token={token}")), "{url}");
     let session = h.post("/api/v1/pin/session", Some(&format!("Bearer {token}")), None).await;
     assert_eq!((session.body["hideAfterSeconds"].clone(), session.body["allowCopy"].clone()), (json!(5), json!(true)));
     assert_eq!(session.body["language"], "fi");

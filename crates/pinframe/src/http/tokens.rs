@@ -136,9 +136,10 @@ pub async fn issue(state: &AppState, issuer: &IssuerId, request: TokenRequest) -
         Action::ViewPin => "view",
         Action::SetPin => "set",
     };
-    // The language rides in the fragment too, so the widget's first paint is already in it.
-    let lang = language.map(|tag| format!("&lang={tag}")).unwrap_or_default();
-    let url = format!("{}/pin/{}/{page}#token={}{lang}", state.config.public_url, issuer.as_str(), new.token.as_str());
+    // The language rides in the query, so the widget's first paint is already in it; the token
+    // stays the whole fragment.
+    let lang = language.map(|tag| format!("?lang={tag}")).unwrap_or_default();
+    let url = format!("{}/pin/{}/{page}{lang}#token={}", state.config.public_url, issuer.as_str(), new.token.as_str());
     let body = TokenResponse { token: &new.token, expires_in: state.config.token_ttl, url };
     let response = (StatusCode::CREATED, Json(&body)).into_response();
     // The URL holds the token too: wipe the copy.
