@@ -212,6 +212,21 @@ describe("languages and accessibility", () => {
     assert.equal(await live.textContent(), "Your PIN is hidden.");
     await page.keyboard.press("Enter");
     assert.equal(await page.locator(".pinframe-pin").textContent(), DEMO.pin);
+
+    // Right-to-left ready: with dir="rtl" (what a right-to-left language sets) the layout mirrors.
+    const edges = () =>
+      page.evaluate(() => {
+        const main = document.querySelector("main").getBoundingClientRect();
+        const button = document.querySelector(".pinframe-reveal").getBoundingClientRect();
+        const title = document.querySelector(".pinframe-title").getBoundingClientRect();
+        return { left: button.left - main.left, right: main.right - button.right, titleRight: main.right - title.right };
+      });
+    const ltr = await edges();
+    await page.evaluate(() => document.documentElement.setAttribute("dir", "rtl"));
+    const rtl = await edges();
+    assert.ok(ltr.left < ltr.right, JSON.stringify(ltr));
+    assert.ok(rtl.right < rtl.left, JSON.stringify(rtl));
+    assert.ok(Math.abs(rtl.right - ltr.left) < 1, "the same inset, on the other side");
     await context.close();
   });
 });
