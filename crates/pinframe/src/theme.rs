@@ -891,6 +891,15 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_themes_are_kept_whole() {
+        for css in [include_str!("../demo/themes/harbour.css"), include_str!("../demo/themes/midnight.css")] {
+            let theme = clean(css);
+            assert_eq!(theme.dropped, vec![]);
+            assert!(theme.css.contains("--pinframe-accent:"));
+        }
+    }
+
+    #[test]
     fn font_names() {
         assert!(valid_font_name("brand-sans_2.woff2"));
         for bad in ["x.woff", ".woff2", "../x.woff2", "a/b.woff2", "x y.woff2"] {
