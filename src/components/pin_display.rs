@@ -114,11 +114,12 @@ pub fn PinDisplay(props: &PinDisplayProps) -> Html {
         None => "",
     };
     let seconds = props.display.hide_after_seconds.to_string();
-    let pin_class = classes!(
-        "pinframe-pin",
-        (!shown).then_some("pinframe-pin-hidden"),
-        allow_copy.then_some("pinframe-pin-copyable")
-    );
+    let pin_class = match (shown, allow_copy) {
+        (true, false) => "pinframe-pin",
+        (false, false) => "pinframe-pin pinframe-pin-hidden",
+        (true, true) => "pinframe-pin pinframe-pin-copyable",
+        (false, true) => "pinframe-pin pinframe-pin-hidden pinframe-pin-copyable",
+    };
     html! {
         <div class="pinframe-reveal-area" oncopy={block_copy.clone()} oncut={block_copy}>
             <p class={pin_class} id={PIN_ID} aria-hidden="true" data-revealed={shown.to_string()}>{ for digits }</p>

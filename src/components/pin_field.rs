@@ -29,7 +29,7 @@ pub fn PinField(props: &PinFieldProps) -> Html {
             <label class="pinframe-label" for={props.id.clone()}>{ locale.text(props.label) }</label>
             <input
                 id={props.id.clone()}
-                class={classes!("pinframe-input", invalid.then_some("pinframe-invalid"))}
+                class={if invalid { "pinframe-input pinframe-invalid" } else { "pinframe-input" }}
                 ref={props.node_ref.clone()}
                 type={if props.revealed { "text" } else { "password" }}
                 inputmode="numeric"
