@@ -1,30 +1,20 @@
 // Set PIN end to end, against the running binary: an outside JOSE client, then the desktop iframe,
 // Android and iOS flows in headless Chromium (typing, pin_valid, refusals, host-triggered submits),
 // a view of the new PIN, the change counter, and finally the server's logs.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { DEMO, bearerPost, issueToken, jose, launchBrowser, newPage as newPageIn, startServer } from "./harness.mjs";
+import { DEMO, bearerPost, issueToken, jose, newPage as newPageIn, serverAndBrowser } from "./harness.mjs";
 
-let server;
-let browser;
+const running = serverAndBrowser();
 const tokens = [];
 const pinsSet = [];
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const post = (path, token, body) => bearerPost(server.url, path, token, body);
+const post = (path, token, body) => bearerPost(running.server.url, path, token, body);
 
 /// Views the PIN as an outside client would: panva jose makes the ephemeral key.
 async function viewPin() {
-  const { token } = await issueToken(server.url, {}, tokens);
+  const { token } = await issueToken(running.server.url, {}, tokens);
   const { publicKey, privateKey } = await jose.generateKeyPair("ECDH-ES", { crv: "P-256", extractable: true });
   const answer = await post("/api/v1/pin/view", token, { epk: await jose.exportJWK(publicKey) });
   const { plaintext } = await jose.compactDecrypt((await answer.json()).encryptedPin, privateKey);
@@ -33,8 +23,8 @@ async function viewPin() {
 
 describe("an outside client (panva jose)", () => {
   test("encrypts a new PIN to the session's key and sets it; the counter moves by one", async () => {
-    const before = server.changeCounter();
-    const { token } = await issueToken(server.url, { action: "SET_PIN" }, tokens);
+    const before = running.server.changeCounter();
+    const { token } = await issueToken(running.server.url, { action: "SET_PIN" }, tokens);
     const session = await (await post("/api/v1/pin/session", token)).json();
     assert.equal(session.action, "SET_PIN");
     assert.deepEqual(session.pinPolicy, { minLength: 4, maxLength: 6, forbidYears: false });
@@ -56,13 +46,13 @@ describe("an outside client (panva jose)", () => {
       .setProtectedHeader({ alg: "ECDH-ES", enc: "A256GCM" })
       .encrypt(key);
     assert.equal((await post("/api/v1/pin/set", token, { encryptedPin: good })).status, 204);
-    assert.equal(server.changeCounter(), before + 1);
+    assert.equal(running.server.changeCounter(), before + 1);
     assert.equal(await viewPin(), "80461");
     assert.equal((await post("/api/v1/pin/set", token, { encryptedPin: good })).status, 401);
   });
 });
 
-const newPage = (initScript) => newPageIn(browser, initScript);
+const newPage = (initScript) => newPageIn(running.browser, initScript);
 
 /// Types into both fields of the set form in `scope` (a page or a frame locator).
 async function typePins(scope, pin, confirm = pin) {
@@ -80,7 +70,7 @@ describe("desktop iframe", () => {
     });
     // Outcome and validity events; the resize events are checked in ux.test.mjs.
     const events = () => page.evaluate(() => window.__events.map((e) => e.data).filter((d) => d.event !== "resize"));
-    await page.goto(`${server.url}/demo/`);
+    await page.goto(`${running.server.url}/demo/`);
     const tokenAnswer = page.waitForResponse((r) => r.url().endsWith("/demo/api/token"));
     await page.click("#set-pin");
     tokens.push((await (await tokenAnswer).json()).token);
@@ -112,14 +102,14 @@ describe("desktop iframe", () => {
     assert.equal(valid.at(-1), true);
     assert.ok(valid.slice(0, -1).every((v) => v === false), JSON.stringify(valid));
 
-    const counter = server.changeCounter();
+    const counter = running.server.changeCounter();
     await frame.locator(".pinframe-submit").click();
     await frame.locator(".pinframe-done").waitFor();
     await page.waitForFunction(() => window.__events.some((e) => e.data.event === "set_pin_success"));
     pinsSet.push("2580");
-    assert.equal(server.changeCounter(), counter + 1);
+    assert.equal(running.server.changeCounter(), counter + 1);
     const all = await page.evaluate(() => window.__events);
-    assert.ok(all.every((e) => e.origin === server.url), "every event came from the widget's origin");
+    assert.ok(all.every((e) => e.origin === running.server.url), "every event came from the widget's origin");
 
     // The parent submits for the cardholder: postMessage({event: "set_pin"}), origin-checked.
     await page.click("#set-pin");
@@ -128,7 +118,7 @@ describe("desktop iframe", () => {
     await page.click("#host-set-pin");
     await frame.locator(".pinframe-done").waitFor();
     pinsSet.push("3691");
-    assert.equal(server.changeCounter(), counter + 2);
+    assert.equal(running.server.changeCounter(), counter + 2);
 
     // The demo's View PIN now shows the new PIN.
     await page.click("#view-pin");
@@ -149,19 +139,19 @@ describe("Android webview", () => {
         set_pin_validation_error: () => window.__calls.push("set_pin_validation_error"),
       };
     });
-    const { url } = await issueToken(server.url, { action: "SET_PIN" }, tokens);
+    const { url } = await issueToken(running.server.url, { action: "SET_PIN" }, tokens);
     assert.match(url, new RegExp(`/pin/${DEMO.issuer}/set#token=`));
     await page.goto(url);
     await page.locator("#pinframe-new-pin").waitFor();
     assert.equal(new URL(page.url()).hash, "");
     await typePins(page, "4702");
-    const counter = server.changeCounter();
+    const counter = running.server.changeCounter();
     await page.evaluate(() => window.set_pin());
     await page.locator(".pinframe-done").waitFor();
     pinsSet.push("4702");
     const calls = await page.evaluate(() => window.__calls);
     assert.deepEqual(calls, [...Array(7).fill("pin_valid(false)"), "pin_valid(true)", "set_pin_success"]);
-    assert.equal(server.changeCounter(), counter + 1);
+    assert.equal(running.server.changeCounter(), counter + 1);
     assert.equal(await viewPin(), "4702");
     await context.close();
   });
@@ -171,7 +161,7 @@ describe("Android webview", () => {
       window.__calls = [];
       window.android_handler = { set_pin_error: () => window.__calls.push("set_pin_error") };
     });
-    const { url, token } = await issueToken(server.url, { action: "SET_PIN" }, tokens);
+    const { url, token } = await issueToken(running.server.url, { action: "SET_PIN" }, tokens);
     await page.goto(url);
     await typePins(page, "5813");
     await page.evaluate(() => window.set_pin());
@@ -193,7 +183,7 @@ describe("iOS WKWebView", () => {
       window.__messages = [];
       window.webkit = { messageHandlers: { ios_handler: { postMessage: (m) => window.__messages.push(m) } } };
     });
-    const { url } = await issueToken(server.url, { action: "SET_PIN" }, tokens);
+    const { url } = await issueToken(running.server.url, { action: "SET_PIN" }, tokens);
     await page.goto(url);
     await page.locator("#pinframe-new-pin").waitFor();
     await typePins(page, "6969");
@@ -215,9 +205,9 @@ describe("iOS WKWebView", () => {
 
 describe("after the whole suite", () => {
   test("the server's logs hold no PIN, no token and no key material", async () => {
-    const logs = server.out.stderr;
+    const logs = running.server.out.stderr;
     assert.ok(logs.includes('"route":"/api/v1/pin/set"'), "the set requests were logged");
-    for (const secret of [...tokens, ...server.keyMaterial(), DEMO.clientSecret]) {
+    for (const secret of [...tokens, ...running.server.keyMaterial(), DEMO.clientSecret]) {
       assert.ok(!logs.includes(secret), "a secret appears in the log");
     }
     for (const pin of [...pinsSet, DEMO.pin, "1234", "1111", "6969"]) {

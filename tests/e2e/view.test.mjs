@@ -1,31 +1,21 @@
 // View PIN end to end, against the running binary: an outside JOSE client, then the desktop
 // iframe, Android and iOS flows in headless Chromium, then the server's logs.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { DEMO, bearerPost, issueToken, jose, launchBrowser, newPage as newPageIn, startServer } from "./harness.mjs";
+import { DEMO, bearerPost, issueToken, jose, newPage as newPageIn, serverAndBrowser } from "./harness.mjs";
 
-let server;
-let browser;
+const running = serverAndBrowser();
 const tokens = [];
 const ephemeralSecrets = [];
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const post = (path, token, body) => bearerPost(server.url, path, token, body);
+const post = (path, token, body) => bearerPost(running.server.url, path, token, body);
 
 describe("an outside client (panva jose) makes the ephemeral key", () => {
   test("and decrypts the view response; the token then stops working", async () => {
-    const { token, expiresIn, url } = await issueToken(server.url, {}, tokens);
+    const { token, expiresIn, url } = await issueToken(running.server.url, {}, tokens);
     assert.equal(expiresIn, 300);
-    assert.equal(url, `${server.url}/pin/${DEMO.issuer}/view#token=${token}`);
+    assert.equal(url, `${running.server.url}/pin/${DEMO.issuer}/view#token=${token}`);
 
     const session = await post("/api/v1/pin/session", token);
     assert.equal(session.status, 200);
@@ -50,7 +40,7 @@ describe("an outside client (panva jose) makes the ephemeral key", () => {
   });
 });
 
-const newPage = (initScript) => newPageIn(browser, initScript);
+const newPage = (initScript) => newPageIn(running.browser, initScript);
 
 describe("desktop iframe", () => {
   test("shows the PIN inside the iframe and posts view_pin_success to the parent's origin only", async () => {
@@ -64,7 +54,7 @@ describe("desktop iframe", () => {
       if (r.url().includes(`/pin/${DEMO.issuer}/view`)) widgetResponses.push(r);
       if (r.url().endsWith(".wasm")) wasmResponses.push(r);
     });
-    await page.goto(`${server.url}/demo/`);
+    await page.goto(`${running.server.url}/demo/`);
     const tokenAnswer = page.waitForResponse((r) => r.url().endsWith("/demo/api/token"));
     await page.click("#view-pin");
     tokens.push((await (await tokenAnswer).json()).token);
@@ -75,7 +65,7 @@ describe("desktop iframe", () => {
     await page.locator('#events li[data-event="view_pin_success"]').waitFor();
     // Outcome events only; the resize events the frame also gets are checked in ux.test.mjs.
     const outcomes = () => page.evaluate(() => window.__events.filter((e) => e.data.event !== "resize"));
-    assert.deepEqual(await outcomes(), [{ data: { event: "view_pin_success" }, origin: server.url }]);
+    assert.deepEqual(await outcomes(), [{ data: { event: "view_pin_success" }, origin: running.server.url }]);
 
     // The widget took the token out of its address bar.
     const widget = page.frames().find((f) => f.url().includes("/pin/"));
@@ -84,7 +74,7 @@ describe("desktop iframe", () => {
     const csp = widgetResponses[0].headers()["content-security-policy"];
     assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/);
     assert.doesNotMatch(csp, /unsafe-inline/);
-    assert.match(csp, new RegExp(`frame-ancestors [^;]*${server.url.replace(/[.]/g, "\\.")}`));
+    assert.match(csp, new RegExp(`frame-ancestors [^;]*${running.server.url.replace(/[.]/g, "\\.")}`));
     assert.equal(widgetResponses[0].headers()["referrer-policy"], "no-referrer");
     // The widget's wasm arrived in brotli, precompressed by `make widget`.
     assert.equal(wasmResponses.length, 1);
@@ -98,14 +88,14 @@ describe("desktop iframe", () => {
     assert.match(await page.frameLocator("iframe").locator(".pinframe-error").textContent(), /expired or was already used/);
     assert.equal(await page.frameLocator("iframe").locator(".pinframe-pin").count(), 0);
     assert.deepEqual((await outcomes()).slice(1), [
-      { data: { event: "view_pin_error" }, origin: server.url },
+      { data: { event: "view_pin_error" }, origin: running.server.url },
     ]);
     await context.close();
   });
 
   test("is refused by the browser when framed by an origin the issuer did not register", async () => {
     const { context, page } = await newPage();
-    const { url } = await issueToken(server.url, {}, tokens);
+    const { url } = await issueToken(running.server.url, {}, tokens);
     // The demo registers http://127.0.0.1:port and http://localhost:port; an about:blank parent
     // (an opaque origin) is neither.
     const refused = page.waitForEvent("console", (m) => /frame-ancestors/.test(m.text()));
@@ -126,7 +116,7 @@ describe("Android webview", () => {
         view_pin_error: () => window.__calls.push("view_pin_error"),
       };
     });
-    const { url } = await issueToken(server.url, {}, tokens);
+    const { url } = await issueToken(running.server.url, {}, tokens);
     await page.goto(url);
     await page.locator(".pinframe-pin").waitFor();
     assert.equal(await page.locator(".pinframe-pin").textContent(), DEMO.pin);
@@ -149,7 +139,7 @@ describe("Android webview", () => {
       window.__calls = [];
       window.android_handler = { view_pin_error: () => window.__calls.push("view_pin_error") };
     });
-    await page.goto(`${server.url}/pin/${DEMO.issuer}/view`);
+    await page.goto(`${running.server.url}/pin/${DEMO.issuer}/view`);
     await page.locator(".pinframe-error").waitFor();
     assert.match(await page.locator(".pinframe-error").textContent(), /incomplete/);
     await page.waitForFunction(() => window.__calls.length > 0);
@@ -164,7 +154,7 @@ describe("iOS WKWebView", () => {
       window.__messages = [];
       window.webkit = { messageHandlers: { ios_handler: { postMessage: (m) => window.__messages.push(m) } } };
     });
-    const { url } = await issueToken(server.url, { language: "en" }, tokens);
+    const { url } = await issueToken(running.server.url, { language: "en" }, tokens);
     await page.goto(url);
     await page.locator(".pinframe-pin").waitFor();
     assert.equal(await page.locator(".pinframe-pin").textContent(), DEMO.pin);
@@ -176,16 +166,16 @@ describe("iOS WKWebView", () => {
 
 describe("after the whole suite", () => {
   test("the server's logs hold no PIN, no token and no key material", async () => {
-    const logs = server.out.stderr;
+    const logs = running.server.out.stderr;
     assert.ok(logs.includes('"route":"/api/v1/pin/view"'), "the view requests were logged");
     assert.ok(tokens.length >= 5, `tokens seen: ${tokens.length}`);
-    const secrets = [...tokens, ...ephemeralSecrets, ...server.keyMaterial(), DEMO.clientSecret];
+    const secrets = [...tokens, ...ephemeralSecrets, ...running.server.keyMaterial(), DEMO.clientSecret];
     for (const secret of secrets) {
       assert.ok(!logs.includes(secret), "a secret appears in the log");
     }
     assert.doesNotMatch(logs, /(?<![0-9.])2468(?![0-9])/, "the PIN appears in the log");
     // Standard output carries only the demo banner the contract asks for.
-    for (const line of server.out.stdout.trim().split("\n")) {
+    for (const line of running.server.out.stdout.trim().split("\n")) {
       assert.match(line, /^(demo issuer|demo origins|demo: open|pinframe listening)/);
     }
   });
