@@ -1,0 +1,19 @@
+//! The one error body every endpoint of the service and of the CMS answers with (the OAuth token
+//! endpoint aside, which answers in RFC 6749's shape: [`crate::issuer::OAuthErrorBody`]).
+
+use alloc::string::String;
+
+use serde::{Deserialize, Serialize};
+
+/// `{"error": <code>, "reason"?: <policy reason>, "message": <sentence>}`. Neither part ever
+/// carries a request value (a value can be a PIN, a token or a PAN).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable code: `invalid_card_id`, `unauthorized`, `pin_policy`, …
+    pub error: String,
+    /// With `pin_policy` only: the first rule the new PIN breaks (`too_short`, `sequential`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A sentence for the developer reading the response; not for the cardholder.
+    pub message: String,
+}
