@@ -145,3 +145,29 @@ pub fn ephemeral() -> (PrivateJwk, Value) {
     let public = serde_json::from_str(&key.public().to_json()).unwrap();
     (key, public)
 }
+
+/// The reference CMS's own router (what `pinframe cms` serves), opened on the embedded CMS's
+/// directory of the harness so that it sees the same PINs, on the harness's clock. Its client may
+/// act for `issuers` (any, when empty); with `to_service`, the PIN blocks it returns are encrypted
+/// to the service's key, as the embedded CMS's are. Returns the router and the client secret.
+pub async fn cms_router(h: &Harness, issuers: &[&str], to_service: bool) -> (Router, String) {
+    let service_key = std::fs::read_to_string(h.data_dir().join("service-key.jwk")).unwrap();
+    let recipient = h._dir.path().join("service-public.jwk");
+    std::fs::write(&recipient, PrivateJwk::parse(&service_key).unwrap().public().to_json()).unwrap();
+    let args = pinframe::cli::CmsArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: h.data_dir().join("cms"),
+        public_url: None,
+        client_id: "pinframe-service".to_owned(),
+        issuers: issuers.iter().map(|s| (*s).to_owned()).collect(),
+        recipient_jwk: to_service.then_some(recipient),
+    };
+    let (mut state, secret_file) =
+        pinframe::cms::server::open_state(&args, "http://cms.test".to_owned()).await.unwrap();
+    state.clock = h.clock.clone();
+    let secret = match secret_file {
+        Some(path) => std::fs::read_to_string(path).unwrap(),
+        None => std::env::var("PINFRAME_CMS_CLIENT_SECRET").unwrap(),
+    };
+    (pinframe::cms::server::app(state), secret.trim().to_owned())
+}
