@@ -20,7 +20,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-multivalue --enable-mutable-g
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext
 
 .PHONY: run test deps deps-build check test-native test-interop test-browser test-e2e widget widget-size \
-	fuzz-check fuzz-smoke bench bench-wasm clean-tools
+	fuzz-check fuzz-smoke host-kit bench bench-wasm clean-tools
 
 # `make run LISTEN=0.0.0.0:8080 DATA_DIR=/var/lib/pinframe` to change where the demo listens and keeps data.
 LISTEN ?= 127.0.0.1:8080
@@ -33,7 +33,7 @@ run: widget
 	target/release/pinframe serve --demo --listen $(LISTEN) --data-dir $(DATA_DIR) --widget-dir dist
 
 ## test: install what tests need, then run every check and test suite.
-test: deps check test-native test-interop test-browser test-e2e fuzz-check
+test: deps check test-native test-interop test-browser host-kit test-e2e fuzz-check
 	@echo "make test: all checks passed"
 
 ## deps-build: what building needs: the wasm target, Trunk, the wasm-bindgen CLI, and wasm-opt (npm).
@@ -127,6 +127,18 @@ widget-size:
 		printf '%-48s %8d bytes raw %8d gzip %8d brotli\n' "$$f" "$$(stat -c %s "$$f")" \
 			"$$(gzip -9 -c "$$f" | wc -c)" "$$(stat -c %s "$$f.br")"; \
 	done
+
+## host-kit: the host integration package (packages/pinframe-host): its devDependencies from its
+## lock file, installed only when that changed (types only: no install scripts run), then TypeScript
+## over the event types, the desktop helper and the bridge (DOM), and over the React Native
+## component against the real react, react-native and react-native-webview types.
+host-kit: packages/pinframe-host/node_modules/.installed
+	packages/pinframe-host/node_modules/.bin/tsc -p packages/pinframe-host --noEmit
+	packages/pinframe-host/node_modules/.bin/tsc -p packages/pinframe-host/tsconfig.react-native.json --noEmit
+
+packages/pinframe-host/node_modules/.installed: packages/pinframe-host/package.json packages/pinframe-host/package-lock.json
+	npm ci --prefix packages/pinframe-host --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
 
 ## fuzz-check: the fuzz crate (excluded from the workspace) still builds.
 fuzz-check:

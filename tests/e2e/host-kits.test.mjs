@@ -1,19 +1,23 @@
-// The host kits in docs/: the TypeScript declarations type-check the desktop kit; the React Native
-// bridge, injected as the app would inject it, delivers every event and takes set_pin; the Android
-// and iOS snippets name exactly the events the declarations list. (The desktop kit itself runs in
-// every demo-page test: /demo/ is built on it.)
+// The host kits: the package @pinframe/host (packages/pinframe-host) type-checks with TypeScript:
+// its event types, the desktop helper and the React Native bridge against the DOM, and the React
+// Native component against the real react, react-native and react-native-webview types (`make
+// host-kit` installs them); the React Native bridge, injected as the app would inject it, delivers
+// every event and takes set_pin; the Android and iOS snippets in docs/hosts/ name exactly the
+// events the declarations list. (The desktop helper itself runs in every demo-page test: /demo/ is
+// built on it.)
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { DEMO, issueToken, serverAndBrowser } from "./harness.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
+const hostKit = join(root, "packages/pinframe-host");
 const docs = (path) => readFileSync(join(root, "docs", path), "utf8");
-const declarations = docs("pinframe.d.ts");
-const { PINFRAME_BRIDGE, PINFRAME_SET_PIN } = await import(join(root, "docs/hosts/react-native/bridge.js"));
+const declarations = readFileSync(join(hostKit, "src/index.d.ts"), "utf8");
+const { PINFRAME_BRIDGE, PINFRAME_SET_PIN } = await import(join(hostKit, "src/react-native/bridge.js"));
 
 /// The events of the declarations: the outcome events and pin_valid.
 const outcomeEvents = [...declarations.match(/export type OutcomeEvent =([^;]*);/)[1].matchAll(/"(\w+)"/g)].map((m) => m[1]);
@@ -23,18 +27,17 @@ const running = serverAndBrowser();
 const tokens = [];
 
 describe("declarations", () => {
-  test("list the contract's events, and the desktop kit type-checks against them", async () => {
+  test("list the protocol's events, and the package type-checks against them", async () => {
     assert.deepEqual(outcomeEvents, ["view_pin_success", "view_pin_error", "set_pin_success", "set_pin_error", "set_pin_validation_error"]);
     assert.deepEqual(androidMethods, [...outcomeEvents, "pin_valid"]);
-    const tsc = join(root, "tools/node_modules/typescript/bin/tsc");
-    const args = [
-      tsc, "--noEmit", "--strict", "--allowJs", "--checkJs", "--target", "es2022", "--module", "esnext",
-      "--moduleResolution", "bundler", "--lib", "es2022,dom",
-      join(root, "docs/pinframe.d.ts"), join(root, "docs/hosts/desktop/pinframe-host.js"),
-      join(root, "docs/hosts/react-native/bridge.js"),
-    ];
-    const run = await promisify(execFile)(process.execPath, args).catch((e) => e);
-    assert.equal(run.code ?? 0, 0, `${run.stdout}${run.stderr}`);
+    const tsc = join(hostKit, "node_modules/typescript/bin/tsc");
+    assert.ok(existsSync(tsc), "packages/pinframe-host has no node_modules: run `make host-kit` first");
+    // The browser side (tsconfig.json: the event types, the desktop helper, the bridge), then the
+    // React Native component (tsconfig.react-native.json: no DOM library, React Native's globals).
+    for (const project of [hostKit, join(hostKit, "tsconfig.react-native.json")]) {
+      const run = await promisify(execFile)(process.execPath, [tsc, "-p", project, "--noEmit"]).catch((e) => e);
+      assert.equal(run.code ?? 0, 0, `${project}: ${run.stdout}${run.stderr}`);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
-// The demo host page: asks its backend for a token, frames the widget with the desktop host kit
-// (docs/hosts/desktop/pinframe-host.js), lists the widget's events, and switches the issuer's theme
-// and the cardholder's language.
+// The demo host page: asks its backend for a token, frames the widget with the desktop helper of
+// @pinframe/host (packages/pinframe-host/src/pinframe-host.js, which the service serves as is at
+// /demo/pinframe-host.js), lists the widget's events, and switches the issuer's theme and the
+// cardholder's language.
 import { mountPinframe } from "/demo/pinframe-host.js";
 
 const slot = document.getElementById("frame-slot");

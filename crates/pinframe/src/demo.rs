@@ -89,7 +89,7 @@ pub fn routes() -> Router<AppState> {
             get(|| {
                 static_file(
                     "text/javascript; charset=utf-8",
-                    include_str!("../../../docs/hosts/desktop/pinframe-host.js"),
+                    include_str!("../../../packages/pinframe-host/src/pinframe-host.js"),
                 )
             }),
         )

@@ -1,6 +1,8 @@
-// pinframe host kit: Android WebView. The widget calls window.android_handler.<event>() for each
-// event (contract, "Host callbacks"); this class is that handler. The host submits the set-PIN form
-// with evaluateJavascript("set_pin()"). Methods run on a WebView thread: post to the main thread.
+// pinframe host kit: Android WebView, through WebView.addJavascriptInterface. The widget calls
+// window.android_handler.<event>() for each event (docs/protocol.md, "Host events and commands");
+// this class's PinframeHandler is that object, added under the name android_handler. The host
+// submits the set-PIN form with WebView.evaluateJavascript, calling the page's global set_pin().
+// Handler methods run on a WebView thread: post to the main thread.
 package com.example.bank.pin
 
 import android.annotation.SuppressLint
@@ -14,7 +16,8 @@ import androidx.appcompat.app.AppCompatActivity
 class PinWebViewActivity : AppCompatActivity() {
     private lateinit var webView: WebView
 
-    /** The widget's events; names and arguments exactly as in docs/pinframe.d.ts (AndroidHandler). */
+    /** The widget's events; names and arguments exactly as in @pinframe/host's AndroidHandler
+     *  (packages/pinframe-host/src/index.d.ts). */
     inner class PinframeHandler {
         @JavascriptInterface fun view_pin_success() = onEvent("view_pin_success")
         @JavascriptInterface fun view_pin_error() = onEvent("view_pin_error")

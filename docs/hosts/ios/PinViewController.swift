@@ -1,6 +1,8 @@
-// pinframe host kit: iOS WKWebView. The widget posts {event, pin_valid?} to the message handler
-// named ios_handler (contract, "Host callbacks"); this controller is that handler. The host
-// submits the set-PIN form with evaluateJavaScript("set_pin()").
+// pinframe host kit: iOS WKWebView, through WKUserContentController.add(_:name:). The widget posts
+// {event, pin_valid?} to window.webkit.messageHandlers.ios_handler (docs/protocol.md, "Host events
+// and commands"); this controller is that WKScriptMessageHandler, added under the name ios_handler.
+// The host submits the set-PIN form with WKWebView.evaluateJavaScript, calling the page's global
+// set_pin().
 import UIKit
 import WebKit
 
@@ -37,7 +39,8 @@ final class PinViewController: UIViewController, WKScriptMessageHandler, WKNavig
         webView.evaluateJavaScript("window.set_pin && window.set_pin()")
     }
 
-    // The widget's events; names exactly as in docs/pinframe.d.ts (IosHandler).
+    // The widget's events; names exactly as in @pinframe/host's IosHandler
+    // (packages/pinframe-host/src/index.d.ts).
     func userContentController(_ controller: WKUserContentController, didReceive message: WKScriptMessage) {
         guard message.name == "ios_handler",
               let body = message.body as? [String: Any],

@@ -1,9 +1,12 @@
 // @ts-check
-/// <reference path="../../pinframe.d.ts" />
-// pinframe desktop host kit: frames the PIN widget, hears its events, fits the frame to its content
-// and forwards the host's set_pin command. No dependencies; an ES module any bank page can serve.
+/// <reference path="./index.d.ts" />
+// @pinframe/host, desktop helper: frames the PIN widget, hears its events (only from the widget's
+// origin and window), fits the frame to its content (the `resize` event) and forwards the host's
+// set_pin command to the widget's origin, never "*". Plain JavaScript with JSDoc types checked
+// against index.d.ts; no dependencies and no build step: an ES module any bank page can serve.
+// The protocol is docs/protocol.md, "Desktop: postMessage".
 //
-//   import { mountPinframe } from "./pinframe-host.js";
+//   import { mountPinframe } from "@pinframe/host";   // or "./pinframe-host.js", served as is
 //   const widget = mountPinframe({
 //     container: document.getElementById("pin"),
 //     url,                       // the `url` of POST /api/v1/pin-control/tokens, from your backend
@@ -14,8 +17,8 @@
 
 /**
  * Frames the widget at `url` inside `container`.
- * @param {import("../../pinframe").MountOptions} options
- * @returns {import("../../pinframe").PinframeHandle}
+ * @param {import("./index").MountOptions} options
+ * @returns {import("./index").PinframeHandle}
  */
 export function mountPinframe({ container, url, title = "Card PIN", onEvent = () => {}, minHeight = 0 }) {
   const origin = new URL(url, window.location.href).origin;
@@ -40,7 +43,7 @@ export function mountPinframe({ container, url, title = "Card PIN", onEvent = ()
         frame.style.height = `${Math.max(minHeight, Math.ceil(data.height))}px`;
       }
     }
-    onEvent(/** @type {import("../../pinframe").WidgetMessage} */ (data));
+    onEvent(/** @type {import("./index").WidgetMessage} */ (data));
   }
 
   window.addEventListener("message", onMessage);

@@ -1,8 +1,10 @@
-// pinframe host kit: React Native (react-native-webview). The widget's events arrive in onEvent;
-// `ref.current.setPin()` submits the set-PIN form.
-import React, { forwardRef, useImperativeHandle, useRef } from "react";
+// @pinframe/host/react-native: the widget in a react-native-webview WebView. The widget's events
+// arrive in onEvent, typed as in ../index.d.ts; `ref.current.setPin()` submits the set-PIN form.
+// Type-checked against the real react, react-native and react-native-webview types
+// (tsconfig.react-native.json).
+import { forwardRef, useImperativeHandle, useRef } from "react";
 import { WebView, type WebViewMessageEvent } from "react-native-webview";
-import type { WidgetMessage } from "../../pinframe";
+import type { WidgetMessage } from "../index";
 import { PINFRAME_BRIDGE, PINFRAME_SET_PIN } from "./bridge";
 
 export type PinWebViewHandle = { setPin(): void };

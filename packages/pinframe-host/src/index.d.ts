@@ -1,8 +1,9 @@
-// pinframe widget: every event the widget sends its host and every command it takes.
-// The contract's events (view_pin_success … pin_valid) plus `resize`, which only a framing page
-// hears. Webview hosts get the same events through android_handler and ios_handler.
+// @pinframe/host: every event the pinframe widget sends its host and every command it takes
+// (docs/protocol.md, "Host events and commands"). The fixed events (view_pin_success … pin_valid)
+// plus `resize`, which only a framing page hears. Webview hosts get the same events through
+// android_handler and ios_handler.
 
-/** The widget's outcome events (contract, "Host callbacks"). */
+/** The widget's outcome events (docs/protocol.md, "Host events and commands"). */
 export type OutcomeEvent =
   | "view_pin_success"
   | "view_pin_error"
@@ -52,7 +53,7 @@ declare global {
   }
 }
 
-/** Options of the desktop host kit's `mountPinframe` (docs/hosts/desktop/pinframe-host.js). */
+/** Options of the desktop helper's `mountPinframe` (src/pinframe-host.js). */
 export interface MountOptions {
   /** Where the iframe goes; its children are replaced. */
   container: Element;

@@ -1,7 +1,8 @@
-// pinframe host kit: the JavaScript a React Native app injects into the widget's WebView
-// (react-native-webview, `injectedJavaScriptBeforeContentLoaded`). It installs an android_handler
-// (a plain object, on both platforms) that forwards each event to the app as JSON through
-// window.ReactNativeWebView.postMessage. Tested in Chromium by tests/e2e/host-kits.test.mjs.
+// @ts-check
+// @pinframe/host/react-native/bridge: the JavaScript a React Native app injects into the widget's
+// WebView (react-native-webview, `injectedJavaScriptBeforeContentLoaded`). It installs an
+// android_handler (a plain object, on both platforms) that forwards each event to the app as JSON
+// through window.ReactNativeWebView.postMessage. Tested in Chromium by tests/e2e/host-kits.test.mjs.
 export const PINFRAME_BRIDGE = `(function () {
   if (!window.ReactNativeWebView || window.android_handler) return;
   var send = function (message) { window.ReactNativeWebView.postMessage(JSON.stringify(message)); };
