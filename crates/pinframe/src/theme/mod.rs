@@ -892,7 +892,7 @@ mod tests {
 
     #[test]
     fn the_demo_themes_are_kept_whole() {
-        for css in [include_str!("../demo/themes/harbour.css"), include_str!("../demo/themes/midnight.css")] {
+        for css in [include_str!("../../demo/themes/harbour.css"), include_str!("../../demo/themes/midnight.css")] {
             let theme = clean(css);
             assert_eq!(theme.dropped, vec![]);
             assert!(theme.css.contains("--pinframe-accent:"));
