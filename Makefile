@@ -69,11 +69,16 @@ $(PYENV)/.installed: tools/requirements.txt
 	$(PYENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	@touch $@
 
-## check: formatting and lints, natively and for wasm32.
+# Every crate of the workspace, for the layout check.
+CRATES := . $(wildcard crates/*)
+
+## check: formatting and lints, natively and for wasm32; no import cycle between a crate's modules
+## and no source file over 500 lines (tools/modcycles.py).
 check: target/.deps-rust
 	cargo fmt --all -- --check
+	python3 tools/modcycles.py --max-lines 500 $(CRATES)
 	cargo clippy --workspace --all-targets --locked -- -D warnings
-	cargo clippy -p pinframe-core --target wasm32-unknown-unknown --lib --locked -- -D warnings
+	cargo clippy -p pinframe-core -p pinframe-protocol --target wasm32-unknown-unknown --lib --locked -- -D warnings
 	cargo clippy -p pinframe-widget --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 
 ## test-native: unit, property, vector and command-line tests.

@@ -1,49 +1,9 @@
-//! The widget's calls to the service (contract, "Widget-facing HTTP API"), with `fetch`.
+//! The widget's calls to the service (`docs/protocol.md`, "Widget-facing API"), with `fetch`. The
+//! bodies are `pinframe_protocol::widget`'s.
 
-use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, ReferrerPolicy, RequestCache, RequestCredentials, RequestInit, Response};
-
-/// What `POST /api/v1/pin/session` returns that the view flow uses.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Session {
-    pub action: String,
-    #[serde(default)]
-    pub parent_origin: Option<String>,
-    /// The cardholder's language, if the issuer named it.
-    #[serde(default)]
-    pub language: Option<String>,
-    #[serde(default)]
-    pub hide_after_seconds: Option<u32>,
-    #[serde(default)]
-    pub allow_copy: bool,
-}
-
-impl Session {
-    /// How the issuer wants the PIN shown; the defaults where the session is silent.
-    pub fn display(&self) -> crate::state::Display {
-        let default = crate::state::Display::default();
-        crate::state::Display {
-            hide_after_seconds: self.hide_after_seconds.filter(|s| *s > 0).unwrap_or(default.hide_after_seconds),
-            allow_copy: self.allow_copy,
-        }
-    }
-}
-
-/// What `POST /api/v1/pin/view` returns.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ViewAnswer {
-    pub encrypted_pin: String,
-}
-
-impl std::fmt::Debug for ViewAnswer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ViewAnswer").finish_non_exhaustive()
-    }
-}
 
 /// A completed HTTP exchange: the status and the body text.
 #[derive(Debug)]

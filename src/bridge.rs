@@ -1,53 +1,25 @@
-//! Every call between the widget and its host, in one place (contract, "Host callbacks"):
+//! Every call between the widget and its host, in one place (`docs/protocol.md`, "Host events"):
 //! `window.android_handler.<event>()`, `webkit.messageHandlers.ios_handler.postMessage({event})`
-//! and `window.parent.postMessage({event}, parentOrigin)`. Never to `"*"`.
+//! and `window.parent.postMessage({event}, parentOrigin)`. Never to `"*"`. The names and payloads
+//! are `pinframe_protocol::host`'s.
 
 use js_sys::{Function, Object, Reflect};
+use pinframe_protocol::host::{HostCommand, ResizeMessage, ANDROID_HANDLER, IOS_HANDLER, SET_PIN};
+use pinframe_protocol::HostEvent;
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
-
-/// An event the widget reports to its host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HostEvent {
-    ViewPinSuccess,
-    ViewPinError,
-    SetPinSuccess,
-    SetPinError,
-    SetPinValidationError,
-    /// Whether the new PIN passes the policy and both fields match; sent on every input change.
-    PinValid(bool),
-}
-
-impl HostEvent {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::ViewPinSuccess => "view_pin_success",
-            Self::ViewPinError => "view_pin_error",
-            Self::SetPinSuccess => "set_pin_success",
-            Self::SetPinError => "set_pin_error",
-            Self::SetPinValidationError => "set_pin_validation_error",
-            Self::PinValid(_) => "pin_valid",
-        }
-    }
-
-    fn pin_valid(self) -> Option<bool> {
-        match self {
-            Self::PinValid(valid) => Some(valid),
-            _ => None,
-        }
-    }
-}
 
 fn get(target: &JsValue, key: &str) -> Option<JsValue> {
     Reflect::get(target, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
 }
 
+/// A protocol message as the plain object a host receives.
+fn to_js(message: &impl Serialize) -> JsValue {
+    serde_json::to_string(message).ok().and_then(|json| js_sys::JSON::parse(&json).ok()).unwrap_or(JsValue::UNDEFINED)
+}
+
 fn message(event: HostEvent) -> JsValue {
-    let message = Object::new();
-    let _ = Reflect::set(&message, &"event".into(), &event.name().into());
-    if let Some(valid) = event.pin_valid() {
-        let _ = Reflect::set(&message, &"pin_valid".into(), &valid.into());
-    }
-    message.into()
+    to_js(&event.message())
 }
 
 /// Tells every host bridge that is present. A host's own exception is caught and ignored: a broken
@@ -57,7 +29,7 @@ pub fn notify(event: HostEvent, parent_origins: &[String]) {
     let global: &JsValue = window.as_ref();
 
     // Android: an object injected with @JavascriptInterface, one method per event.
-    if let Some(handler) = get(global, "android_handler") {
+    if let Some(handler) = get(global, ANDROID_HANDLER) {
         if let Some(method) = get(&handler, event.name()).and_then(|m| m.dyn_into::<Function>().ok()) {
             let _ = match event.pin_valid() {
                 Some(valid) => method.call1(&handler, &valid.into()),
@@ -67,7 +39,7 @@ pub fn notify(event: HostEvent, parent_origins: &[String]) {
     }
 
     // iOS: a WKScriptMessageHandler named ios_handler.
-    let ios = get(global, "webkit").and_then(|w| get(&w, "messageHandlers")).and_then(|h| get(&h, "ios_handler"));
+    let ios = get(global, "webkit").and_then(|w| get(&w, "messageHandlers")).and_then(|h| get(&h, IOS_HANDLER));
     if let Some(handler) = ios {
         if let Some(post) = get(&handler, "postMessage").and_then(|p| p.dyn_into::<Function>().ok()) {
             let _ = post.call1(&handler, &message(event));
@@ -93,9 +65,7 @@ pub fn post_resize(height: u32, parent_origins: &[String]) {
     if Object::is(parent.as_ref(), window.as_ref()) {
         return;
     }
-    let message = Object::new();
-    let _ = Reflect::set(&message, &"event".into(), &"resize".into());
-    let _ = Reflect::set(&message, &"height".into(), &height.into());
+    let message = to_js(&ResizeMessage::new(height));
     for origin in parent_origins {
         let _ = parent.post_message(&message, origin);
     }
@@ -124,7 +94,7 @@ pub fn on_set_pin(parent_origin: Option<String>, command: impl Fn() + 'static) -
         let command = command.clone();
         Closure::<dyn Fn()>::new(move || command())
     };
-    let _ = Reflect::set(window.as_ref(), &"set_pin".into(), global.as_ref());
+    let _ = Reflect::set(window.as_ref(), &SET_PIN.into(), global.as_ref());
 
     let listener = parent_origin.map(|origin| {
         let window = window.clone();
@@ -132,8 +102,9 @@ pub fn on_set_pin(parent_origin: Option<String>, command: impl Fn() + 'static) -
             let from_parent = window.parent().ok().flatten().zip(event.source()).is_some_and(|(parent, source)| {
                 Object::is(parent.as_ref(), source.as_ref()) && !Object::is(parent.as_ref(), window.as_ref())
             });
-            let is_set_pin =
-                get(&event.data(), "event").and_then(|e| e.as_string()).is_some_and(|name| name == "set_pin");
+            let is_set_pin = get(&event.data(), "event")
+                .and_then(|e| e.as_string())
+                .is_some_and(|event| HostCommand { event: &event }.is_set_pin());
             if from_parent && event.origin() == origin && is_set_pin {
                 command();
             }
@@ -163,7 +134,7 @@ impl Drop for SetPinCommand {
         let Some(window) = web_sys::window() else { return };
         if self.global.take().is_some() {
             let target: &Object = window.as_ref();
-            let _ = Reflect::delete_property(target, &"set_pin".into());
+            let _ = Reflect::delete_property(target, &SET_PIN.into());
         }
         if let Some(listener) = self.listener.take() {
             let _ = window.remove_event_listener_with_callback("message", listener.as_ref().unchecked_ref());

@@ -6,13 +6,13 @@ use std::rc::Rc;
 use pinframe_core::pinblock::hex_encode;
 use pinframe_core::rand_core::{OsRng, RngCore};
 use pinframe_core::{jwe, Pin, PrivateJwk};
+use pinframe_protocol::widget::{SessionResponse, ViewRequest, ViewResponse, SESSION_PATH, VIEW_PATH};
+use pinframe_protocol::Action;
+use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
-use crate::api::{self, Answer, Session, ViewAnswer};
+use crate::api::{self, Answer};
 use crate::state::{Display, Failure};
-
-const SESSION: &str = "/api/v1/pin/session";
-const VIEW: &str = "/api/v1/pin/view";
 
 /// The result of the flow, and the origins a desktop parent may be told it through.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ pub(crate) fn correlation_id() -> String {
 
 /// Reads the PIN out of the decrypted `{"pin":"…"}` without copying it into a `String`.
 pub fn pin_from_plaintext(plaintext: &[u8]) -> Result<Pin, Failure> {
-    let text = pinframe_core::pin::pin_from_plaintext(plaintext).ok_or(Failure::Broken)?;
+    let text = pinframe_protocol::widget::pin_from_plaintext(plaintext).ok_or(Failure::Broken)?;
     Pin::parse(text).map_err(|_| Failure::Broken)
 }
 
@@ -50,28 +50,29 @@ pub async fn view_pin(token: Zeroizing<String>, page_origins: Vec<String>) -> Ou
     let mut language = None;
     let correlation = correlation_id();
     let result = async {
-        let session = api::post(SESSION, &token, &correlation, None);
+        let session = api::post(SESSION_PATH, &token, &correlation, None);
         // The ephemeral key is made while the session request is on the network.
         let key = PrivateJwk::generate(&mut OsRng);
         let answer = session.await.map_err(|_| Failure::Unavailable)?;
         if answer.status != 200 {
             return Err(failure_for(&answer));
         }
-        let session: Session = serde_json::from_str(&answer.body).map_err(|_| Failure::Unavailable)?;
+        let session: SessionResponse = serde_json::from_str(&answer.body).map_err(|_| Failure::Unavailable)?;
         // From here on, only the origin this token was issued for hears about it.
-        parent_origins = Rc::from(session.parent_origin.clone().into_iter().collect::<Vec<_>>());
+        parent_origins = Rc::from(session.parent_origin.iter().map(|o| o.as_str().to_owned()).collect::<Vec<_>>());
         language = session.language.clone();
-        let display = session.display();
-        if session.action != "VIEW_PIN" {
+        let display = Display::of(&session);
+        if session.action != Action::ViewPin {
             return Err(Failure::WrongPage);
         }
 
-        let body = format!("{{\"epk\":{}}}", key.public().to_json());
-        let answer = api::post(VIEW, &token, &correlation, Some(&body)).await.map_err(|_| Failure::Unavailable)?;
+        let epk = RawValue::from_string(key.public().to_json()).map_err(|_| Failure::Broken)?;
+        let body = serde_json::to_string(&ViewRequest { epk }).map_err(|_| Failure::Broken)?;
+        let answer = api::post(VIEW_PATH, &token, &correlation, Some(&body)).await.map_err(|_| Failure::Unavailable)?;
         if answer.status != 200 {
             return Err(failure_for(&answer));
         }
-        let view: ViewAnswer = serde_json::from_str(&answer.body).map_err(|_| Failure::Broken)?;
+        let view: ViewResponse = serde_json::from_str(&answer.body).map_err(|_| Failure::Broken)?;
         let plaintext = jwe::decrypt(&key, &view.encrypted_pin).map_err(|_| Failure::Broken)?;
         Ok((pin_from_plaintext(&plaintext)?, display))
     }

@@ -1,19 +1,18 @@
 //! The token travels in the URL fragment (`#token=…`), which browsers never send to a server.
 
-/// The value of `token` in a fragment such as `#token=abc` or `#lang=fi&token=abc`. `None` when it
-/// is missing, empty, or not base64url (the only alphabet tokens use).
-pub fn token_from_fragment(fragment: &str) -> Option<&str> {
+use pinframe_protocol::{Action, TokenText};
+
+/// The value of `token` in a fragment such as `#token=…` or `#lang=fi&token=…`. `None` when it is
+/// missing or not a token the service could have issued (`pinframe_protocol::token`).
+pub fn token_from_fragment(fragment: &str) -> Option<TokenText<'_>> {
     let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
     let token = fragment.split('&').find_map(|pair| pair.strip_prefix("token="))?;
-    let valid = !token.is_empty()
-        && token.len() <= 256
-        && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    valid.then_some(token)
+    TokenText::parse(token)
 }
 
 /// The value of `lang` in the query (`?lang=fi`), which the service adds to a token's URL when the
 /// issuer named the cardholder's language, so the first paint is already in it. (Not in the
-/// fragment: the contract's `url` ends with `#token=…`.)
+/// fragment: a token's `url` ends with `#token=…`.)
 pub fn lang_from_query(query: &str) -> Option<&str> {
     let query = query.strip_prefix('?').unwrap_or(query);
     let tag = query.split('&').find_map(|pair| pair.strip_prefix("lang="))?;
@@ -30,18 +29,17 @@ pub enum Mode {
 
 impl Mode {
     pub fn from_path(path: &str) -> Option<Self> {
-        match path.trim_end_matches('/').rsplit('/').next()? {
-            "view" => Some(Self::View),
-            "set" => Some(Self::Set),
-            _ => None,
+        match Action::from_page(path.trim_end_matches('/').rsplit('/').next()?)? {
+            Action::ViewPin => Some(Self::View),
+            Action::SetPin => Some(Self::Set),
         }
     }
 
     /// The session's `action` for this page.
-    pub fn action(self) -> &'static str {
+    pub fn action(self) -> Action {
         match self {
-            Self::View => "VIEW_PIN",
-            Self::Set => "SET_PIN",
+            Self::View => Action::ViewPin,
+            Self::Set => Action::SetPin,
         }
     }
 }
@@ -52,13 +50,20 @@ mod tests {
 
     #[test]
     fn finds_the_token_in_the_fragment() {
-        assert_eq!(token_from_fragment("#token=abc-_09"), Some("abc-_09"));
-        assert_eq!(token_from_fragment("#lang=fi&token=xyz"), Some("xyz"));
-        assert_eq!(token_from_fragment("token=xyz"), Some("xyz"));
-        assert_eq!(token_from_fragment("#token="), None);
-        assert_eq!(token_from_fragment("#token=a%20b"), None);
-        assert_eq!(token_from_fragment("#tok=abc"), None);
-        assert_eq!(token_from_fragment(""), None);
+        // 43 characters of base64url, as the service issues.
+        const TOKEN: &str = "abc-_09abc-_09abc-_09abc-_09abc-_09abc-_09A";
+        let found = |fragment: &str| token_from_fragment(fragment).map(|t| t.expose().to_owned());
+        assert_eq!(found(&format!("#token={TOKEN}")).as_deref(), Some(TOKEN));
+        assert_eq!(found(&format!("#lang=fi&token={TOKEN}")).as_deref(), Some(TOKEN));
+        assert_eq!(found(&format!("token={TOKEN}")).as_deref(), Some(TOKEN));
+        assert_eq!(found("#token=").as_deref(), None);
+        assert_eq!(found("#token=a%20b").as_deref(), None);
+        assert_eq!(found(&format!("#tok={TOKEN}")).as_deref(), None);
+        assert_eq!(found("").as_deref(), None);
+        // What the service could never have issued: too short, too long, another alphabet.
+        assert_eq!(found("#token=abc-_09").as_deref(), None);
+        assert_eq!(found(&format!("#token={TOKEN}A")).as_deref(), None);
+        assert_eq!(found(&format!("#token={}+", &TOKEN[..42])).as_deref(), None);
     }
 
     #[test]
@@ -74,6 +79,7 @@ mod tests {
         assert_eq!(Mode::from_path("/pin/DEMOISSUER/view"), Some(Mode::View));
         assert_eq!(Mode::from_path("/pin/DEMOISSUER/set/"), Some(Mode::Set));
         assert_eq!(Mode::from_path("/pin/DEMOISSUER/"), None);
-        assert_eq!(Mode::View.action(), "VIEW_PIN");
+        assert_eq!(Mode::View.action(), Action::ViewPin);
+        assert_eq!(Mode::Set.action().as_str(), "SET_PIN");
     }
 }

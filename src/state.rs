@@ -46,7 +46,14 @@ pub struct Display {
 
 impl Default for Display {
     fn default() -> Self {
-        Self { hide_after_seconds: 30, allow_copy: false }
+        Self { hide_after_seconds: pinframe_protocol::widget::DEFAULT_HIDE_AFTER_SECONDS, allow_copy: false }
+    }
+}
+
+impl Display {
+    /// How the session says to show the PIN; the defaults where it is silent.
+    pub fn of(session: &pinframe_protocol::widget::SessionResponse) -> Self {
+        Self { hide_after_seconds: session.hide_after(), allow_copy: session.allow_copy }
     }
 }
 

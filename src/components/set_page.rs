@@ -6,8 +6,12 @@
 use web_sys::HtmlElement;
 use yew::prelude::*;
 
-use crate::bridge::{self, HostEvent};
-use crate::components::{FailureNotice, Loading, PinField};
+use pinframe_protocol::HostEvent;
+
+use super::failure_notice::FailureNotice;
+use super::loading::Loading;
+use super::pin_field::PinField;
+use crate::bridge;
 use crate::hooks::{use_focus_on_mount, use_on_page_hidden, use_resize_reporter, use_set_pin};
 use crate::i18n::Key;
 use crate::locale::use_locale;

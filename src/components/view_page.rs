@@ -2,8 +2,12 @@
 
 use yew::prelude::*;
 
-use crate::bridge::{self, HostEvent};
-use crate::components::{FailureNotice, Loading, PinDisplay};
+use pinframe_protocol::HostEvent;
+
+use super::failure_notice::FailureNotice;
+use super::loading::Loading;
+use super::pin_display::PinDisplay;
+use crate::bridge;
 use crate::hooks::{use_resize_reporter, use_view_pin};
 use crate::i18n::Key;
 use crate::locale::use_locale;

@@ -6,5 +6,4 @@ mod use_view_pin;
 
 pub use use_page::{use_focus_on_mount, use_on_page_hidden, use_resize_reporter};
 pub use use_set_pin::{use_set_pin, SetFlow};
-pub(crate) use use_view_pin::take_token;
 pub use use_view_pin::use_view_pin;

@@ -6,49 +6,20 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use pinframe_core::rand_core::OsRng;
-use pinframe_core::{jwe, PinPolicy, PublicJwk, Violation};
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use pinframe_core::{jwe, Pin, PinPolicy, PublicJwk, Violation};
+use pinframe_protocol::widget::{pin_plaintext, SessionResponse, SetRequest, SESSION_PATH, SET_PATH};
+use pinframe_protocol::{Action, ErrorBody, HostEvent};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 use zeroize::Zeroizing;
 
+use super::use_view_pin::take_token;
 use crate::api;
-use crate::bridge::{self, HostEvent, SetPinCommand};
+use crate::bridge::{self, SetPinCommand};
 use crate::flow::{correlation_id, failure_for};
-use crate::hooks::take_token;
 use crate::locale::{use_locale, Locale};
 use crate::set_state::{form_check, FormProblem, SetAction, SetState};
 use crate::state::Failure;
-
-const SESSION: &str = "/api/v1/pin/session";
-const SET: &str = "/api/v1/pin/set";
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PolicyJson {
-    min_length: usize,
-    max_length: usize,
-    #[serde(default)]
-    forbid_years: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SetSession {
-    action: String,
-    #[serde(default)]
-    parent_origin: Option<String>,
-    pin_policy: PolicyJson,
-    encryption_jwk: Box<RawValue>,
-    #[serde(default)]
-    language: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Refusal {
-    reason: String,
-}
 
 /// What a submission needs once the session is known.
 struct Context {
@@ -87,21 +58,21 @@ async fn start(state: UseReducerHandle<SetState>, context: Rc<RefCell<Option<Rc<
     };
     let Some(token) = take_token() else { return fail(Failure::MissingToken, &page_origins) };
     let correlation = correlation_id();
-    let answer = match api::post(SESSION, &token, &correlation, None).await {
+    let answer = match api::post(SESSION_PATH, &token, &correlation, None).await {
         Ok(answer) if answer.status == 200 => answer,
         Ok(answer) => return fail(failure_for(&answer), &page_origins),
         Err(_) => return fail(Failure::Unavailable, &page_origins),
     };
-    let Ok(session) = serde_json::from_str::<SetSession>(&answer.body) else {
+    let Ok(session) = serde_json::from_str::<SessionResponse>(&answer.body) else {
         return fail(Failure::Unavailable, &page_origins);
     };
     locale.adopt(session.language.as_deref());
-    let parent_origins: Rc<[String]> = Rc::from(session.parent_origin.into_iter().collect::<Vec<_>>());
-    if session.action != "SET_PIN" {
+    let parent_origins: Rc<[String]> =
+        Rc::from(session.parent_origin.iter().map(|o| o.as_str().to_owned()).collect::<Vec<_>>());
+    if session.action != Action::SetPin {
         return fail(Failure::WrongPage, &parent_origins);
     }
-    let policy =
-        PinPolicy::new(session.pin_policy.min_length, session.pin_policy.max_length, session.pin_policy.forbid_years);
+    let policy = session.pin_policy.to_policy();
     let service_key = PublicJwk::parse(session.encryption_jwk.get());
     let (Ok(policy), Ok(service_key)) = (policy, service_key) else { return fail(Failure::Broken, &parent_origins) };
     *context.borrow_mut() = Some(Rc::new(Context {
@@ -126,18 +97,22 @@ fn submit(state: &UseReducerHandle<SetState>, context: Option<Rc<Context>>, new_
         bridge::notify(HostEvent::SetPinValidationError, &context.parent_origins);
         return;
     }
-    // Digits only (the policy said so), so the JSON needs no escaping.
-    let plaintext = Zeroizing::new(format!("{{\"pin\":\"{}\"}}", new.as_str()));
-    let body =
-        format!("{{\"encryptedPin\":\"{}\"}}", jwe::encrypt(&context.service_key, plaintext.as_bytes(), &mut OsRng));
-    drop((new, plaintext));
+    // The policy allowed it, so it is 4 to 12 digits: a `Pin`.
+    let Ok(pin) = Pin::parse(&new) else {
+        state.dispatch(SetAction::Fail { failure: Failure::Broken, parent_origins: None });
+        return;
+    };
+    drop(new);
+    let request = SetRequest { encrypted_pin: jwe::encrypt(&context.service_key, &pin_plaintext(&pin), &mut OsRng) };
+    drop(pin);
+    let Ok(body) = serde_json::to_string(&request) else { return };
     context.busy.set(true);
     state.dispatch(SetAction::Submitting);
 
     let (state, new_pin, confirm_pin) = (state.clone(), new_pin.clone(), confirm_pin.clone());
     wasm_bindgen_futures::spawn_local(async move {
         let origins = context.parent_origins.clone();
-        match api::post(SET, &context.token, &context.correlation, Some(&body)).await {
+        match api::post(SET_PATH, &context.token, &context.correlation, Some(&body)).await {
             Ok(answer) if answer.status == 204 => {
                 clear(&new_pin);
                 clear(&confirm_pin);
@@ -145,9 +120,9 @@ fn submit(state: &UseReducerHandle<SetState>, context: Option<Rc<Context>>, new_
                 bridge::notify(HostEvent::SetPinSuccess, &origins);
             }
             Ok(answer) if answer.status == 422 => {
-                let violation = serde_json::from_str::<Refusal>(&answer.body)
+                let violation = serde_json::from_str::<ErrorBody>(&answer.body)
                     .ok()
-                    .and_then(|r| Violation::ALL.into_iter().find(|v| v.code() == r.reason));
+                    .and_then(|r| Violation::ALL.into_iter().find(|v| r.reason.as_deref() == Some(v.code())));
                 context.busy.set(false);
                 match violation {
                     Some(violation) => {

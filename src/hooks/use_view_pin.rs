@@ -18,7 +18,7 @@ pub(crate) fn take_token() -> Option<Zeroizing<String>> {
     let window = web_sys::window()?;
     let location = window.location();
     let hash = Zeroizing::new(location.hash().ok()?);
-    let token = token_from_fragment(&hash).map(|t| Zeroizing::new(t.to_owned()));
+    let token = token_from_fragment(&hash).map(|t| Zeroizing::new(t.expose().to_owned()));
     if !hash.is_empty() {
         let clean = format!("{}{}", location.pathname().unwrap_or_default(), location.search().unwrap_or_default());
         if let Ok(history) = window.history() {

@@ -1,13 +1,13 @@
-//! The identifiers of the contract, each a type that only holds a valid value.
+//! The identifiers of the protocol, each a type that only holds a valid value.
 //!
-//! Rules (`../shared/spec/CONTRACT.md`, "Identifiers"):
+//! Rules (`docs/protocol.md`, "Identifiers"):
 //! `issuerId` is exactly 10 of `[A-Za-z0-9_-]`; `cardId` is `^[A-Za-z0-9_-]{1,48}$`;
 //! `consumerId` is `^[A-Za-z0-9_-]{1,64}$`; `x-correlation-id` is `^[a-zA-Z0-9_\-\. ]{1,64}$`.
 
 use alloc::string::String;
 use core::fmt;
 
-use crate::FormatError;
+use crate::error::FormatError;
 
 fn is_id_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
@@ -29,7 +29,7 @@ macro_rules! identifier {
             /// Longest valid length, in characters.
             pub const MAX_LEN: usize = $max;
 
-            /// Parses the identifier, rejecting any character or length outside the contract's rule.
+            /// Parses the identifier, rejecting any character or length outside the protocol's rule.
             pub fn parse(text: &str) -> Result<Self, FormatError> {
                 let len_ok = (Self::MIN_LEN..=Self::MAX_LEN).contains(&text.len());
                 if len_ok && text.bytes().all($allowed) {

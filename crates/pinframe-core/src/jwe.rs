@@ -17,9 +17,11 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::b64;
+use crate::error::JweError;
 use crate::jwk::point_from_coordinates;
+use crate::jwk::{PrivateJwk, PublicJwk};
 use crate::kdf::concat_kdf;
-use crate::{b64, JweError, PrivateJwk, PublicJwk};
 
 /// The only key-management algorithm.
 pub const ALG: &str = "ECDH-ES";

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::{b64, FormatError};
+use crate::b64;
+use crate::error::FormatError;
 
 /// The members of an EC JWK that we read. Unknown members are ignored (RFC 7517 §4).
 #[derive(Deserialize, Zeroize)]

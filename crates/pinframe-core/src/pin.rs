@@ -8,7 +8,7 @@ use core::fmt;
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::FormatError;
+use crate::error::FormatError;
 
 /// Between `min` and `N` ASCII digits in a fixed array; the storage of [`Pin`] and [`Pan`].
 #[derive(Zeroize, ZeroizeOnDrop)]
@@ -94,20 +94,6 @@ impl Pin {
     pub(crate) fn nibbles(&self) -> impl Iterator<Item = u8> + '_ {
         self.as_bytes().iter().map(|d| d - b'0')
     }
-}
-
-/// The PIN text inside the plaintext of a PIN JWE, `{"pin":"…"}` (contract, "Cryptography"),
-/// borrowed from `plaintext` so that no copy is left to wipe. `None` for anything else: other
-/// members, other types, escapes. The text is not checked here: the caller applies
-/// [`Pin::parse`] or a [`PinPolicy`](crate::PinPolicy).
-pub fn pin_from_plaintext(plaintext: &[u8]) -> Option<&str> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct PinJson<'a> {
-        #[serde(borrow)]
-        pin: &'a str,
-    }
-    serde_json::from_slice::<PinJson<'_>>(plaintext).ok().map(|json| json.pin)
 }
 
 impl ConstantTimeEq for Pin {

@@ -22,7 +22,8 @@ use aes::{Aes128, Aes192, Aes256};
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
-use crate::{FormatError, Pan, Pin};
+use crate::error::FormatError;
+use crate::pin::{Pan, Pin};
 
 /// A PIN-block format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -15,7 +15,7 @@
 
 use core::fmt;
 
-use crate::FormatError;
+use crate::error::FormatError;
 
 /// The twenty most common four-digit PINs in Nick Berry's analysis of 3.4 million four-digit
 /// passwords from leaked password lists ("PIN analysis", DataGenetics, September 2012,

@@ -11,6 +11,7 @@
 //! - [`d1`]: the D1 PIN Management API between the service and the CMS.
 //! - [`host`]: the events the widget reports to its host and the command it takes.
 //! - [`error`]: the one error body every endpoint answers with.
+//! - [`demo`]: the demo page's own backend (`pinframe serve --demo` only).
 //!
 //! Plain serde derives only, `no_std` + `alloc`: no `serde_json::Value` in any type, so the widget's
 //! JSON code stays small. JWKs travel as raw JSON ([`RawJwk`]): `pinframe-core` parses them into
@@ -24,6 +25,7 @@ extern crate alloc;
 
 pub mod action;
 pub mod d1;
+pub mod demo;
 pub mod error;
 pub mod host;
 pub mod issuer;

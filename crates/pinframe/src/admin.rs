@@ -7,10 +7,11 @@ use pinframe_core::{IssuerId, PinPolicy};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::auth;
+use pinframe_protocol::Origin;
+use pinframe_server::clock::{Clock, SystemClock};
+use pinframe_server::credentials;
+
 use crate::cli::{IssuerCommand, PolicyArgs};
-use crate::origin;
-use crate::state::{Clock, SystemClock};
 use crate::store::{SqliteStore, Store, StoreError};
 
 #[derive(Debug)]
@@ -41,7 +42,7 @@ impl From<StoreError> for AdminError {
 }
 
 async fn open(data_dir: &Path) -> Result<SqliteStore, AdminError> {
-    crate::server::private_dir(data_dir).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    pinframe_server::startup::private_dir(data_dir).map_err(|e| AdminError::Invalid(e.to_string()))?;
     Ok(SqliteStore::open(&data_dir.join("service.db")).await?)
 }
 
@@ -66,15 +67,15 @@ pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError
             let policy = policy(&policy_args)?;
             let origins = origins
                 .iter()
-                .map(|o| origin::normalize(o).ok_or_else(|| AdminError::Invalid(format!("not an http(s) origin: {o}"))))
+                .map(|o| Origin::parse(o).ok_or_else(|| AdminError::Invalid(format!("not an http(s) origin: {o}"))))
                 .collect::<Result<Vec<_>, _>>()?;
             let store = open(&data_dir).await?;
             if store.issuer(&id).await?.is_some() {
                 return Err(AdminError::Exists(id.as_str().to_owned()));
             }
             // The client id is the issuer id: unique, and nothing secret.
-            let secret = auth::generate_secret();
-            let hash = auth::hash_secret(&secret);
+            let secret = credentials::generate_secret();
+            let hash = credentials::hash_secret(&secret);
             store.put_issuer(&id, id.as_str(), &hash, SystemClock.now()).await?;
             for origin in &origins {
                 store.add_origin(&id, origin).await?;
@@ -116,8 +117,8 @@ pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError
             let id = issuer_id(&id)?;
             let store = open(&data_dir).await?;
             let issuer = store.issuer(&id).await?.ok_or_else(|| AdminError::Unknown(id.as_str().to_owned()))?;
-            let secret = auth::generate_secret();
-            store.put_issuer(&id, &issuer.client_id, &auth::hash_secret(&secret), SystemClock.now()).await?;
+            let secret = credentials::generate_secret();
+            store.put_issuer(&id, &issuer.client_id, &credentials::hash_secret(&secret), SystemClock.now()).await?;
             let out = json!({"issuerId": id.as_str(), "clientId": issuer.client_id, "clientSecret": secret.as_str()});
             Ok(Zeroizing::new(format!("{out}\n")))
         }

@@ -1,173 +1,73 @@
-//! Credentials: issuers' client secrets (HTTP Basic, stored as Argon2id hashes) and PIN-control
-//! tokens (256 random bits, stored as SHA-256 hashes, carried as `Bearer`).
+//! How an issuer's backend proves who it is, as extractors: HTTP Basic with its client credentials
+//! ([`IssuerBasic`]), or either that or an OAuth access token ([`IssuerCredentials`], for the theme
+//! routes). The OAuth token alone is `pinframe_server::oauth::Principal`.
 
-use std::fmt;
-use std::sync::OnceLock;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use pinframe_core::IssuerId;
+use pinframe_server::credentials::{self, authorization, basic_credentials, BasicCredentials};
+use pinframe_server::error::{AppError, Scheme};
+use pinframe_server::oauth::Principal;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
-use axum::http::{header, HeaderMap};
-use base64ct::{Base64, Base64UrlUnpadded, Encoding};
-use pinframe_core::rand_core::{OsRng, RngCore};
-use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
-use zeroize::Zeroizing;
+use crate::state::AppState;
 
-/// HTTP Basic credentials (RFC 7617). The secret is wiped on drop and never printed.
-pub struct BasicCredentials {
-    pub client_id: String,
-    pub secret: Zeroizing<String>,
-}
+/// The issuer whose client credentials came in `Authorization: Basic`. One Argon2 verification
+/// runs whether or not the client id exists, so timing does not reveal which client ids do.
+#[derive(Debug)]
+pub struct IssuerBasic(pub IssuerId);
 
-impl fmt::Debug for BasicCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BasicCredentials").field("client_id", &self.client_id).finish_non_exhaustive()
+impl FromRequestParts<AppState> for IssuerBasic {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let credentials = basic_credentials(&parts.headers).ok_or(AppError::Unauthorized { scheme: Scheme::Basic })?;
+        verify_issuer(state, credentials).await.map(Self)
     }
 }
 
-pub(crate) fn authorization<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (given, rest) = value.split_once(' ')?;
-    given.eq_ignore_ascii_case(scheme).then(|| rest.trim())
-}
-
-/// Reads `Authorization: Basic …`. `None` for a missing or malformed header.
-pub fn basic_credentials(headers: &HeaderMap) -> Option<BasicCredentials> {
-    let encoded = authorization(headers, "Basic")?;
-    let decoded = Zeroizing::new(Base64::decode_vec(encoded).ok()?);
-    let text = std::str::from_utf8(&decoded).ok()?;
-    let (client_id, secret) = text.split_once(':')?;
-    if client_id.is_empty() || client_id.len() > 128 {
-        return None;
-    }
-    Some(BasicCredentials { client_id: client_id.to_owned(), secret: Zeroizing::new(secret.to_owned()) })
-}
-
-/// Hashes a client secret with Argon2id (the crate's defaults: 19 MiB, 2 passes) and a random salt.
-pub fn hash_secret(secret: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .unwrap_or_else(|_| unreachable!("Argon2 with default parameters accepts any secret and a generated salt"))
-}
-
-/// Checks `secret` against a stored PHC hash. Costs one Argon2 run: call it off the async threads.
-pub fn verify_secret(secret: &str, stored: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(secret.as_bytes(), &hash).is_ok())
-}
-
-/// Argon2 costs 19 MiB and tens of milliseconds per check; a flood of Basic requests must queue
-/// here rather than grow the blocking pool (and memory) without bound.
-fn argon2_permits() -> &'static Semaphore {
-    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()) * 2))
-}
-
-/// Checks a client secret against the stored hash of its client, off the async threads and
-/// behind a bound on concurrent checks. With no stored hash (an unknown client id) the decoy is
-/// checked instead, so that timing does not reveal which client ids exist; the answer is `false`.
-pub async fn check_secret(secret: Zeroizing<String>, stored: Option<String>) -> Result<bool, String> {
-    let _permit = argon2_permits().acquire().await.map_err(|e| e.to_string())?;
-    let known = stored.is_some();
-    let stored = stored.unwrap_or_else(|| decoy_hash().to_owned());
-    let matches =
-        tokio::task::spawn_blocking(move || verify_secret(&secret, &stored)).await.map_err(|e| e.to_string())?;
-    Ok(known && matches)
-}
-
-/// A hash to verify against when the client id is unknown, so that the answer takes as long as for
-/// a known client with a wrong secret.
-pub fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| hash_secret("decoy secret that matches no client"))
-}
-
-/// Generates a client secret to hand to an issuer once: 256 bits, base64url.
-pub fn generate_secret() -> Zeroizing<String> {
-    let mut bytes = Zeroizing::new([0u8; 32]);
-    OsRng.fill_bytes(bytes.as_mut());
-    Zeroizing::new(Base64UrlUnpadded::encode_string(bytes.as_ref()))
-}
-
-/// Length of a PIN-control token: 32 random bytes in unpadded base64url.
-pub const TOKEN_LEN: usize = 43;
-
-/// A new PIN-control token and the hash under which it is stored.
-pub struct NewToken {
-    pub token: Zeroizing<String>,
-    pub hash: [u8; 32],
-}
-
-impl fmt::Debug for NewToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewToken").finish_non_exhaustive()
+/// Checks an issuer's client credentials: the issuer they belong to, or 401.
+pub async fn verify_issuer(state: &AppState, credentials: BasicCredentials) -> Result<IssuerId, AppError> {
+    let issuer = state.store.issuer_by_client_id(&credentials.client_id).await?;
+    let stored = issuer.as_ref().map(|i| i.secret_hash.clone());
+    let matches = credentials::check_secret(credentials.secret, stored).await.map_err(AppError::internal)?;
+    match issuer {
+        Some(issuer) if matches => Ok(issuer.id),
+        _ => Err(AppError::Unauthorized { scheme: Scheme::Basic }),
     }
 }
 
-pub fn new_token() -> NewToken {
-    let mut bytes = Zeroizing::new([0u8; 32]);
-    OsRng.fill_bytes(bytes.as_mut());
-    let token = Zeroizing::new(Base64UrlUnpadded::encode_string(bytes.as_ref()));
-    let hash = token_hash(&token);
-    NewToken { token, hash }
+/// An issuer's Basic credentials, or an OAuth access token (when `Authorization` is `Bearer`).
+#[derive(Debug)]
+pub enum IssuerCredentials {
+    Basic(IssuerId),
+    Bearer(Principal),
 }
 
-/// Tokens carry 256 bits of entropy, so one SHA-256 is a sufficient one-way function for storage;
-/// lookups by hash do not compare the secret itself.
-pub fn token_hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+impl FromRequestParts<AppState> for IssuerCredentials {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if authorization(&parts.headers, "Bearer").is_some() {
+            Principal::from_request_parts(parts, state).await.map(Self::Bearer)
+        } else {
+            IssuerBasic::from_request_parts(parts, state).await.map(|IssuerBasic(issuer)| Self::Basic(issuer))
+        }
+    }
 }
 
-/// Reads `Authorization: Bearer <token>` and returns the hash of a well-formed token.
-pub fn bearer_token_hash(headers: &HeaderMap) -> Option<[u8; 32]> {
-    let token = authorization(headers, "Bearer")?;
-    let well_formed = token.len() == TOKEN_LEN && Base64UrlUnpadded::decode_vec(token).is_ok_and(|b| b.len() == 32);
-    well_formed.then(|| token_hash(token))
-}
-
-#[cfg(test)]
-mod tests {
-    use axum::http::HeaderValue;
-
-    use super::*;
-
-    fn headers(value: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
-        h
-    }
-
-    #[test]
-    fn basic_credentials_follow_rfc_7617() {
-        // RFC 7617 §2: "Aladdin" / "open sesame".
-        let c = basic_credentials(&headers("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")).unwrap();
-        assert_eq!((c.client_id.as_str(), c.secret.as_str()), ("Aladdin", "open sesame"));
-        assert!(basic_credentials(&headers("basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")).is_some());
-        assert!(basic_credentials(&headers("Bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ==")).is_none());
-        assert!(basic_credentials(&headers("Basic not-base64!")).is_none());
-        assert!(basic_credentials(&headers("Basic bm9jb2xvbg==")).is_none()); // "nocolon"
-        assert!(basic_credentials(&HeaderMap::new()).is_none());
-    }
-
-    #[test]
-    fn secrets_verify_only_against_their_hash() {
-        let hash = hash_secret("demo-secret");
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_secret("demo-secret", &hash));
-        assert!(!verify_secret("demo-secreT", &hash));
-        assert!(!verify_secret("demo-secret", decoy_hash()));
-        assert!(!verify_secret("demo-secret", "not a PHC string"));
-    }
-
-    #[test]
-    fn tokens_are_random_and_found_by_hash() {
-        let a = new_token();
-        let b = new_token();
-        assert_eq!(a.token.len(), TOKEN_LEN);
-        assert_ne!(a.token.as_str(), b.token.as_str());
-        assert_eq!(bearer_token_hash(&headers(&format!("Bearer {}", a.token.as_str()))), Some(a.hash));
-        assert_eq!(bearer_token_hash(&headers("Bearer short")), None);
-        assert_eq!(bearer_token_hash(&headers(&format!("Basic {}", a.token.as_str()))), None);
+impl IssuerCredentials {
+    /// The issuer named in the path, once these credentials may act for it: 400 for a malformed
+    /// issuer id, 403 for another issuer's credentials.
+    pub fn authorize(&self, issuer_id: &str) -> Result<IssuerId, AppError> {
+        let issuer = IssuerId::parse(issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
+        let allowed = match self {
+            Self::Basic(authenticated) => *authenticated == issuer,
+            Self::Bearer(principal) => principal.grant.allows(&issuer),
+        };
+        if allowed {
+            Ok(issuer)
+        } else {
+            Err(AppError::Forbidden { message: "These credentials do not allow acting for this issuer." })
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The offline tools of the command line: `jwe`, `pinblock` and `keys` (contract, "Command line").
+//! The offline tools of the command line: `jwe`, `pinblock` and `keys` (`docs/protocol.md`, "Command line").
 //!
 //! Each command computes its whole output first and writes it only on success, so a failure leaves
 //! stdout empty; the caller prints the one-line reason on stderr.
@@ -8,6 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
+pub use pinframe_cms::CmsArgs;
 use pinframe_core::pinblock::{self, PinBlockFormat, PinBlockKey};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, FormatError, Pan, Pin, PrivateJwk, PublicJwk};
@@ -108,32 +109,6 @@ pub struct ServeArgs {
     /// Lifetime of a PIN-control token, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=3600))]
     pub token_ttl: u32,
-}
-
-/// `pinframe cms`: the reference CMS on its own.
-#[derive(Debug, Args)]
-pub struct CmsArgs {
-    /// Address to listen on.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8090")]
-    pub listen: std::net::SocketAddr,
-    /// Directory for the CMS's database and key files. The default is the embedded CMS's own
-    /// directory inside `serve`'s default data directory, so the same PINs carry over.
-    #[arg(long, value_name = "DIR", default_value = "./data/cms")]
-    pub data_dir: PathBuf,
-    /// The URL the PIN service reaches this CMS at (the `iss` of its tokens; default http://ADDR).
-    #[arg(long, value_name = "URL", env = "PINFRAME_CMS_PUBLIC_URL")]
-    pub public_url: Option<String>,
-    /// The client id of the PIN service. Its secret comes from PINFRAME_CMS_CLIENT_SECRET, or is
-    /// generated once into DIR/client-secret.
-    #[arg(long, value_name = "ID", default_value = "pinframe-service", env = "PINFRAME_CMS_CLIENT_ID")]
-    pub client_id: String,
-    /// An issuer the client may act for (repeat for several). Without any, it may act for all.
-    #[arg(long = "issuer", value_name = "ISSUERID")]
-    pub issuers: Vec<String>,
-    /// The PIN service's public encryption JWK (its /.well-known/jwks.json key, or the output of
-    /// `pinframe keys public`): PIN blocks read from the CMS are encrypted to it.
-    #[arg(long, value_name = "FILE")]
-    pub recipient_jwk: Option<PathBuf>,
 }
 
 /// An issuer's PIN policy (see ARCHITECTURE.md, "PIN policy").

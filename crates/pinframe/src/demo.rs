@@ -1,4 +1,4 @@
-//! `--demo`: the demo issuer, consumer, card and PIN of the contract, and a desktop host page at
+//! `--demo`: the demo issuer, consumer, card and PIN (`docs/protocol.md`, "Command line"), and a desktop host page at
 //! `/demo/` that asks its own backend for a token, frames the widget and lists the events it gets.
 
 use axum::extract::State;
@@ -6,16 +6,18 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use pinframe_cms::CmsError;
 use pinframe_core::{CardId, ConsumerId, CorrelationId, IssuerId, Pan, Pin};
-use serde::Deserialize;
+use pinframe_protocol::demo::{DemoThemeRequest, DemoThemeResponse, DemoTokenRequest};
+use pinframe_protocol::issuer::TokenRequest;
+use pinframe_protocol::Origin;
+use pinframe_server::credentials;
+use pinframe_server::error::{ApiJson, AppError};
 
-use crate::auth;
-use crate::cms::CmsError;
-use crate::error::{ApiJson, AppError};
-use crate::http::tokens::{self, TokenRequest};
-use crate::origin;
+use crate::http::themes::store_theme;
 use crate::pins;
 use crate::state::AppState;
+use crate::token;
 
 pub const ISSUER: &str = "DEMOISSUER";
 pub const CLIENT_ID: &str = "demo-client";
@@ -32,35 +34,36 @@ fn ids() -> (IssuerId, ConsumerId, CardId) {
 
 /// Seeds the demo data, idempotently: a second run changes nothing, and a PIN already in the CMS
 /// (perhaps set through the demo) is kept.
-pub async fn seed(state: &AppState, origins: &[String]) -> Result<(), AppError> {
+pub async fn seed(state: &AppState, origins: &[Origin]) -> Result<(), AppError> {
     let (issuer, consumer, card) = ids();
     let now = state.clock.now();
-    let existing = state.store.issuer(&issuer).await.map_err(AppError::internal)?;
+    let existing = state.store.issuer(&issuer).await?;
     let current = match existing {
         Some(record) if record.client_id == CLIENT_ID => {
-            tokio::task::spawn_blocking(move || auth::verify_secret(CLIENT_SECRET, &record.secret_hash))
+            tokio::task::spawn_blocking(move || credentials::verify_secret(CLIENT_SECRET, &record.secret_hash))
                 .await
                 .map_err(AppError::internal)?
         }
         _ => false,
     };
     if !current {
-        let hash =
-            tokio::task::spawn_blocking(|| auth::hash_secret(CLIENT_SECRET)).await.map_err(AppError::internal)?;
-        state.store.put_issuer(&issuer, CLIENT_ID, &hash, now).await.map_err(AppError::internal)?;
+        let hash = tokio::task::spawn_blocking(|| credentials::hash_secret(CLIENT_SECRET))
+            .await
+            .map_err(AppError::internal)?;
+        state.store.put_issuer(&issuer, CLIENT_ID, &hash, now).await?;
     }
     for origin in origins {
-        state.store.add_origin(&issuer, origin).await.map_err(AppError::internal)?;
+        state.store.add_origin(&issuer, origin).await?;
     }
-    state.store.put_consumer(&issuer, &consumer, now).await.map_err(AppError::internal)?;
+    state.store.put_consumer(&issuer, &consumer, now).await?;
     let pan = Pan::parse(PAN).map_err(AppError::internal)?;
-    let registered = match state.store.card(&issuer, &card).await.map_err(AppError::internal)? {
+    let registered = match state.store.card(&issuer, &card).await? {
         Some(record) => pins::open_pan(&state.keys, &issuer, &card, &record.pan_sealed)?.expose() == PAN,
         None => false,
     };
     if !registered {
         let sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan);
-        state.store.put_card(&issuer, &consumer, &card, &sealed, now).await.map_err(AppError::internal)?;
+        state.store.put_card(&issuer, &consumer, &card, &sealed, now).await?;
     }
     let correlation = CorrelationId::parse("demo-seed").map_err(AppError::internal)?;
     match state.cms.change_counter(&issuer, &card, &correlation).await {
@@ -69,7 +72,7 @@ pub async fn seed(state: &AppState, origins: &[String]) -> Result<(), AppError> 
             let pin = Pin::parse(PIN).map_err(AppError::internal)?;
             pins::write_pin(state, &issuer, &card, &pan, &pin, &correlation).await
         }
-        Err(other) => Err(AppError::internal(other)),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -102,18 +105,6 @@ async fn static_file(content_type: &'static str, body: &'static str) -> Response
     ([(header::CONTENT_TYPE, content_type), (header::CONTENT_SECURITY_POLICY, csp)], body).into_response()
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct DemoTokenRequest {
-    action: String,
-    #[serde(default)]
-    language: Option<String>,
-    #[serde(default)]
-    hide_after_seconds: Option<u32>,
-    #[serde(default)]
-    allow_copy: bool,
-}
-
 /// The demo host's own backend: what a bank's server would do with its Basic credentials, done in
 /// process for the demo card. The page's origin becomes the token's `parentOrigin`.
 async fn token(
@@ -122,19 +113,19 @@ async fn token(
     ApiJson(request): ApiJson<DemoTokenRequest>,
 ) -> Result<Response, AppError> {
     let parent_origin =
-        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).and_then(origin::normalize).ok_or_else(|| {
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).and_then(Origin::parse).ok_or_else(|| {
             AppError::bad_request("invalid_parent_origin", "The demo needs the page's Origin header.")
         })?;
     let (issuer, _, _) = ids();
     let request = TokenRequest {
         card_id: CARD.to_owned(),
         action: request.action,
-        parent_origin: Some(parent_origin),
+        parent_origin: Some(parent_origin.into_string()),
         language: request.language,
         hide_after_seconds: request.hide_after_seconds,
         allow_copy: request.allow_copy,
     };
-    tokens::issue(&state, &issuer, request).await
+    token::issue(&state, &issuer, request).await
 }
 
 /// The demo's sample themes, by name; "default" means none.
@@ -143,12 +134,6 @@ const THEMES: &[(&str, &str)] = &[
     ("midnight", include_str!("../demo/themes/midnight.css")),
 ];
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DemoThemeRequest {
-    theme: String,
-}
-
 /// The demo's theme switcher: what an issuer's `PUT …/theme` does, in process, with a sample theme.
 async fn theme(
     State(state): State<AppState>,
@@ -156,15 +141,13 @@ async fn theme(
 ) -> Result<Response, AppError> {
     let (issuer, _, _) = ids();
     if request.theme == "default" {
-        state.store.delete_theme(&issuer).await.map_err(AppError::internal)?;
+        state.store.delete_theme(&issuer).await?;
         return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
     }
     let (_, css) = THEMES
         .iter()
         .find(|(name, _)| *name == request.theme)
         .ok_or_else(|| AppError::bad_request("invalid_theme", "theme must be default, harbour or midnight."))?;
-    let checked = crate::theme::sanitize(css, &issuer);
-    let version = checked.version();
-    state.store.put_theme(&issuer, &version, &checked.css, state.clock.now()).await.map_err(AppError::internal)?;
-    Ok(axum::Json(serde_json::json!({ "version": version, "dropped": checked.dropped })).into_response())
+    let stored = store_theme(&state, &issuer, css).await?;
+    Ok(axum::Json(DemoThemeResponse { version: stored.version, dropped: stored.dropped }).into_response())
 }

@@ -1,23 +1,23 @@
-//! The `pinframe` binary's library: the service (`serve`), the embedded reference CMS, and the
-//! command line's offline tools. `main.rs` only parses arguments and hands over.
+//! The `pinframe` binary's library: the PIN service (`serve`), provisioning (`issuer`), the demo,
+//! and the command line's offline tools. `main.rs` only parses arguments and hands over. The
+//! reference CMS is `pinframe-cms`; what this service shares with it is `pinframe-server`; every
+//! wire shape is `pinframe-protocol`'s.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod admin;
 pub mod auth;
 pub mod cli;
-pub mod cms;
 pub mod demo;
-pub mod error;
 pub mod http;
-pub mod oauth;
-pub mod origin;
 pub mod pins;
-pub mod secrets;
+pub mod remote_cms;
 pub mod server;
 pub mod state;
 pub mod store;
 pub mod theme;
+pub mod token;
+pub mod widget_assets;
 
 pub use http::app;
 pub use state::AppState;

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // The contract asks for a one-line reason: clap's first line, without its usage block.
+            // A one-line reason (`docs/protocol.md`, "Command line"): clap's first line, without its usage block.
             let rendered = e.render().to_string();
             let first = rendered.lines().next().unwrap_or("error: invalid arguments");
             eprintln!("{first} (see pinframe --help)");
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     };
     let tool = match args.command {
         Command::Serve(serve) => return serve_blocking(pinframe::server::serve(serve)),
-        Command::Cms(cms) => return serve_blocking(pinframe::cms::server::serve(cms)),
+        Command::Cms(cms) => return serve_blocking(pinframe_cms::start::serve(cms)),
         Command::Issuer(issuer) => return issuer_blocking(issuer),
         Command::Tool(tool) => tool,
     };
@@ -43,7 +43,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve_blocking(server: impl std::future::Future<Output = Result<(), pinframe::server::StartupError>>) -> ExitCode {
+fn serve_blocking(
+    server: impl std::future::Future<Output = Result<(), pinframe_server::startup::StartupError>>,
+) -> ExitCode {
     pinframe::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

@@ -1,14 +1,14 @@
 //! The service's side of the D1 hop: PANs sealed at rest, and PINs read from and written to the CMS
 //! as ISO 9564 format-0 blocks inside JWEs. A clear PIN exists here only for the length of a request.
 
+use pinframe_cms::EncryptedPinBlock;
 use pinframe_core::pinblock::{decode_iso0, encode_iso0, hex_decode, hex_encode};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, CardId, CorrelationId, IssuerId, Pan, Pin};
+use pinframe_protocol::d1::{PinBlockJson, PinBlockType};
+use pinframe_server::error::AppError;
 use zeroize::Zeroizing;
 
-use crate::cms::embedded::PinBlockJson;
-use crate::cms::{CmsError, EncryptedPinBlock, PinBlockType};
-use crate::error::AppError;
 use crate::state::{AppState, ServiceKeys};
 
 fn pan_aad(issuer: &IssuerId, card: &CardId) -> Vec<u8> {
@@ -33,21 +33,9 @@ pub async fn card_pan(state: &AppState, issuer: &IssuerId, card: &CardId) -> Res
     let record = state
         .store
         .card(issuer, card)
-        .await
-        .map_err(AppError::internal)?
+        .await?
         .ok_or(AppError::NotFound { message: "No such card is registered for this issuer." })?;
     open_pan(&state.keys, issuer, card, &record.pan_sealed)
-}
-
-fn cms_error(error: CmsError) -> AppError {
-    match error {
-        CmsError::NotFound => AppError::NotFound { message: "The card management system has no PIN for this card." },
-        other => AppError::Unavailable {
-            code: "cms_unavailable",
-            message: "The card management system is not available. Please try again later.",
-            detail: other.to_string(),
-        },
-    }
 }
 
 /// Reads the card's PIN from the CMS.
@@ -58,7 +46,7 @@ pub async fn read_pin(
     pan: &Pan,
     correlation: &CorrelationId,
 ) -> Result<Pin, AppError> {
-    let block = state.cms.get_pin(issuer, card, correlation).await.map_err(cms_error)?;
+    let block = state.cms.get_pin(issuer, card, correlation).await?;
     if block.block_type != PinBlockType::Iso0 {
         return Err(AppError::internal("the CMS returned a PIN block type the service cannot read"));
     }
@@ -89,8 +77,8 @@ pub async fn write_pin(
     let block = Zeroizing::new(encode_iso0(pin, pan));
     let json = PinBlockJson { format: PinBlockType::Iso0.as_str().to_owned(), pin_block: hex_encode(block.as_ref()) };
     let plaintext = Zeroizing::new(serde_json::to_vec(&json).map_err(AppError::internal)?);
-    let key = state.cms.encryption_key(correlation).await.map_err(cms_error)?;
+    let key = state.cms.encryption_key(correlation).await?;
     let jwe = jwe::encrypt(&key, &plaintext, &mut OsRng);
     let block = EncryptedPinBlock { block_type: PinBlockType::Iso0, jwe };
-    state.cms.set_pin(issuer, card, &block, correlation).await.map_err(cms_error)
+    Ok(state.cms.set_pin(issuer, card, &block, correlation).await?)
 }

@@ -2,45 +2,33 @@
 //! demo if asked, and serves until Ctrl-C or SIGTERM.
 
 use std::fs;
-use std::io::Write;
-use std::net::SocketAddr;
-use std::os::unix::fs::DirBuilderExt;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use pinframe_cms::{EmbeddedCms, PinManagement};
+use pinframe_core::PublicJwk;
+use pinframe_protocol::Origin;
+use pinframe_server::clock::SystemClock;
+use pinframe_server::keys::{self as key_files, Sealer};
+use pinframe_server::oauth::JwtAuthority;
+use pinframe_server::startup::{bind, private_dir, say, shutdown, StartupError};
+use zeroize::Zeroizing;
 
 use crate::cli::ServeArgs;
-use crate::cms::{EmbeddedCms, PinManagement, RemoteCms};
 use crate::demo;
-use crate::http::{app, register, widget::WidgetAssets};
-use crate::oauth::JwtAuthority;
-use crate::origin;
-use crate::secrets::{self, Sealer};
-use crate::state::{AppState, Config, ServiceKeys, SystemClock};
+use crate::http::{app, register};
+use crate::remote_cms::RemoteCms;
+use crate::state::{AppState, Config, ServiceKeys};
 use crate::store::SqliteStore;
-use pinframe_core::PublicJwk;
-use zeroize::Zeroizing;
+use crate::widget_assets::WidgetAssets;
 
 /// Lifetime of the access tokens of `/oauth2/token`, in seconds.
 const ACCESS_TOKEN_TTL: i64 = 900;
 
-/// A reason the service could not start, printed as one line.
-pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
-
-pub(crate) fn private_dir(path: &Path) -> Result<(), StartupError> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .map_err(|e| format!("data directory {}: {e}", path.display()).into())
-}
-
 /// The client of a CMS over HTTP, from `--cms-url` and its credentials.
 fn remote_cms(args: &ServeArgs, url: &str) -> Result<RemoteCms, StartupError> {
     let secret = match (&args.cms_client_secret_file, std::env::var("PINFRAME_CMS_CLIENT_SECRET")) {
-        (Some(path), _) => secrets::read_secret(path)?
+        (Some(path), _) => key_files::read_secret(path)?
             .ok_or_else(|| format!("--cms-client-secret-file {}: no such file", path.display()))?,
         (None, Ok(secret)) if !secret.is_empty() => Zeroizing::new(secret),
         _ => {
@@ -67,17 +55,17 @@ pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState
     if args.cms_url.is_none() {
         private_dir(&cms_dir)?;
     }
-    let encryption = secrets::load_or_create_jwk(&data.join("service-key.jwk"))?;
-    let data_key = secrets::load_or_create_key256(&data.join("data-key.hex"))?;
+    let encryption = key_files::load_or_create_jwk(&data.join("service-key.jwk"))?;
+    let data_key = key_files::load_or_create_key256(&data.join("data-key.hex"))?;
     let keys = ServiceKeys::new(encryption, Sealer::new(&data_key));
     // A key of its own for access tokens: signing and encryption keys are never the same key.
-    let signing = secrets::load_or_create_jwk(&data.join("signing-key.jwk"))?;
+    let signing = key_files::load_or_create_jwk(&data.join("signing-key.jwk"))?;
     let jwt = JwtAuthority::new(&signing, public_url.clone(), register::AUDIENCE, register::SCOPE, ACCESS_TOKEN_TTL)?;
     let cms: Arc<dyn PinManagement> = match &args.cms_url {
         Some(url) => Arc::new(remote_cms(args, url)?),
         None => {
-            let cms_key = secrets::load_or_create_jwk(&cms_dir.join("cms-key.jwk"))?;
-            let kek = crate::cms::server::kek(&cms_dir)?;
+            let cms_key = key_files::load_or_create_jwk(&cms_dir.join("cms-key.jwk"))?;
+            let kek = pinframe_cms::start::kek(&cms_dir)?;
             let recipient = Some(keys.encryption.public().clone());
             Arc::new(EmbeddedCms::open(&cms_dir.join("cms.db"), &kek, cms_key, recipient).await?)
         }
@@ -99,27 +87,6 @@ pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState
     })
 }
 
-/// Prints one line on stdout, for the operator (never a secret but the demo's published ones).
-pub(crate) fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
-}
-
-/// Binds `listen`; returns the listener, the address it got, and the public URL (`public_url`
-/// without a trailing slash, or `http://ADDR`).
-pub(crate) async fn bind(
-    listen: SocketAddr,
-    public_url: Option<&str>,
-) -> Result<(TcpListener, SocketAddr, String), StartupError> {
-    let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let local = listener.local_addr()?;
-    let public_url = match public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => format!("http://{local}"),
-    };
-    Ok((listener, local, public_url))
-}
-
 pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
     let (listener, local, public_url) = bind(args.listen, args.public_url.as_deref()).await?;
     let state = open_state(&args, public_url.clone()).await?;
@@ -128,9 +95,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
         if !local.ip().is_loopback() {
             tracing::warn!("--demo on a non-loopback address: anyone who reaches /demo/ can view the demo card's PIN");
         }
-        let mut origins: Vec<String> =
-            vec![format!("http://127.0.0.1:{}", local.port()), format!("http://localhost:{}", local.port())];
-        if let Some(public) = origin::normalize(&public_url).filter(|o| !origins.contains(o)) {
+        let mut origins: Vec<Origin> =
+            [format!("http://127.0.0.1:{}", local.port()), format!("http://localhost:{}", local.port())]
+                .iter()
+                .filter_map(|o| Origin::parse(o))
+                .collect();
+        if let Some(public) = Origin::parse(&public_url).filter(|o| !origins.contains(o)) {
             origins.push(public);
         }
         match demo::seed(&state, &origins).await {
@@ -151,7 +121,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
             demo::PAN,
             demo::PIN
         ));
-        say(&format!("demo origins: {}", origins.join(" ")));
+        let listed: Vec<&str> = origins.iter().map(Origin::as_str).collect();
+        say(&format!("demo origins: {}", listed.join(" ")));
         say(&format!("demo: open {public_url}/demo/"));
     }
     say(&format!("pinframe listening on http://{local}"));
@@ -172,19 +143,4 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown()).await?;
     tracing::info!("pinframe stopped");
     Ok(())
-}
-
-pub(crate) async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
 }

@@ -4,13 +4,17 @@
 use std::fmt;
 use std::sync::Arc;
 
-use pinframe_core::{PrivateJwk, PublicJwk};
+use pinframe_cms::PinManagement;
+use pinframe_core::PrivateJwk;
+use pinframe_protocol::issuer::Jwks;
+use pinframe_protocol::RawJwk;
+use pinframe_server::clock::Clock;
+use pinframe_server::jwks::encryption_jwk;
+use pinframe_server::keys::Sealer;
+use pinframe_server::oauth::{JwtAuthority, OAuthState};
 
-use crate::cms::PinManagement;
-use crate::http::widget::WidgetAssets;
-use crate::oauth::JwtAuthority;
-use crate::secrets::Sealer;
 use crate::store::Store;
+use crate::widget_assets::WidgetAssets;
 
 /// Settings that do not change while the service runs.
 #[derive(Debug, Clone)]
@@ -23,48 +27,31 @@ pub struct Config {
     pub demo: bool,
 }
 
-/// Unix time in seconds. Tests move it by hand to expire tokens without sleeping.
-pub trait Clock: Send + Sync + fmt::Debug {
-    fn now(&self) -> i64;
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> i64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-    }
-}
-
 /// The service's own keys: the encryption key of `/.well-known/jwks.json` (PIN blocks from the CMS
 /// and, for set-PIN, PINs from the widget are encrypted to it) and the data key sealing PANs.
 pub struct ServiceKeys {
     pub encryption: PrivateJwk,
     pub data: Sealer,
-    /// The public half of `encryption` as served (`use: enc`, `alg: ECDH-ES`), built once.
-    public_jwk: serde_json::Value,
+    /// `/.well-known/jwks.json`: the public half of `encryption` as served (`use: enc`,
+    /// `alg: ECDH-ES`), built once.
+    jwks: Jwks,
 }
 
 impl ServiceKeys {
     pub fn new(encryption: PrivateJwk, data: Sealer) -> Self {
-        let public_jwk = encryption_jwk(encryption.public());
-        Self { encryption, data, public_jwk }
+        let jwks = Jwks { keys: vec![encryption_jwk(encryption.public())] };
+        Self { encryption, data, jwks }
     }
 
-    /// What `/.well-known/jwks.json` and the widget's session publish.
-    pub fn public_jwk(&self) -> &serde_json::Value {
-        &self.public_jwk
+    /// What `/.well-known/jwks.json` publishes.
+    pub fn jwks(&self) -> &Jwks {
+        &self.jwks
     }
-}
 
-/// A public encryption key as a JWKS publishes it: with `use: enc` and `alg: ECDH-ES`.
-pub fn encryption_jwk(key: &PublicJwk) -> serde_json::Value {
-    let mut jwk: serde_json::Value = serde_json::from_str(&key.to_json())
-        .unwrap_or_else(|_| unreachable!("a public JWK serializes to a JSON object"));
-    jwk["use"] = "enc".into();
-    jwk["alg"] = "ECDH-ES".into();
-    jwk
+    /// The public encryption key as the widget's session publishes it.
+    pub fn public_jwk(&self) -> RawJwk {
+        self.jwks.keys[0].clone()
+    }
 }
 
 impl fmt::Debug for ServiceKeys {
@@ -83,4 +70,14 @@ pub struct AppState {
     pub widget: Arc<WidgetAssets>,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
+}
+
+impl OAuthState for AppState {
+    fn authority(&self) -> &JwtAuthority {
+        &self.jwt
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
 }

@@ -282,7 +282,7 @@ async fn the_widget_page_carries_a_strict_csp() {
 #[tokio::test]
 async fn without_a_built_widget_the_page_is_unavailable_not_broken() {
     let mut h = harness().await;
-    h.state.widget = Arc::new(pinframe::http::widget::WidgetAssets::load(&PathBuf::from("/nonexistent")).unwrap());
+    h.state.widget = Arc::new(pinframe::widget_assets::WidgetAssets::load(&PathBuf::from("/nonexistent")).unwrap());
     assert_error(&h.get("/pin/DEMOISSUER/view").await, StatusCode::SERVICE_UNAVAILABLE, "widget_not_built");
 }
 
@@ -323,9 +323,9 @@ async fn seeding_the_demo_twice_changes_nothing() {
     let (issuer, card) =
         (pinframe_core::IssuerId::parse(demo::ISSUER).unwrap(), pinframe_core::CardId::parse(demo::CARD).unwrap());
     assert_eq!(h.state.cms.change_counter(&issuer, &card, &correlation).await.unwrap(), 1);
-    demo::seed(&h.state, &[ORIGIN.to_owned()]).await.unwrap();
+    demo::seed(&h.state, &[pinframe_protocol::Origin::parse(ORIGIN).unwrap()]).await.unwrap();
     assert_eq!(h.state.cms.change_counter(&issuer, &card, &correlation).await.unwrap(), 1);
-    assert_eq!(h.state.store.origins(&issuer).await.unwrap(), vec![ORIGIN.to_owned()]);
+    assert_eq!(h.state.store.origins(&issuer).await.unwrap(), vec![pinframe_protocol::Origin::parse(ORIGIN).unwrap()]);
 }
 
 #[tokio::test]

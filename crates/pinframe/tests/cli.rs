@@ -1,4 +1,4 @@
-//! The command line against the contract's "Command line" section: outputs, exit codes, and an
+//! The command line against `docs/protocol.md`, "Command line": outputs, exit codes, and an
 //! empty stdout with a one-line reason on stderr for every failure.
 
 use std::io::Write;

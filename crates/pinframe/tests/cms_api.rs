@@ -10,8 +10,9 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use common::{assert_error, basic, Answer, ManualClock};
-use pinframe::cli::CmsArgs;
-use pinframe::cms::server::{app, open_state, CmsState};
+use pinframe_cms::server::{app, CmsState};
+use pinframe_cms::start::open_state;
+use pinframe_cms::CmsArgs;
 use pinframe_core::pinblock::{encode_iso0, hex_encode};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, Pan, Pin, PrivateJwk, PublicJwk};
@@ -81,7 +82,7 @@ impl Cms {
     }
 
     fn cms_key(&self) -> PublicJwk {
-        PublicJwk::parse(&self.state.jwks["keys"][0].to_string()).unwrap()
+        PublicJwk::parse(self.state.jwks.keys[0].get()).unwrap()
     }
 
     fn iso0_body(&self, pin: &str) -> Value {
@@ -190,7 +191,7 @@ async fn bad_pin_bodies_are_400_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn identifiers_and_correlation_ids_follow_the_seed() {
+async fn identifiers_and_correlation_ids_follow_the_protocol() {
     let c = cms(&[], true).await;
     let token = c.access_token().await;
     let long_card = "k".repeat(49);

@@ -1,4 +1,4 @@
-//! `pinframe issuer add | list | rotate-secret` (contract, "Command line"), and the credentials they
+//! `pinframe issuer add | list | rotate-secret` (`docs/protocol.md`, "Command line"), and the credentials they
 //! print working, then not working, against the service's router.
 
 use std::process::{Command, Output};

@@ -1,4 +1,4 @@
-//! The issuer-facing seed APIs of the service: `POST /oauth2/token` (RFC 6749 §4.4, ES256 JWTs)
+//! The issuer-facing APIs of the service: `POST /oauth2/token` (RFC 6749 §4.4, ES256 JWTs)
 //! and the D1 Register API, through the real router, store and crypto.
 
 mod common;
@@ -8,9 +8,9 @@ use axum::http::{header, Method, Request, StatusCode};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use common::{assert_error, basic, ephemeral, harness, Answer, Harness};
 use pinframe::demo;
-use pinframe::oauth::{Grant, JwtAuthority};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, IssuerId, PrivateJwk, PublicJwk};
+use pinframe_server::oauth::{Grant, JwtAuthority};
 use serde_json::{json, Value};
 
 const PAN: &str = "4111111111111111";
@@ -316,7 +316,7 @@ async fn jwt_failures_are_401_and_another_issuer_is_403() {
             Some(forge(&PrivateJwk::generate(&mut OsRng), "http://pin.test", "pinframe-register-api", "register")),
         ),
         ("another iss", Some(forge(&signing, "http://evil.test", "pinframe-register-api", "register"))),
-        ("another aud", Some(forge(&signing, "http://pin.test", "d1-pin-management-api", "register"))),
+        ("another aud", Some(forge(&signing, "http://pin.test", pinframe_cms::server::AUDIENCE, "register"))),
         ("another scope", Some(forge(&signing, "http://pin.test", "pinframe-register-api", "pin"))),
         ("a PIN-control token", Some(h.token("VIEW_PIN").await)),
     ];
@@ -338,7 +338,11 @@ async fn jwt_failures_are_401_and_another_issuer_is_403() {
 
     // Another (existing) issuer in the path: 403.
     let other = IssuerId::parse("OTHERISSUE").unwrap();
-    h.state.store.put_issuer(&other, "other-client", &pinframe::auth::hash_secret("x"), now).await.unwrap();
+    h.state
+        .store
+        .put_issuer(&other, "other-client", &pinframe_server::credentials::hash_secret("x"), now)
+        .await
+        .unwrap();
     let answer = put(&h, "/issuers/OTHERISSUE/consumers/frank", Some(&jwt), None, None).await;
     assert_error(&answer, StatusCode::FORBIDDEN, "forbidden");
     let answer =

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use pinframe::cms::{CmsError, EncryptedPinBlock, PinBlockType, PinManagement, RemoteCms};
+use pinframe::remote_cms::RemoteCms;
+use pinframe_cms::{CmsError, EncryptedPinBlock, PinManagement};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{CardId, CorrelationId, IssuerId, PrivateJwk};
+use pinframe_protocol::d1::PinBlockType;
 use serde_json::json;
 use zeroize::Zeroizing;
 

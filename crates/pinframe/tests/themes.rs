@@ -7,8 +7,9 @@ mod common;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use common::{assert_error, basic, harness, Answer, Harness};
-use pinframe::{auth, demo};
+use pinframe::demo;
 use pinframe_core::IssuerId;
+use pinframe_server::credentials as auth;
 use serde_json::json;
 
 const THEME_PATH: &str = "/api/v1/issuers/DEMOISSUER/theme";

@@ -14,11 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use pinframe::auth;
-use pinframe::store::{Action, SqliteStore, Store, TokenRecord};
+use pinframe::store::{SqliteStore, Store, TokenRecord};
+use pinframe::token;
 use pinframe_bench::{median, millis, quantile};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, CardId, IssuerId, PrivateJwk};
+use pinframe_protocol::Action;
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -58,7 +59,7 @@ async fn issue_tokens(store: &SqliteStore, count: usize) -> Result<Vec<Zeroizing
     let now = i64::try_from(now.as_secs()).map_err(|e| e.to_string())?;
     let mut tokens = Vec::with_capacity(count);
     for _ in 0..count {
-        let new = auth::new_token();
+        let new = token::new_token();
         let record = TokenRecord {
             hash: new.hash,
             issuer: issuer.clone(),

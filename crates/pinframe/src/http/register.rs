@@ -1,4 +1,4 @@
-//! The issuer-facing OAuth endpoint and the D1 Register API (seed `d1-register-consumer-api.txt`):
+//! The issuer-facing OAuth endpoint and the D1 Register API (Thales D1 "Register Consumer"):
 //! an issuer backend gets an ES256 access token with its client credentials, then registers its
 //! consumers and their cards. Only registered cards of a registered consumer get PIN-control tokens.
 
@@ -8,12 +8,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pinframe_core::{jwe, CardId, ConsumerId, Pan};
-use serde::Deserialize;
+use pinframe_protocol::issuer::{CardData, CardsRequest, ConsumerRequest};
+use pinframe_server::error::{has_media_type, ApiJson, AppError, LogDetail};
+use pinframe_server::oauth::{self, Grant, Principal, TokenError};
 use zeroize::Zeroizing;
 
-use crate::error::{has_media_type, ApiJson, AppError, LogDetail};
-use crate::http::tokens::verify_issuer;
-use crate::oauth::{self, Grant, TokenError};
+use crate::auth::verify_issuer;
 use crate::pins;
 use crate::state::AppState;
 
@@ -49,24 +49,16 @@ fn consumer_id(text: &str) -> Result<ConsumerId, AppError> {
     ConsumerId::parse(text).map_err(|e| AppError::invalid("invalid_consumer_id", e))
 }
 
-/// The body of `PUT …/consumers/{consumerId}`: only the deprecated `state`, accepted and ignored.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConsumerRequest {
-    #[serde(default)]
-    #[allow(dead_code)]
-    state: Option<serde_json::Value>,
-}
-
 /// `PUT /issuers/{issuerId}/consumers/{consumerId}`: registers the consumer. 204, idempotent.
 pub async fn put_consumer(
     State(state): State<AppState>,
+    principal: Principal,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Bytes,
 ) -> Result<StatusCode, AppError> {
-    let (issuer, consumer) = state.jwt.authorize_path(&headers, state.clock.now(), path, consumer_id)?;
-    // The body is optional; when there is one it must be the JSON object of the seed.
+    let (issuer, consumer) = principal.authorize_path(path, consumer_id)?;
+    // The body is optional; when there is one it must be the JSON object of the D1 Register API.
     if !body.iter().all(u8::is_ascii_whitespace) {
         if !has_media_type(&headers, "application/json") {
             return Err(AppError::UnsupportedMediaType);
@@ -75,36 +67,9 @@ pub async fn put_consumer(
             AppError::bad_request("invalid_body", "The body must be {} or {\"state\": …} (state is ignored).")
         })?;
     }
-    state.store.put_consumer(&issuer, &consumer, state.clock.now()).await.map_err(AppError::internal)?;
+    state.store.put_consumer(&issuer, &consumer, state.clock.now()).await?;
     tracing::info!(target: "pinframe::register", issuer = issuer.as_str(), "consumer registered");
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CardsRequest {
-    cards: Vec<CardEntry>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct CardEntry {
-    card_id: String,
-    encrypted_data: String,
-}
-
-impl std::fmt::Debug for CardEntry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CardEntry").field("card_id", &self.card_id).finish_non_exhaustive()
-    }
-}
-
-/// The plaintext of `encryptedData`. Other members (a cardholder name, say) are ignored, and the
-/// expiry is checked but not kept: the service needs only the PAN, for the PIN block.
-#[derive(Deserialize)]
-struct CardData<'a> {
-    pan: &'a str,
-    exp: &'a str,
 }
 
 fn valid_expiry(exp: &str) -> bool {
@@ -115,13 +80,16 @@ fn valid_expiry(exp: &str) -> bool {
 
 /// `PUT /issuers/{issuerId}/consumers/{consumerId}/cards`: registers the consumer and its cards,
 /// all or none. Each card's `encryptedData` is a JWE to the service key of `{"pan", "exp"}`.
+///
+/// The expiry in `encryptedData` is checked but not kept: the service needs only the PAN, for the
+/// PIN block.
 pub async fn put_cards(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    principal: Principal,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Result<ApiJson<CardsRequest>, AppError>,
 ) -> Result<StatusCode, AppError> {
-    let (issuer, consumer) = state.jwt.authorize_path(&headers, state.clock.now(), path, consumer_id)?;
+    let (issuer, consumer) = principal.authorize_path(path, consumer_id)?;
     let ApiJson(request) = body?;
     if request.cards.is_empty() || request.cards.len() > MAX_CARDS {
         return Err(AppError::bad_request("invalid_cards", format!("cards must list 1 to {MAX_CARDS} cards.")));
@@ -160,7 +128,7 @@ pub async fn put_cards(
         let pan_sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan);
         sealed.push((card, pan_sealed));
     }
-    state.store.register_cards(&issuer, &consumer, &sealed, state.clock.now()).await.map_err(AppError::internal)?;
+    state.store.register_cards(&issuer, &consumer, &sealed, state.clock.now()).await?;
     tracing::info!(target: "pinframe::register", issuer = issuer.as_str(), cards = sealed.len(), "cards registered");
     Ok(StatusCode::NO_CONTENT)
 }

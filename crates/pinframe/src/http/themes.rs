@@ -10,32 +10,12 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use pinframe_core::IssuerId;
-use serde::Serialize;
+use pinframe_protocol::issuer::{FontResponse, ThemeResponse};
+use pinframe_server::error::{has_media_type, AppError};
 
-use crate::auth;
-use crate::error::{has_media_type, AppError};
-use crate::http::tokens::authenticate_issuer;
+use crate::auth::IssuerCredentials;
 use crate::state::AppState;
-use crate::theme::{self, Dropped, MAX_FONT_BYTES, MAX_THEME_BYTES};
-
-/// The issuer named in the path, once the caller has shown it may act for it: Basic credentials of
-/// that issuer, or a Bearer JWT whose grant covers it. 401 without valid credentials, 400 for a
-/// malformed issuer id, 403 for another issuer's credentials.
-async fn authorize(state: &AppState, headers: &HeaderMap, issuer_id: &str) -> Result<IssuerId, AppError> {
-    let forbidden = AppError::Forbidden { message: "These credentials do not allow acting for this issuer." };
-    if auth::authorization(headers, "Bearer").is_some() {
-        let principal = state.jwt.authenticate(headers, state.clock.now())?;
-        let issuer = IssuerId::parse(issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
-        return if principal.grant.allows(&issuer) { Ok(issuer) } else { Err(forbidden) };
-    }
-    let authenticated = authenticate_issuer(state, headers).await?;
-    let issuer = IssuerId::parse(issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
-    if authenticated == issuer {
-        Ok(issuer)
-    } else {
-        Err(forbidden)
-    }
-}
+use crate::theme::{self, theme_path, MAX_FONT_BYTES, MAX_THEME_BYTES};
 
 /// What an upload route takes: one media type, up to a size.
 struct Upload {
@@ -75,36 +55,12 @@ fn upload(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, rules: &Uplo
     }
 }
 
-/// The path of a theme's CSS: versioned, so it is cached for good and a new theme gets a new URL.
-pub fn theme_path(issuer: &IssuerId, version: &str) -> String {
-    format!("/pin/themes/{}/{version}.css", issuer.as_str())
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ThemeResponse {
-    version: String,
-    url: String,
-    bytes: usize,
-    /// What the upload had that the theme does not keep, with where and why.
-    dropped: Vec<Dropped>,
-}
-
-/// `PUT /api/v1/issuers/{issuerId}/theme`: checks the CSS, keeps what the allowlist allows, and
-/// makes it the issuer's theme. 200 with the version, URL and the list of what was dropped.
-pub async fn put_theme(
-    State(state): State<AppState>,
-    Path(issuer_id): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, AppError> {
-    let issuer = authorize(&state, &headers, &issuer_id).await?;
-    let body = upload(&headers, body, &THEME_UPLOAD)?;
-    let source = std::str::from_utf8(&body)
-        .map_err(|_| AppError::bad_request("invalid_theme", "A theme must be UTF-8 text."))?;
-    let checked = theme::sanitize(source, &issuer);
+/// Checks `source`, keeps what the allowlist allows, and makes it the issuer's theme: what an
+/// issuer's upload does, and the demo's theme switcher too.
+pub async fn store_theme(state: &AppState, issuer: &IssuerId, source: &str) -> Result<ThemeResponse, AppError> {
+    let checked = theme::sanitize(source, issuer);
     let version = checked.version();
-    state.store.put_theme(&issuer, &version, &checked.css, state.clock.now()).await.map_err(AppError::internal)?;
+    state.store.put_theme(issuer, &version, &checked.css, state.clock.now()).await?;
     tracing::info!(
         target: "pinframe::themes",
         issuer = issuer.as_str(),
@@ -113,23 +69,38 @@ pub async fn put_theme(
         dropped = checked.dropped.len(),
         "theme stored"
     );
-    let body = ThemeResponse {
-        url: format!("{}{}", state.config.public_url, theme_path(&issuer, &version)),
+    Ok(ThemeResponse {
+        url: format!("{}{}", state.config.public_url, theme_path(issuer, &version)),
         version,
         bytes: checked.css.len(),
         dropped: checked.dropped,
-    };
-    Ok(Json(body).into_response())
+    })
+}
+
+/// `PUT /api/v1/issuers/{issuerId}/theme`: checks the CSS, keeps what the allowlist allows, and
+/// makes it the issuer's theme. 200 with the version, URL and the list of what was dropped.
+pub async fn put_theme(
+    State(state): State<AppState>,
+    Path(issuer_id): Path<String>,
+    credentials: IssuerCredentials,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let issuer = credentials.authorize(&issuer_id)?;
+    let body = upload(&headers, body, &THEME_UPLOAD)?;
+    let source = std::str::from_utf8(&body)
+        .map_err(|_| AppError::bad_request("invalid_theme", "A theme must be UTF-8 text."))?;
+    Ok(Json(store_theme(&state, &issuer, source).await?).into_response())
 }
 
 /// `GET /api/v1/issuers/{issuerId}/theme`: the theme as the widget gets it; 404 when there is none.
 pub async fn get_theme(
     State(state): State<AppState>,
     Path(issuer_id): Path<String>,
-    headers: HeaderMap,
+    credentials: IssuerCredentials,
 ) -> Result<Response, AppError> {
-    let issuer = authorize(&state, &headers, &issuer_id).await?;
-    let theme = state.store.theme(&issuer).await.map_err(AppError::internal)?;
+    let issuer = credentials.authorize(&issuer_id)?;
+    let theme = state.store.theme(&issuer).await?;
     let theme = theme.ok_or(AppError::NotFound { message: "This issuer has no theme; the default one is used." })?;
     Ok(([(header::CONTENT_TYPE, "text/css; charset=utf-8")], theme.css).into_response())
 }
@@ -138,10 +109,10 @@ pub async fn get_theme(
 pub async fn delete_theme(
     State(state): State<AppState>,
     Path(issuer_id): Path<String>,
-    headers: HeaderMap,
+    credentials: IssuerCredentials,
 ) -> Result<StatusCode, AppError> {
-    let issuer = authorize(&state, &headers, &issuer_id).await?;
-    state.store.delete_theme(&issuer).await.map_err(AppError::internal)?;
+    let issuer = credentials.authorize(&issuer_id)?;
+    state.store.delete_theme(&issuer).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -150,10 +121,11 @@ pub async fn delete_theme(
 pub async fn put_font(
     State(state): State<AppState>,
     Path((issuer_id, name)): Path<(String, String)>,
+    credentials: IssuerCredentials,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    let issuer = authorize(&state, &headers, &issuer_id).await?;
+    let issuer = credentials.authorize(&issuer_id)?;
     if !theme::valid_font_name(&name) {
         return Err(AppError::bad_request(
             "invalid_font_name",
@@ -164,9 +136,9 @@ pub async fn put_font(
     if !theme::is_woff2(&body) {
         return Err(AppError::bad_request("invalid_font", "The body is not a WOFF2 font."));
     }
-    state.store.put_font(&issuer, &name, &body, state.clock.now()).await.map_err(AppError::internal)?;
+    state.store.put_font(&issuer, &name, &body, state.clock.now()).await?;
     let url = format!("{}/pin/fonts/{}/{name}", state.config.public_url, issuer.as_str());
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "url": url }))).into_response())
+    Ok((StatusCode::CREATED, Json(FontResponse { url })).into_response())
 }
 
 /// `GET /pin/themes/{issuerId}/{version}.css`: the issuer's current theme, if that is its version.
@@ -177,7 +149,7 @@ pub async fn serve_theme(
     let not_found = || AppError::NotFound { message: "This issuer has no theme of that version." };
     let issuer = IssuerId::parse(&issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
     let version = file.strip_suffix(".css").ok_or_else(not_found)?;
-    let theme = state.store.theme(&issuer).await.map_err(AppError::internal)?;
+    let theme = state.store.theme(&issuer).await?;
     let theme = theme.filter(|t| t.version == version).ok_or_else(not_found)?;
     Ok(immutable("text/css; charset=utf-8", theme.css.into_bytes()))
 }
@@ -192,7 +164,7 @@ pub async fn serve_font(
     if !theme::valid_font_name(&name) {
         return Err(not_found);
     }
-    let data = state.store.font(&issuer, &name).await.map_err(AppError::internal)?.ok_or(not_found)?;
+    let data = state.store.font(&issuer, &name).await?.ok_or(not_found)?;
     let mut response = immutable("font/woff2", data);
     // A font's name is not versioned: cache it for a day, not for good.
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));

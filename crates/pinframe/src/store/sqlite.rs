@@ -2,42 +2,14 @@
 //! (`ON CONFLICT … DO UPDATE`, conditional `UPDATE` for single use), which PostgreSQL runs as is.
 
 use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use pinframe_core::{CardId, ConsumerId, IssuerId, PinPolicy};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use pinframe_protocol::{Action, Origin};
+use pinframe_server::db::{open_sqlite, Pools, StoreError};
+use sqlx::Row;
 
-use super::{Action, CardRecord, IssuerRecord, Store, StoreError, ThemeRecord, TokenRecord};
-
-/// One SQLite database file: read-only connections for reads, and one connection for writes.
-///
-/// SQLite lets one writer in at a time and makes the others wait in its busy handler, which
-/// sleeps for milliseconds at a time: under load that, not the work, set the tail latency of
-/// every view (each uses its token up with a write). With one write connection, writers queue on
-/// the pool instead and each starts the moment the last commits.
-#[derive(Debug, Clone)]
-pub(crate) struct Pools {
-    pub(crate) read: SqlitePool,
-    pub(crate) write: SqlitePool,
-}
-
-/// Opens (creating if needed) a SQLite database file in WAL mode, with foreign keys on and every
-/// commit synced to disk (a used token stays used across a power cut).
-pub(crate) async fn open_sqlite(path: &Path) -> Result<Pools, StoreError> {
-    let options = SqliteConnectOptions::from_str("sqlite:")?
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
-    let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-    let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
-    Ok(Pools { read, write })
-}
+use super::model::{CardRecord, IssuerRecord, Store, ThemeRecord, TokenRecord};
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -127,21 +99,21 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn add_origin(&self, issuer: &IssuerId, origin: &str) -> Result<(), StoreError> {
+    async fn add_origin(&self, issuer: &IssuerId, origin: &Origin) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO issuer_origins (issuer_id, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(issuer.as_str())
-            .bind(origin)
+            .bind(origin.as_str())
             .execute(&self.pools.write)
             .await?;
         Ok(())
     }
 
-    async fn origins(&self, issuer: &IssuerId) -> Result<Vec<String>, StoreError> {
+    async fn origins(&self, issuer: &IssuerId) -> Result<Vec<Origin>, StoreError> {
         let rows = sqlx::query("SELECT origin FROM issuer_origins WHERE issuer_id = $1 ORDER BY origin")
             .bind(issuer.as_str())
             .fetch_all(&self.pools.read)
             .await?;
-        rows.iter().map(|r| r.try_get("origin").map_err(StoreError::from)).collect()
+        rows.iter().map(|r| Origin::parse(r.try_get("origin")?).ok_or_else(|| bad_row("origin"))).collect()
     }
 
     async fn put_consumer(&self, issuer: &IssuerId, consumer: &ConsumerId, now: i64) -> Result<(), StoreError> {
@@ -237,7 +209,7 @@ impl Store for SqliteStore {
         .bind(token.issuer.as_str())
         .bind(token.card.as_str())
         .bind(token.action.as_str())
-        .bind(token.parent_origin.as_deref())
+        .bind(token.parent_origin.as_ref().map(Origin::as_str))
         .bind(token.language.as_deref())
         .bind(token.created_at)
         .bind(token.expires_at)
@@ -262,7 +234,10 @@ impl Store for SqliteStore {
                 issuer: IssuerId::parse(row.try_get("issuer_id")?).map_err(|_| bad_row("issuer id"))?,
                 card: CardId::parse(row.try_get("card_id")?).map_err(|_| bad_row("card id"))?,
                 action: Action::parse(row.try_get("action")?).ok_or_else(|| bad_row("action"))?,
-                parent_origin: row.try_get("parent_origin")?,
+                parent_origin: match row.try_get::<Option<&str>, _>("parent_origin")? {
+                    Some(text) => Some(Origin::parse(text).ok_or_else(|| bad_row("parent origin"))?),
+                    None => None,
+                },
                 language: row.try_get("language")?,
                 created_at: row.try_get("created_at")?,
                 expires_at: row.try_get("expires_at")?,

@@ -38,7 +38,7 @@ use pinframe_core::IssuerId;
 
 pub use allowlist::{CLASSES, FUNCTIONS, MEDIA_FEATURES, PROPERTIES};
 pub use sanitize::Dropped;
-pub use store::{is_woff2, valid_font_name, version_of, MAX_FONT_BYTES, MAX_THEME_BYTES};
+pub use store::{is_woff2, theme_path, valid_font_name, version_of, MAX_FONT_BYTES, MAX_THEME_BYTES};
 
 /// A checked theme: the CSS to serve, its version, and what was dropped.
 #[derive(Debug)]

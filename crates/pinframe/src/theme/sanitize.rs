@@ -8,7 +8,6 @@ use cssparser::{
     match_ignore_ascii_case, BasicParseErrorKind, ParseError, ParseErrorKind, Parser, SourceLocation, ToCss, Token,
 };
 use pinframe_core::IssuerId;
-use serde::Serialize;
 
 use super::allowlist::{
     CLASSES, FONT_FACE_DESCRIPTORS, FUNCTIONS, MAX_DEPTH, MEDIA_FEATURES, MEDIA_WORDS, PROPERTIES, PSEUDO_CLASSES,
@@ -17,15 +16,8 @@ use super::allowlist::{
 use super::serialize;
 use super::store::valid_font_name;
 
-/// Something of the upload that the theme does not keep.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Dropped {
-    /// 1-based line of the upload.
-    pub line: u32,
-    /// 1-based column.
-    pub column: u32,
-    pub reason: String,
-}
+/// Something of the upload that the theme does not keep: where (1-based line and column) and why.
+pub use pinframe_protocol::issuer::ThemeIssue as Dropped;
 
 /// Why a piece was dropped.
 #[derive(Clone, Debug)]

@@ -27,6 +27,11 @@ pub fn is_woff2(bytes: &[u8]) -> bool {
     bytes.starts_with(b"wOF2")
 }
 
+/// The path of a theme's CSS: versioned, so it is cached for good and a new theme gets a new URL.
+pub fn theme_path(issuer: &pinframe_core::IssuerId, version: &str) -> String {
+    format!("/pin/themes/{}/{version}.css", issuer.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

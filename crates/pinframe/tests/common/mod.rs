@@ -11,10 +11,10 @@ use axum::Router;
 use base64ct::{Base64, Encoding};
 use http_body_util::BodyExt;
 use pinframe::cli::ServeArgs;
-use pinframe::state::Clock;
 use pinframe::{app, demo, server, AppState};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::PrivateJwk;
+use pinframe_server::clock::Clock;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -59,7 +59,7 @@ pub async fn harness() -> Harness {
     let mut state = server::open_state(&args, "http://pin.test".to_owned()).await.unwrap();
     let clock = Arc::new(ManualClock(AtomicI64::new(1_800_000_000)));
     state.clock = clock.clone();
-    demo::seed(&state, &[ORIGIN.to_owned()]).await.unwrap();
+    demo::seed(&state, &[pinframe_protocol::Origin::parse(ORIGIN).unwrap()]).await.unwrap();
     Harness { state, clock, _dir: dir }
 }
 
@@ -162,12 +162,11 @@ pub async fn cms_router(h: &Harness, issuers: &[&str], to_service: bool) -> (Rou
         issuers: issuers.iter().map(|s| (*s).to_owned()).collect(),
         recipient_jwk: to_service.then_some(recipient),
     };
-    let (mut state, secret_file) =
-        pinframe::cms::server::open_state(&args, "http://cms.test".to_owned()).await.unwrap();
+    let (mut state, secret_file) = pinframe_cms::start::open_state(&args, "http://cms.test".to_owned()).await.unwrap();
     state.clock = h.clock.clone();
     let secret = match secret_file {
         Some(path) => std::fs::read_to_string(path).unwrap(),
         None => std::env::var("PINFRAME_CMS_CLIENT_SECRET").unwrap(),
     };
-    (pinframe::cms::server::app(state), secret.trim().to_owned())
+    (pinframe_cms::server::app(state), secret.trim().to_owned())
 }

@@ -5,43 +5,12 @@
 //! PIN blocks cross this boundary only as JWEs: `get_pin` returns a block encrypted to the service's
 //! key, `set_pin` takes a block encrypted to the CMS's key, as on the D1 hop.
 
-pub(crate) mod embedded;
-pub mod remote;
-pub mod server;
-
 use std::fmt;
 
 use async_trait::async_trait;
 use pinframe_core::{CardId, CorrelationId, IssuerId, PublicJwk};
-
-pub use embedded::EmbeddedCms;
-pub use remote::RemoteCms;
-
-/// The type of a PIN block, as named in the D1 request body.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PinBlockType {
-    /// ISO 9564-1 format 0, XORed with the card's PAN field.
-    Iso0,
-    /// SECCOS 3DES block. Stored and returned, never computed (its PRW/MAC has no public spec).
-    Seccos3Des,
-}
-
-impl PinBlockType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Iso0 => "ISO0",
-            Self::Seccos3Des => "SECCOS_3DES",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "ISO0" => Some(Self::Iso0),
-            "SECCOS_3DES" => Some(Self::Seccos3Des),
-            _ => None,
-        }
-    }
-}
+use pinframe_protocol::d1::PinBlockType;
+use pinframe_server::error::AppError;
 
 /// A PIN block in transit: its type and the compact JWE of its JSON (`{"format":..,"pinBlock":..}`).
 #[derive(Clone, PartialEq, Eq)]
@@ -55,9 +24,6 @@ impl fmt::Debug for EncryptedPinBlock {
         f.debug_struct("EncryptedPinBlock").field("block_type", &self.block_type).finish_non_exhaustive()
     }
 }
-
-/// Largest `encryptedPinBlock` the D1 API allows.
-pub const MAX_ENCRYPTED_PIN_BLOCK_LEN: usize = 8192;
 
 #[derive(Debug)]
 pub enum CmsError {
@@ -83,6 +49,24 @@ impl fmt::Display for CmsError {
 }
 
 impl std::error::Error for CmsError {}
+
+/// How a PIN service answers its client when the CMS fails: 404 when the CMS has no PIN for the
+/// card, else 503 `cms_unavailable` with the detail in the log. (The CMS's own HTTP API answers
+/// differently: `server::D1Error`.)
+impl From<CmsError> for AppError {
+    fn from(error: CmsError) -> Self {
+        match error {
+            CmsError::NotFound => {
+                AppError::NotFound { message: "The card management system has no PIN for this card." }
+            }
+            other => AppError::Unavailable {
+                code: "cms_unavailable",
+                message: "The card management system is not available. Please try again later.",
+                detail: other.to_string(),
+            },
+        }
+    }
+}
 
 #[async_trait]
 pub trait PinManagement: Send + Sync + fmt::Debug {

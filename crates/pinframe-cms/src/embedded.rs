@@ -7,29 +7,14 @@ use async_trait::async_trait;
 use pinframe_core::pinblock::{hex_decode, hex_encode};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, CardId, CorrelationId, IssuerId, PrivateJwk, PublicJwk};
-use serde::{Deserialize, Serialize};
+use pinframe_protocol::d1::{PinBlockJson, PinBlockType, MAX_ENCRYPTED_PIN_BLOCK_LEN};
+use pinframe_server::clock::{Clock, SystemClock};
+use pinframe_server::db::{open_sqlite, Pools, StoreError};
+use pinframe_server::keys::Sealer;
 use sqlx::Row;
 use zeroize::Zeroizing;
 
-use super::{CmsError, EncryptedPinBlock, PinBlockType, PinManagement, MAX_ENCRYPTED_PIN_BLOCK_LEN};
-use crate::secrets::Sealer;
-use crate::state::{Clock, SystemClock};
-use crate::store::{Pools, StoreError};
-
-/// The PIN block JSON inside `encryptedPinBlock`.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PinBlockJson {
-    pub(crate) format: String,
-    #[serde(rename = "pinBlock")]
-    pub(crate) pin_block: String,
-}
-
-impl Drop for PinBlockJson {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.pin_block);
-    }
-}
+use crate::pin_management::{CmsError, EncryptedPinBlock, PinManagement};
 
 pub struct EmbeddedCms {
     pools: Pools,
@@ -64,7 +49,7 @@ impl EmbeddedCms {
         key: PrivateJwk,
         recipient: Option<PublicJwk>,
     ) -> Result<Self, StoreError> {
-        let pools = crate::store::open_sqlite(path).await?;
+        let pools = open_sqlite(path).await?;
         sqlx::migrate!("migrations/cms").run(&pools.write).await?;
         Ok(Self { pools, kek: Sealer::new(kek), key, recipient })
     }

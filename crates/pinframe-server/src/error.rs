@@ -9,11 +9,30 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pinframe_core::{FormatError, Violation};
+use pinframe_protocol::ErrorBody;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+
+use crate::db::StoreError;
 
 /// Largest JSON body any endpoint accepts. The largest legitimate one is a JWE of a few hundred bytes.
 pub const MAX_JSON_BODY: usize = 16 * 1024;
+
+/// An authentication scheme, named in a 401's `WWW-Authenticate` challenge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// HTTP Basic (RFC 7617): an issuer's or the CMS client's id and secret.
+    Basic,
+    /// Bearer (RFC 6750): an OAuth access token, or a PIN-control token.
+    Bearer,
+}
+
+/// The `WWW-Authenticate` challenge of `scheme`: the one place it is spelled.
+pub fn challenge(scheme: Scheme) -> HeaderValue {
+    HeaderValue::from_static(match scheme {
+        Scheme::Basic => "Basic realm=\"pinframe\", charset=\"UTF-8\"",
+        Scheme::Bearer => "Bearer realm=\"pinframe\"",
+    })
+}
 
 /// Everything a handler can fail with, mapped to one status and one stable code each.
 #[derive(Debug)]
@@ -21,7 +40,7 @@ pub enum AppError {
     /// 400: a malformed identifier, header or body. The message says which rule was broken.
     BadRequest { code: &'static str, message: String },
     /// 401: missing, unknown, expired or used credentials. Never says which.
-    Unauthorized { scheme: &'static str },
+    Unauthorized { scheme: Scheme },
     /// 403: valid credentials that do not allow this (a view token used to set, say).
     Forbidden { message: &'static str },
     /// 404: the thing named in the path is not known to this issuer.
@@ -60,14 +79,6 @@ impl AppError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-    message: &'a str,
-}
-
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code, message, detail) = match &self {
@@ -102,18 +113,26 @@ impl IntoResponse for AppError {
             ),
         };
         let reason = match &self {
-            Self::PinPolicy(violation) => Some(violation.code()),
+            Self::PinPolicy(violation) => Some(violation.code().to_owned()),
             _ => None,
         };
-        let body = serde_json::to_vec(&ErrorBody { error: code, reason, message }).unwrap_or_default();
+        let body = ErrorBody { error: code.to_owned(), reason, message: message.to_owned() };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         if let Self::Unauthorized { scheme } = self {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge(scheme));
         }
         if let Some(detail) = detail {
             response.extensions_mut().insert(LogDetail(detail));
         }
         response
+    }
+}
+
+/// A storage failure is ours: 500, the detail in the log.
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        Self::internal(error)
     }
 }
 

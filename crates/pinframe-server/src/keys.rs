@@ -52,7 +52,7 @@ pub fn load_or_create_secret(path: &Path) -> Result<Zeroizing<String>, KeyFileEr
     match read_secret(path)? {
         Some(secret) => Ok(secret),
         None => {
-            let secret = crate::auth::generate_secret();
+            let secret = crate::credentials::generate_secret();
             let mut text = Zeroizing::new(secret.to_string());
             text.push('\n');
             write_secret_file(path, text.as_bytes())?;

@@ -5,13 +5,17 @@
 //! The service and the CMS each have their own signing key, issuer (`iss`, their public URL) and
 //! audience, so a token of one is worthless at the other. Signatures are made and checked by the
 //! `jsonwebtoken` crate with the algorithm pinned to ES256; times are checked here against the
-//! service's [`Clock`](crate::state::Clock), so that tests can expire a token without sleeping.
+//! server's [`Clock`](crate::clock::Clock), so that tests can expire a token without sleeping.
+//!
+//! A handler that needs an access token takes a [`Principal`], an extractor that answers 401 with
+//! the Bearer challenge before any other check runs.
 
 use std::collections::HashSet;
 use std::fmt;
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::Path;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -20,14 +24,12 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use p256::pkcs8::EncodePrivateKey;
 use pinframe_core::rand_core::{OsRng, RngCore};
 use pinframe_core::{IssuerId, PrivateJwk};
-use serde::{Deserialize, Serialize};
+use pinframe_protocol::issuer::{AccessTokenClaims as Claims, AccessTokenResponse, OAuthErrorBody};
+use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::auth::{self, BasicCredentials};
-use crate::error::{has_media_type, AppError};
-
-/// `WWW-Authenticate` for the Bearer-protected routes (RFC 6750 §3).
-pub const BEARER: &str = "Bearer realm=\"pinframe\"";
+use crate::credentials::{self, BasicCredentials};
+use crate::error::{challenge, has_media_type, AppError, Scheme};
 
 /// Clock skew tolerated between servers for `iat` and `nbf`, in seconds. `exp` gets none.
 const SKEW: i64 = 60;
@@ -65,26 +67,53 @@ impl Grant {
     }
 }
 
-/// The claims of our access tokens.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Claims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
-    pub iat: i64,
-    pub nbf: i64,
-    pub exp: i64,
-    pub jti: String,
-    pub scope: String,
-    /// The issuer ids the holder may act for; a Bearer route's `{issuerId}` must be one of them.
-    pub issuers: Vec<String>,
-}
-
-/// What a verified token allows.
+/// What a verified access token allows. As an extractor, it reads `Authorization: Bearer <JWT>`
+/// and verifies it against the state's [`OAuthState::authority`]; 401 otherwise.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub client_id: String,
     pub grant: Grant,
+}
+
+/// A server state that verifies access tokens.
+pub trait OAuthState: Send + Sync {
+    fn authority(&self) -> &JwtAuthority;
+    fn now(&self) -> i64;
+}
+
+impl<S: OAuthState> FromRequestParts<S> for Principal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        state.authority().authenticate(&parts.headers, state.now())
+    }
+}
+
+impl Principal {
+    /// For a route `…/{issuerId}/…/{id}`: checks the path's identifiers (the second with
+    /// `parse_second`), then that the token may act for the issuer: 400, then 403. (The 401 came
+    /// first, from the extractor.)
+    pub fn authorize_path<T>(
+        &self,
+        path: Result<Path<(String, String)>, PathRejection>,
+        parse_second: impl FnOnce(&str) -> Result<T, AppError>,
+    ) -> Result<(IssuerId, T), AppError> {
+        let Path((issuer, second)) =
+            path.map_err(|_| AppError::bad_request("invalid_path", "The path is malformed."))?;
+        let issuer = IssuerId::parse(&issuer).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
+        let second = parse_second(&second)?;
+        self.authorize(&issuer)?;
+        Ok((issuer, second))
+    }
+
+    /// 403 unless the token may act for `issuer`.
+    pub fn authorize(&self, issuer: &IssuerId) -> Result<(), AppError> {
+        if self.grant.allows(issuer) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden { message: "The access token does not allow acting for this issuer." })
+        }
+    }
 }
 
 /// Signs and verifies one server's access tokens.
@@ -201,30 +230,9 @@ impl JwtAuthority {
 
     /// Reads `Authorization: Bearer <JWT>` and verifies it; 401 otherwise.
     pub fn authenticate(&self, headers: &HeaderMap, now: i64) -> Result<Principal, AppError> {
-        let unauthorized = AppError::Unauthorized { scheme: BEARER };
-        let token = auth::authorization(headers, "Bearer").ok_or(AppError::Unauthorized { scheme: BEARER })?;
-        self.verify(token, now).ok_or(unauthorized)
-    }
-
-    /// For a route `…/{issuerId}/…/{id}`: authenticates the Bearer JWT, then checks the path's
-    /// identifiers (the second with `parse_second`), then that the token may act for the issuer:
-    /// 401, 400, 403, in that order.
-    pub fn authorize_path<T>(
-        &self,
-        headers: &HeaderMap,
-        now: i64,
-        path: Result<Path<(String, String)>, PathRejection>,
-        parse_second: impl FnOnce(&str) -> Result<T, AppError>,
-    ) -> Result<(IssuerId, T), AppError> {
-        let principal = self.authenticate(headers, now)?;
-        let Path((issuer, second)) =
-            path.map_err(|_| AppError::bad_request("invalid_path", "The path is malformed."))?;
-        let issuer = IssuerId::parse(&issuer).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
-        let second = parse_second(&second)?;
-        if !principal.grant.allows(&issuer) {
-            return Err(AppError::Forbidden { message: "The access token does not allow acting for this issuer." });
-        }
-        Ok((issuer, second))
+        let unauthorized = || AppError::Unauthorized { scheme: Scheme::Bearer };
+        let token = credentials::authorization(headers, "Bearer").ok_or_else(unauthorized)?;
+        self.verify(token, now).ok_or_else(unauthorized)
     }
 }
 
@@ -260,18 +268,10 @@ impl TokenError {
 
 impl IntoResponse for TokenError {
     fn into_response(self) -> Response {
-        #[derive(Serialize)]
-        struct Body {
-            error: &'static str,
-            error_description: &'static str,
-        }
-        let mut response =
-            (self.status, Json(Body { error: self.code, error_description: self.description })).into_response();
+        let body = OAuthErrorBody { error: self.code.to_owned(), error_description: self.description.to_owned() };
+        let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"pinframe\", charset=\"UTF-8\""),
-            );
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge(Scheme::Basic));
         }
         response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         response
@@ -305,20 +305,17 @@ pub fn token_request(headers: &HeaderMap, body: &[u8]) -> Result<BasicCredential
         }
         None => return Err(TokenError::invalid_request("grant_type is required.")),
     }
-    auth::basic_credentials(headers).ok_or_else(TokenError::invalid_client)
+    credentials::basic_credentials(headers).ok_or_else(TokenError::invalid_client)
 }
 
 /// The token endpoint's 200 body (RFC 6749 §5.1).
 pub fn token_response(authority: &JwtAuthority, client_id: &str, grant: &Grant, now: i64) -> Response {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        access_token: &'a str,
-        token_type: &'static str,
-        expires_in: i64,
-    }
-    let token = authority.issue(client_id, grant, now);
-    let mut response =
-        Json(Body { access_token: &token, token_type: "Bearer", expires_in: authority.ttl() }).into_response();
+    let body = AccessTokenResponse {
+        access_token: authority.issue(client_id, grant, now).to_string(),
+        token_type: "Bearer".to_owned(),
+        expires_in: authority.ttl(),
+    };
+    let mut response = Json(&body).into_response();
     response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
 }

@@ -13,15 +13,16 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use pinframe_cms::{CmsError, EncryptedPinBlock, PinManagement};
 use pinframe_core::{CardId, CorrelationId, IssuerId, PublicJwk};
+use pinframe_protocol::d1::{
+    change_counter_path, pin_path, ChangeCounterBody, PinBlockType, PinBody, MAX_ENCRYPTED_PIN_BLOCK_LEN,
+};
+use pinframe_protocol::issuer::{AccessTokenResponse, Jwks, JWKS_PATH, OAUTH_TOKEN_PATH};
+use pinframe_server::middleware::CORRELATION_HEADER;
 use reqwest::{Method, StatusCode};
-use serde::Deserialize;
 use tokio::sync::Mutex;
 use zeroize::Zeroizing;
-
-use super::server::{ChangeCounterBody, PinBody};
-use super::{CmsError, EncryptedPinBlock, PinBlockType, PinManagement, MAX_ENCRYPTED_PIN_BLOCK_LEN};
-use crate::http::CORRELATION_HEADER;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -53,17 +54,6 @@ impl fmt::Debug for RemoteCms {
             .field("client_id", &self.client_id)
             .finish_non_exhaustive()
     }
-}
-
-#[derive(Deserialize)]
-struct TokenBody {
-    access_token: String,
-    expires_in: u64,
-}
-
-#[derive(Deserialize)]
-struct Jwks {
-    keys: Vec<serde_json::Value>,
 }
 
 fn unavailable(why: impl fmt::Display) -> CmsError {
@@ -102,7 +92,7 @@ impl RemoteCms {
         }
         let response = self
             .http
-            .post(format!("{}/oauth2/token", self.base))
+            .post(format!("{}{OAUTH_TOKEN_PATH}", self.base))
             .basic_auth(&self.client_id, Some(self.secret.as_str()))
             .form(&[("grant_type", "client_credentials")])
             .send()
@@ -116,10 +106,10 @@ impl RemoteCms {
             return Err(unavailable(format!("token request: {status}")));
         }
         let body = Zeroizing::new(read_limited(response).await?);
-        let parsed: TokenBody =
+        let mut parsed: AccessTokenResponse =
             serde_json::from_slice(&body).map_err(|_| unavailable("token response is not the OAuth 2.0 JSON"))?;
-        let lifetime = Duration::from_secs(parsed.expires_in).saturating_sub(TOKEN_MARGIN);
-        let token = Zeroizing::new(parsed.access_token);
+        let lifetime = Duration::from_secs(u64::try_from(parsed.expires_in).unwrap_or(0)).saturating_sub(TOKEN_MARGIN);
+        let token = Zeroizing::new(std::mem::take(&mut parsed.access_token));
         *cached = Some(CachedToken { token: token.clone(), renew_at: Instant::now() + lifetime });
         Ok(token)
     }
@@ -181,7 +171,7 @@ impl RemoteCms {
 
     fn pin_path(issuer: &IssuerId, card: &CardId) -> String {
         // Identifiers are of [A-Za-z0-9_-] only: nothing to escape.
-        format!("/cms/api/v1/issuers/{}/cards/{}/pin", issuer.as_str(), card.as_str())
+        pin_path(issuer.as_str(), card.as_str())
     }
 }
 
@@ -229,7 +219,7 @@ impl PinManagement for RemoteCms {
         }
         let response = self
             .http
-            .get(format!("{}/.well-known/jwks.json", self.base))
+            .get(format!("{}{JWKS_PATH}", self.base))
             .header(CORRELATION_HEADER, correlation.as_str())
             .send()
             .await
@@ -242,8 +232,11 @@ impl PinManagement for RemoteCms {
         let key = jwks
             .keys
             .iter()
-            .filter(|k| k.get("use").is_none_or(|u| u == "enc"))
-            .find_map(|k| PublicJwk::parse(&k.to_string()).ok())
+            .filter(|k| {
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(k.get())
+                    .is_ok_and(|members| members.get("use").is_none_or(|u| u == "enc"))
+            })
+            .find_map(|k| PublicJwk::parse(k.get()).ok())
             .ok_or_else(|| unavailable("the CMS's JWKS has no P-256 encryption key"))?;
         tracing::info!(target: "pinframe::cms", kid = key.kid(), "CMS encryption key read from its JWKS");
         *cached = Some((key.clone(), Instant::now()));
@@ -300,7 +293,7 @@ impl PinManagement for RemoteCms {
         card: &CardId,
         correlation: &CorrelationId,
     ) -> Result<u64, CmsError> {
-        let path = format!("{}/changeCounter", Self::pin_path(issuer, card));
+        let path = change_counter_path(issuer.as_str(), card.as_str());
         let (status, body) = self.call(Method::GET, &path, None, correlation).await?;
         match status {
             StatusCode::OK => serde_json::from_slice::<ChangeCounterBody>(&body)

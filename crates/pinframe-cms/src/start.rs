@@ -1,0 +1,111 @@
+//! `pinframe cms`: the reference CMS on its own. Its client's id comes from `--client-id`, its
+//! secret from `PINFRAME_CMS_CLIENT_SECRET` or a file generated in the data directory.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use pinframe_core::{IssuerId, PublicJwk};
+use pinframe_server::clock::SystemClock;
+use pinframe_server::credentials;
+use pinframe_server::keys;
+use pinframe_server::oauth::{Grant, JwtAuthority};
+use pinframe_server::startup::{bind, private_dir, say, shutdown, StartupError};
+use zeroize::Zeroizing;
+
+use crate::embedded::EmbeddedCms;
+use crate::server::{app, CmsClient, CmsState, ACCESS_TOKEN_TTL, AUDIENCE, SCOPE};
+
+/// `pinframe cms`: the reference CMS on its own.
+#[derive(Debug, Args)]
+pub struct CmsArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8090")]
+    pub listen: std::net::SocketAddr,
+    /// Directory for the CMS's database and key files. The default is the embedded CMS's own
+    /// directory inside `serve`'s default data directory, so the same PINs carry over.
+    #[arg(long, value_name = "DIR", default_value = "./data/cms")]
+    pub data_dir: PathBuf,
+    /// The URL the PIN service reaches this CMS at (the `iss` of its tokens; default http://ADDR).
+    #[arg(long, value_name = "URL", env = "PINFRAME_CMS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The client id of the PIN service. Its secret comes from PINFRAME_CMS_CLIENT_SECRET, or is
+    /// generated once into DIR/client-secret.
+    #[arg(long, value_name = "ID", default_value = "pinframe-service", env = "PINFRAME_CMS_CLIENT_ID")]
+    pub client_id: String,
+    /// An issuer the client may act for (repeat for several). Without any, it may act for all.
+    #[arg(long = "issuer", value_name = "ISSUERID")]
+    pub issuers: Vec<String>,
+    /// The PIN service's public encryption JWK (its /.well-known/jwks.json key, or the output of
+    /// `pinframe keys public`): PIN blocks read from the CMS are encrypted to it.
+    #[arg(long, value_name = "FILE")]
+    pub recipient_jwk: Option<PathBuf>,
+}
+
+/// The key-encryption key of a CMS data directory: `PINFRAME_CMS_KEK` (64 hex digits) if set,
+/// else a key file generated there.
+pub fn kek(dir: &std::path::Path) -> Result<Zeroizing<[u8; 32]>, StartupError> {
+    match std::env::var("PINFRAME_CMS_KEK") {
+        Ok(hex) => {
+            let hex = Zeroizing::new(hex);
+            keys::parse_key256(hex.trim()).ok_or_else(|| "PINFRAME_CMS_KEK must be 64 hexadecimal digits".into())
+        }
+        Err(_) => Ok(keys::load_or_create_key256(&dir.join("kek.hex"))?),
+    }
+}
+
+/// Builds the CMS's state from its arguments. Returns it and where the client secret lives (when
+/// it was not given in the environment), to tell the operator.
+pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState, Option<PathBuf>), StartupError> {
+    let dir = &args.data_dir;
+    private_dir(dir)?;
+    let key = keys::load_or_create_jwk(&dir.join("cms-key.jwk"))?;
+    let signing = keys::load_or_create_jwk(&dir.join("signing-key.jwk"))?;
+    let recipient = match &args.recipient_jwk {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("--recipient-jwk {}: {e}", path.display()))?;
+            Some(PublicJwk::parse(&text).map_err(|e| format!("--recipient-jwk {}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    let (secret, secret_file) = match std::env::var("PINFRAME_CMS_CLIENT_SECRET") {
+        Ok(secret) if !secret.is_empty() => (Zeroizing::new(secret), None),
+        _ => {
+            let path = dir.join("client-secret");
+            (keys::load_or_create_secret(&path)?, Some(path))
+        }
+    };
+    let grant = if args.issuers.is_empty() {
+        Grant::AnyIssuer
+    } else {
+        let ids = args.issuers.iter().map(|id| IssuerId::parse(id).map_err(|e| format!("--issuer {id}: {e}")));
+        Grant::Issuers(ids.collect::<Result<Vec<_>, _>>()?)
+    };
+    let secret_hash = tokio::task::spawn_blocking(move || credentials::hash_secret(&secret)).await?;
+    let client = CmsClient { id: args.client_id.clone(), secret_hash, grant };
+    let jwt = JwtAuthority::new(&signing, public_url, AUDIENCE, SCOPE, ACCESS_TOKEN_TTL)?;
+    let public = key.public().clone();
+    let cms = EmbeddedCms::open(&dir.join("cms.db"), &*kek(dir)?, key, recipient).await?;
+    Ok((CmsState::new(cms, &public, jwt, client, Arc::new(SystemClock)), secret_file))
+}
+
+/// `pinframe cms`: serves until Ctrl-C or SIGTERM.
+pub async fn serve(args: CmsArgs) -> Result<(), StartupError> {
+    let (listener, local, public_url) = bind(args.listen, args.public_url.as_deref()).await?;
+    let (state, secret_file) = open_state(&args, public_url).await?;
+    match &state.client.grant {
+        Grant::AnyIssuer => tracing::warn!("no --issuer given: the CMS client may act for any issuer"),
+        Grant::Issuers(ids) => tracing::info!(issuers = ids.len(), "the CMS client may act for the --issuer list"),
+    }
+    if args.recipient_jwk.is_none() {
+        tracing::warn!("no --recipient-jwk: GET …/pin answers 503 until the CMS knows the PIN service's key");
+    }
+    say(&format!("cms client id: {}", state.client.id));
+    if let Some(path) = secret_file {
+        say(&format!("cms client secret: in {} (or set PINFRAME_CMS_CLIENT_SECRET)", path.display()));
+    }
+    say(&format!("pinframe cms listening on http://{local}"));
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown()).await?;
+    tracing::info!("pinframe cms stopped");
+    Ok(())
+}

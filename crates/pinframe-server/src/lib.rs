@@ -1,0 +1,25 @@
+//! What pinframe's two servers share: the PIN service (`pinframe serve`) and the reference CMS
+//! (`pinframe cms`) each build on this crate, and neither depends on the other.
+//!
+//! - [`error`]: `AppError`, the one error every handler returns, its JSON body and its
+//!   `WWW-Authenticate` challenges; `ApiJson`, the JSON extractor whose rejections are `AppError`s.
+//! - [`middleware`]: correlation ids, the headers every response carries, one log line per request.
+//! - [`credentials`]: HTTP Basic credentials and client secrets (Argon2id).
+//! - [`oauth`]: the client credentials grant and the ES256 access tokens it issues and verifies.
+//! - [`jwks`]: public keys as a JWKS publishes them.
+//! - [`keys`]: key files at rest and the AES-256-GCM sealing of stored values.
+//! - [`db`]: SQLite pools and the storage error.
+//! - [`clock`]: the injectable clock.
+//! - [`startup`]: binding a listener, data directories, operator output, graceful shutdown.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+pub mod clock;
+pub mod credentials;
+pub mod db;
+pub mod error;
+pub mod jwks;
+pub mod keys;
+pub mod middleware;
+pub mod oauth;
+pub mod startup;

@@ -1,0 +1,59 @@
+//! Start-up and shutdown, the same for the PIN service and the CMS: data directories, the
+//! listener, the operator's lines on stdout, and the signals that stop a server.
+
+use std::fs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+
+use tokio::net::TcpListener;
+
+/// A reason a server could not start, printed as one line.
+pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Creates a data directory (and its parents) readable by the owner only.
+pub fn private_dir(path: &Path) -> Result<(), StartupError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|e| format!("data directory {}: {e}", path.display()).into())
+}
+
+/// Prints one line on stdout, for the operator (never a secret but the demo's published ones).
+pub fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// Binds `listen`; returns the listener, the address it got, and the public URL (`public_url`
+/// without a trailing slash, or `http://ADDR`).
+pub async fn bind(
+    listen: SocketAddr,
+    public_url: Option<&str>,
+) -> Result<(TcpListener, SocketAddr, String), StartupError> {
+    let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let local = listener.local_addr()?;
+    let public_url = match public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{local}"),
+    };
+    Ok((listener, local, public_url))
+}
+
+/// Resolves on Ctrl-C or SIGTERM: axum's graceful shutdown starts there.
+pub async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
