@@ -1,4 +1,4 @@
-//! Every call between the widget and its host, in one place (`docs/protocol.md`, "Host events"):
+//! Every call between the widget and its host, in one place (`docs/protocol.md`, "Host events and commands"):
 //! `window.android_handler.<event>()`, `webkit.messageHandlers.ios_handler.postMessage({event})`
 //! and `window.parent.postMessage({event}, parentOrigin)`. Never to `"*"`. The names and payloads
 //! are `pinframe_protocol::host`'s.

@@ -98,14 +98,16 @@ fn submit(state: &UseReducerHandle<SetState>, context: Option<Rc<Context>>, new_
         return;
     }
     // The policy allowed it, so it is 4 to 12 digits: a `Pin`.
-    let Ok(pin) = Pin::parse(&new) else {
+    let body = Pin::parse(&new).ok().and_then(|pin| {
+        let encrypted_pin = jwe::encrypt(&context.service_key, &pin_plaintext(&pin), &mut OsRng);
+        serde_json::to_string(&SetRequest { encrypted_pin }).ok()
+    });
+    drop(new);
+    let Some(body) = body else {
         state.dispatch(SetAction::Fail { failure: Failure::Broken, parent_origins: None });
+        bridge::notify(HostEvent::SetPinError, &context.parent_origins);
         return;
     };
-    drop(new);
-    let request = SetRequest { encrypted_pin: jwe::encrypt(&context.service_key, &pin_plaintext(&pin), &mut OsRng) };
-    drop(pin);
-    let Ok(body) = serde_json::to_string(&request) else { return };
     context.busy.set(true);
     state.dispatch(SetAction::Submitting);
 

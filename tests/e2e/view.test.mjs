@@ -174,7 +174,7 @@ describe("after the whole suite", () => {
       assert.ok(!logs.includes(secret), "a secret appears in the log");
     }
     assert.doesNotMatch(logs, /(?<![0-9.])2468(?![0-9])/, "the PIN appears in the log");
-    // Standard output carries only the demo banner the contract asks for.
+    // Standard output carries only the demo banner docs/protocol.md describes.
     for (const line of running.server.out.stdout.trim().split("\n")) {
       assert.match(line, /^(demo issuer|demo origins|demo: open|pinframe listening)/);
     }

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use pinframe_core::{CardId, CorrelationId, IssuerId, PublicJwk};
 use pinframe_protocol::d1::{ChangeCounterBody, PinBlockType, PinBody, MAX_ENCRYPTED_PIN_BLOCK_LEN};
-use pinframe_protocol::issuer::Jwks;
+use pinframe_protocol::issuer::{Jwks, JWKS_PATH, OAUTH_TOKEN_PATH};
 use pinframe_server::clock::Clock;
 use pinframe_server::credentials;
 use pinframe_server::error::{ApiJson, AppError, LogDetail, MAX_JSON_BODY};
@@ -89,10 +89,10 @@ impl CmsState {
 /// The CMS's router.
 pub fn app(state: CmsState) -> Router {
     Router::new()
-        .route("/oauth2/token", post(token))
+        .route(OAUTH_TOKEN_PATH, post(token))
         .route("/cms/api/v1/issuers/{issuer_id}/cards/{card_id}/pin", get(get_pin).put(put_pin))
         .route("/cms/api/v1/issuers/{issuer_id}/cards/{card_id}/pin/changeCounter", get(change_counter))
-        .route("/.well-known/jwks.json", get(jwks))
+        .route(JWKS_PATH, get(jwks))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))

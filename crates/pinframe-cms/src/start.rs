@@ -42,6 +42,10 @@ pub struct CmsArgs {
     pub recipient_jwk: Option<PathBuf>,
 }
 
+/// The target of the start-up and shutdown log lines, as they were before the CMS had a crate of its
+/// own (a `PINFRAME_LOG` filter on it keeps working).
+const LOG_TARGET: &str = "pinframe::cms::server";
+
 /// The key-encryption key of a CMS data directory: `PINFRAME_CMS_KEK` (64 hex digits) if set,
 /// else a key file generated there.
 pub fn kek(dir: &std::path::Path) -> Result<Zeroizing<[u8; 32]>, StartupError> {
@@ -94,11 +98,15 @@ pub async fn serve(args: CmsArgs) -> Result<(), StartupError> {
     let (listener, local, public_url) = bind(args.listen, args.public_url.as_deref()).await?;
     let (state, secret_file) = open_state(&args, public_url).await?;
     match &state.client.grant {
-        Grant::AnyIssuer => tracing::warn!("no --issuer given: the CMS client may act for any issuer"),
-        Grant::Issuers(ids) => tracing::info!(issuers = ids.len(), "the CMS client may act for the --issuer list"),
+        Grant::AnyIssuer => {
+            tracing::warn!(target: LOG_TARGET, "no --issuer given: the CMS client may act for any issuer")
+        }
+        Grant::Issuers(ids) => {
+            tracing::info!(target: LOG_TARGET, issuers = ids.len(), "the CMS client may act for the --issuer list")
+        }
     }
     if args.recipient_jwk.is_none() {
-        tracing::warn!("no --recipient-jwk: GET …/pin answers 503 until the CMS knows the PIN service's key");
+        tracing::warn!(target: LOG_TARGET, "no --recipient-jwk: GET …/pin answers 503 until the CMS knows the PIN service's key");
     }
     say(&format!("cms client id: {}", state.client.id));
     if let Some(path) = secret_file {
@@ -106,6 +114,6 @@ pub async fn serve(args: CmsArgs) -> Result<(), StartupError> {
     }
     say(&format!("pinframe cms listening on http://{local}"));
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown()).await?;
-    tracing::info!("pinframe cms stopped");
+    tracing::info!(target: LOG_TARGET, "pinframe cms stopped");
     Ok(())
 }

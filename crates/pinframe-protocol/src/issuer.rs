@@ -57,7 +57,8 @@ impl Drop for TokenResponse {
 #[derive(Serialize, Deserialize)]
 pub struct AccessTokenResponse {
     pub access_token: String,
-    /// Always `Bearer`.
+    /// Always `Bearer` from pinframe; a CMS that leaves it out is read as if it said so.
+    #[serde(default)]
     pub token_type: String,
     pub expires_in: i64,
 }

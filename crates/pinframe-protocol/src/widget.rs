@@ -49,6 +49,7 @@ impl PinPolicyJson {
 #[serde(rename_all = "camelCase")]
 pub struct SessionResponse {
     pub action: Action,
+    #[serde(default)]
     pub issuer_id: String,
     /// The cardholder's language, if the issuer named it.
     pub language: Option<String>,
@@ -56,7 +57,9 @@ pub struct SessionResponse {
     pub parent_origin: Option<Origin>,
     #[serde(default)]
     pub allowed_parent_origins: Vec<Origin>,
+    #[serde(default)]
     pub expires_at: i64,
+    #[serde(default)]
     pub expires_in: i64,
     pub pin_policy: PinPolicyJson,
     /// The service's public encryption key (P-256, `use: enc`, `alg: ECDH-ES`): set-PIN encrypts to it.

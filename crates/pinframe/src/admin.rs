@@ -7,6 +7,7 @@ use pinframe_core::{IssuerId, PinPolicy};
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use pinframe_protocol::widget::PinPolicyJson;
 use pinframe_protocol::Origin;
 use pinframe_server::clock::{Clock, SystemClock};
 use pinframe_server::credentials;
@@ -51,8 +52,8 @@ fn policy(args: &PolicyArgs) -> Result<PinPolicy, AdminError> {
         .map_err(|e| AdminError::Invalid(e.to_string()))
 }
 
-fn policy_json(policy: &PinPolicy) -> serde_json::Value {
-    json!({"minLength": policy.min_len(), "maxLength": policy.max_len(), "forbidYears": policy.forbid_years()})
+fn policy_json(policy: &PinPolicy) -> PinPolicyJson {
+    PinPolicyJson::from(policy)
 }
 
 fn issuer_id(text: &str) -> Result<IssuerId, AdminError> {

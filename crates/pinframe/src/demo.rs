@@ -72,7 +72,7 @@ pub async fn seed(state: &AppState, origins: &[Origin]) -> Result<(), AppError> 
             let pin = Pin::parse(PIN).map_err(AppError::internal)?;
             pins::write_pin(state, &issuer, &card, &pan, &pin, &correlation).await
         }
-        Err(other) => Err(other.into()),
+        Err(other) => Err(AppError::internal(other)),
     }
 }
 

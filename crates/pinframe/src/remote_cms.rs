@@ -108,7 +108,9 @@ impl RemoteCms {
         let body = Zeroizing::new(read_limited(response).await?);
         let mut parsed: AccessTokenResponse =
             serde_json::from_slice(&body).map_err(|_| unavailable("token response is not the OAuth 2.0 JSON"))?;
-        let lifetime = Duration::from_secs(u64::try_from(parsed.expires_in).unwrap_or(0)).saturating_sub(TOKEN_MARGIN);
+        let expires_in =
+            u64::try_from(parsed.expires_in).map_err(|_| unavailable("token response has a negative expires_in"))?;
+        let lifetime = Duration::from_secs(expires_in).saturating_sub(TOKEN_MARGIN);
         let token = Zeroizing::new(std::mem::take(&mut parsed.access_token));
         *cached = Some(CachedToken { token: token.clone(), renew_at: Instant::now() + lifetime });
         Ok(token)

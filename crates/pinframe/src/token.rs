@@ -114,7 +114,7 @@ impl CheckedToken {
     /// cardholder can try again.
     pub async fn release(&self, state: &AppState) {
         if let Err(e) = state.store.release_token(&self.0.hash).await {
-            tracing::error!(error = %e, "could not give back a token after a failed PIN write");
+            tracing::error!(target: "pinframe::http::pin", error = %e, "could not give back a token after a failed PIN write");
         }
     }
 

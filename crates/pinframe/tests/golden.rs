@@ -1,5 +1,5 @@
 //! Golden transcript of the HTTP surface: every operation of the service (`openapi.json`) and of
-//! the reference CMS (`openapi-cms.json`), with its success body and its main error bodies, and
+//! the reference CMS (`pinframe-cms/openapi.json`), with its success body and its main error bodies, and
 //! the JWE plaintexts that cross each boundary. Values that are random per run (JWEs, JWTs, key
 //! coordinates, tokens, generated correlation ids) are replaced by placeholders; everything else
 //! is compared with `tests/golden/http.json`. `PINFRAME_GOLDEN_UPDATE=1` rewrites that file.

@@ -12,6 +12,8 @@ use axum::middleware;
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
+use pinframe_protocol::issuer::{JWKS_PATH, OAUTH_TOKEN_PATH, TOKENS_PATH};
+use pinframe_protocol::widget::{SESSION_PATH, SET_PATH, VIEW_PATH};
 use pinframe_server::error::MAX_JSON_BODY;
 use pinframe_server::jwks::jwks_response;
 use pinframe_server::middleware::{correlate, json_document, not_found};
@@ -25,17 +27,17 @@ const MAX_CARDS_BODY: usize = 256 * 1024;
 /// The service: API, widget pages and assets, and (with `--demo`) the demo host page.
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
-        .route("/oauth2/token", post(register::oauth_token))
+        .route(OAUTH_TOKEN_PATH, post(register::oauth_token))
         .route("/issuers/{issuer_id}/consumers/{consumer_id}", put(register::put_consumer))
         .route(
             "/issuers/{issuer_id}/consumers/{consumer_id}/cards",
             put(register::put_cards).layer(DefaultBodyLimit::max(MAX_CARDS_BODY)),
         )
-        .route("/api/v1/pin-control/tokens", post(tokens::create))
-        .route("/api/v1/pin/session", post(pin::session))
-        .route("/api/v1/pin/view", post(pin::view))
-        .route("/api/v1/pin/set", post(pin::set))
-        .route("/.well-known/jwks.json", get(jwks))
+        .route(TOKENS_PATH, post(tokens::create))
+        .route(SESSION_PATH, post(pin::session))
+        .route(VIEW_PATH, post(pin::view))
+        .route(SET_PATH, post(pin::set))
+        .route(JWKS_PATH, get(jwks))
         .route("/openapi.json", get(openapi))
         .route("/pin/{issuer_id}/view", get(widget::page))
         .route("/pin/{issuer_id}/set", get(widget::page))

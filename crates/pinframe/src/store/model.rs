@@ -1,6 +1,5 @@
-//! The service's storage, behind one small trait: issuers, their origins, consumers, cards (PAN
-//! sealed) and PIN-control tokens (hashed). SQLite implements it today; the SQL is portable so that a
-//! PostgreSQL implementation for multi-node deployments is a second impl, not a rewrite.
+//! The `Store` trait and the records it reads and writes. Origins are `Origin`s, actions `Action`s;
+//! a token is stored only as the SHA-256 of its text, a PAN only sealed.
 
 use std::fmt;
 
