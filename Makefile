@@ -20,7 +20,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-multivalue --enable-mutable-g
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext
 
 .PHONY: run test deps deps-build check test-native test-interop test-browser test-e2e widget widget-size \
-	fuzz-check fuzz-smoke host-kit bench bench-wasm clean-tools
+	fuzz-check fuzz-smoke host-kit host-kit-deps test-rust bench bench-wasm clean-tools
 
 # `make run LISTEN=0.0.0.0:8080 DATA_DIR=/var/lib/pinframe` to change where the demo listens and keeps data.
 LISTEN ?= 127.0.0.1:8080
@@ -32,9 +32,18 @@ run: widget
 	cargo build --release --locked -p pinframe
 	target/release/pinframe serve --demo --listen $(LISTEN) --data-dir $(DATA_DIR) --widget-dir dist
 
-## test: install what tests need, then run every check and test suite.
-test: deps check test-native test-interop test-browser host-kit test-e2e fuzz-check
+## test: install what tests need, then run every check and test suite. The host package's npm
+## install (mostly I/O, most of a minute on a fresh clone) runs beside the Rust checks and suites.
+test: deps
+	@$(MAKE) --no-print-directory -j2 test-rust host-kit-deps
+	@$(MAKE) --no-print-directory host-kit test-e2e fuzz-check
 	@echo "make test: all checks passed"
+
+# The Rust checks and suites, one after another.
+test-rust:
+	@$(MAKE) --no-print-directory -j1 check test-native test-interop test-browser
+
+host-kit-deps: packages/pinframe-host/node_modules/.installed
 
 ## deps-build: what building needs: the wasm target, Trunk, the wasm-bindgen CLI, and wasm-opt (npm).
 deps-build: target/.deps-rust tools/node_modules/.installed
