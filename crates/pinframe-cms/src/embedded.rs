@@ -1,5 +1,5 @@
 //! The reference CMS, in process: PIN blocks sealed with AES-256-GCM under a key-encryption key, in
-//! its own SQLite database, behind [`PinManagement`].
+//! its own SQLite database or its own PostgreSQL schema, behind [`PinManagement`].
 
 use std::path::Path;
 
@@ -9,15 +9,24 @@ use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, CardId, CorrelationId, IssuerId, PrivateJwk, PublicJwk};
 use pinframe_protocol::d1::{PinBlockJson, PinBlockType, MAX_ENCRYPTED_PIN_BLOCK_LEN};
 use pinframe_server::clock::{Clock, SystemClock};
-use pinframe_server::db::{open_sqlite, Pools, StoreError};
+use pinframe_server::db::{Db, DbConfig, Migrations, SqlRow, StoreError};
 use pinframe_server::keys::Sealer;
-use sqlx::Row;
+use pinframe_server::with_pool;
 use zeroize::Zeroizing;
 
 use crate::pin_management::{CmsError, EncryptedPinBlock, PinManagement};
 
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The PostgreSQL schema of the CMS's tables and their migration history.
+pub const SCHEMA: &str = "pinframe_cms";
+
+/// The file of the CMS's tables in its data directory, on SQLite.
+pub const SQLITE_FILE: &str = "cms.db";
+
 pub struct EmbeddedCms {
-    pools: Pools,
+    db: Db,
     kek: Sealer,
     /// The CMS's own key: `set_pin` blocks are encrypted to it.
     key: PrivateJwk,
@@ -41,17 +50,24 @@ fn row_aad(issuer: &IssuerId, card: &CardId, block_type: PinBlockType) -> Vec<u8
 }
 
 impl EmbeddedCms {
-    /// Opens the CMS database at `path`; `kek` seals blocks at rest, `key` is the CMS's own
-    /// decryption key and `recipient` the service key that blocks read from the CMS are encrypted to.
+    /// Opens the CMS's tables (`DIR/cms.db`, or the `pinframe_cms` schema on PostgreSQL); `kek`
+    /// seals blocks at rest, `key` is the CMS's own decryption key and `recipient` the service key
+    /// that blocks read from the CMS are encrypted to.
     pub async fn open(
-        path: &Path,
+        config: &DbConfig,
+        dir: &Path,
         kek: &[u8; 32],
         key: PrivateJwk,
         recipient: Option<PublicJwk>,
     ) -> Result<Self, StoreError> {
-        let pools = open_sqlite(path).await?;
-        sqlx::migrate!("migrations/cms").run(&pools.write).await?;
-        Ok(Self { pools, kek: Sealer::new(kek), key, recipient })
+        let migrations = Migrations { sqlite: &SQLITE, postgres: &POSTGRES };
+        let db = Db::open(config, &dir.join(SQLITE_FILE), SCHEMA, migrations).await?;
+        Ok(Self { db, kek: Sealer::new(kek), key, recipient })
+    }
+
+    /// Whether the CMS's database answers now: the readiness check.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await
     }
 }
 
@@ -71,16 +87,18 @@ impl PinManagement for EmbeddedCms {
             .recipient
             .as_ref()
             .ok_or_else(|| CmsError::Misconfigured("no recipient key: start the CMS with --recipient-jwk".into()))?;
-        let row = sqlx::query("SELECT block_type, block_sealed FROM cms_pins WHERE issuer_id = $1 AND card_id = $2")
-            .bind(issuer.as_str())
-            .bind(card.as_str())
-            .fetch_optional(&self.pools.read)
-            .await
-            .map_err(unavailable)?
-            .ok_or(CmsError::NotFound)?;
-        let block_type = PinBlockType::parse(row.try_get("block_type").map_err(unavailable)?)
-            .ok_or_else(|| unavailable("stored block type does not parse"))?;
-        let sealed: Vec<u8> = row.try_get("block_sealed").map_err(unavailable)?;
+        let (block_type, sealed) = with_pool!(&self.db, read, |pool| {
+            let row =
+                sqlx::query("SELECT block_type, block_sealed FROM cms_pins WHERE issuer_id = $1 AND card_id = $2")
+                    .bind(issuer.as_str())
+                    .bind(card.as_str())
+                    .fetch_optional(pool)
+                    .await?
+                    .ok_or(CmsError::NotFound)?;
+            Ok::<_, CmsError>((row.text("block_type")?, row.bytes("block_sealed")?))
+        })?;
+        let block_type =
+            PinBlockType::parse(&block_type).ok_or_else(|| unavailable("stored block type does not parse"))?;
         let block = self
             .kek
             .open(&row_aad(issuer, card, block_type), &sealed)
@@ -119,32 +137,35 @@ impl PinManagement for EmbeddedCms {
         }
         let sealed = self.kek.seal(&row_aad(issuer, card, block.block_type), &bytes);
         // One statement writes the block and moves the counter: neither can land without the other.
-        sqlx::query(
-            "INSERT INTO cms_pins (issuer_id, card_id, block_type, block_sealed, change_counter, updated_at) \
-             VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (issuer_id, card_id) DO UPDATE SET \
-             block_type = excluded.block_type, block_sealed = excluded.block_sealed, \
-             change_counter = cms_pins.change_counter + 1, updated_at = excluded.updated_at",
-        )
-        .bind(issuer.as_str())
-        .bind(card.as_str())
-        .bind(block.block_type.as_str())
-        .bind(sealed)
-        .bind(SystemClock.now())
-        .execute(&self.pools.write)
-        .await
-        .map_err(unavailable)?;
+        with_pool!(&self.db, write, |pool| {
+            sqlx::query(
+                "INSERT INTO cms_pins (issuer_id, card_id, block_type, block_sealed, change_counter, updated_at) \
+                 VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (issuer_id, card_id) DO UPDATE SET \
+                 block_type = excluded.block_type, block_sealed = excluded.block_sealed, \
+                 change_counter = cms_pins.change_counter + 1, updated_at = excluded.updated_at",
+            )
+            .bind(issuer.as_str())
+            .bind(card.as_str())
+            .bind(block.block_type.as_str())
+            .bind(&sealed)
+            .bind(SystemClock.now())
+            .execute(pool)
+            .await
+            .map(drop)
+        })?;
         Ok(())
     }
 
     async fn change_counter(&self, issuer: &IssuerId, card: &CardId, _: &CorrelationId) -> Result<u64, CmsError> {
-        let row = sqlx::query("SELECT change_counter FROM cms_pins WHERE issuer_id = $1 AND card_id = $2")
-            .bind(issuer.as_str())
-            .bind(card.as_str())
-            .fetch_optional(&self.pools.read)
-            .await
-            .map_err(unavailable)?
-            .ok_or(CmsError::NotFound)?;
-        let counter: i64 = row.try_get("change_counter").map_err(unavailable)?;
+        let counter = with_pool!(&self.db, read, |pool| {
+            let row = sqlx::query("SELECT change_counter FROM cms_pins WHERE issuer_id = $1 AND card_id = $2")
+                .bind(issuer.as_str())
+                .bind(card.as_str())
+                .fetch_optional(pool)
+                .await?
+                .ok_or(CmsError::NotFound)?;
+            row.int("change_counter")
+        })?;
         u64::try_from(counter).map_err(|_| unavailable("negative change counter"))
     }
 }

@@ -10,6 +10,7 @@ use std::fmt;
 use async_trait::async_trait;
 use pinframe_core::{CardId, CorrelationId, IssuerId, PublicJwk};
 use pinframe_protocol::d1::PinBlockType;
+use pinframe_server::db::StoreError;
 use pinframe_server::error::AppError;
 
 /// A PIN block in transit: its type and the compact JWE of its JSON (`{"format":..,"pinBlock":..}`).
@@ -35,6 +36,20 @@ pub enum CmsError {
     Misconfigured(String),
     /// The CMS could not be reached or failed; the detail is for the log.
     Unavailable(String),
+    /// The embedded CMS's database failed (out of reach, or otherwise).
+    Storage(StoreError),
+}
+
+impl From<StoreError> for CmsError {
+    fn from(error: StoreError) -> Self {
+        Self::Storage(error)
+    }
+}
+
+impl From<sqlx::Error> for CmsError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Storage(error.into())
+    }
 }
 
 impl fmt::Display for CmsError {
@@ -44,6 +59,7 @@ impl fmt::Display for CmsError {
             Self::Rejected(why) => write!(f, "CMS rejected the request: {why}"),
             Self::Misconfigured(why) => write!(f, "CMS configuration: {why}"),
             Self::Unavailable(why) => write!(f, "CMS unavailable: {why}"),
+            Self::Storage(e) => write!(f, "CMS {e}"),
         }
     }
 }

@@ -23,6 +23,7 @@ use axum::{Extension, Json, Router};
 use pinframe_core::{CardId, CorrelationId, IssuerId, PublicJwk};
 use pinframe_protocol::d1::{ChangeCounterBody, PinBlockType, PinBody, MAX_ENCRYPTED_PIN_BLOCK_LEN};
 use pinframe_protocol::issuer::{Jwks, JWKS_PATH, OAUTH_TOKEN_PATH};
+use pinframe_protocol::ops::READY_PATH;
 use pinframe_server::clock::Clock;
 use pinframe_server::credentials;
 use pinframe_server::error::{ApiJson, AppError, LogDetail, MAX_JSON_BODY};
@@ -93,6 +94,7 @@ pub fn app(state: CmsState) -> Router {
         .route("/cms/api/v1/issuers/{issuer_id}/cards/{card_id}/pin", get(get_pin).put(put_pin))
         .route("/cms/api/v1/issuers/{issuer_id}/cards/{card_id}/pin/changeCounter", get(change_counter))
         .route(JWKS_PATH, get(jwks))
+        .route(READY_PATH, get(ready))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
@@ -102,6 +104,11 @@ pub fn app(state: CmsState) -> Router {
 
 async fn jwks(State(state): State<CmsState>) -> Response {
     jwks_response(&state.jwks)
+}
+
+/// `GET /readyz`: ready while the CMS's database answers.
+async fn ready(State(state): State<CmsState>) -> Response {
+    pinframe_server::readiness::readiness(state.cms.ping()).await
 }
 
 async fn openapi() -> Response {
@@ -134,7 +141,8 @@ fn card_id(text: &str) -> Result<CardId, AppError> {
 }
 
 /// A failure of the CMS's own API. A [`CmsError`] answers here as the D1 API does (404, 400
-/// `invalid_pin_block`, 503 `not_configured`, 500), not as a PIN service relays it.
+/// `invalid_pin_block`, 503 `not_configured`, 503 `storage_unavailable`, 500), not as a PIN
+/// service relays it.
 #[derive(Debug)]
 pub struct D1Error(AppError);
 
@@ -155,6 +163,7 @@ impl From<CmsError> for D1Error {
                 detail,
             },
             CmsError::Unavailable(detail) => AppError::internal(detail),
+            CmsError::Storage(e) => AppError::from(e),
         })
     }
 }

@@ -1,12 +1,13 @@
 //! `pinframe cms`: the reference CMS on its own. Its client's id comes from `--client-id`, its
 //! secret from `PINFRAME_CMS_CLIENT_SECRET` or a file generated in the data directory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
 use pinframe_core::{IssuerId, PublicJwk};
 use pinframe_server::clock::SystemClock;
+use pinframe_server::config::{DatabaseArgs, KeyFiles};
 use pinframe_server::credentials;
 use pinframe_server::keys;
 use pinframe_server::oauth::{Grant, JwtAuthority};
@@ -40,6 +41,36 @@ pub struct CmsArgs {
     /// `pinframe keys public`): PIN blocks read from the CMS are encrypted to it.
     #[arg(long, value_name = "FILE")]
     pub recipient_jwk: Option<PathBuf>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// The CMS's key file (its P-256 decryption key), in its data directory.
+pub const KEY_FILE: &str = "cms-key.jwk";
+/// The CMS's key-encryption key (hex), unless `PINFRAME_CMS_KEK` gives it.
+pub const KEK_FILE: &str = "kek.hex";
+/// The key that signs the CMS's access tokens.
+pub const SIGNING_KEY_FILE: &str = "signing-key.jwk";
+/// The CMS client's secret, unless `PINFRAME_CMS_CLIENT_SECRET` gives it.
+pub const CLIENT_SECRET_FILE: &str = "client-secret";
+
+/// Creates the missing key files of a standalone CMS's data directory (`pinframe keys init
+/// --cms`), for replicas that share a database and so must share keys. Returns each file and
+/// whether it was created (`false`: it was there and is kept).
+pub fn init_keys(dir: &Path) -> Result<Vec<(PathBuf, bool)>, StartupError> {
+    private_dir(dir)?;
+    let mut done = Vec::new();
+    for name in [KEY_FILE, SIGNING_KEY_FILE, KEK_FILE, CLIENT_SECRET_FILE] {
+        let path = dir.join(name);
+        let created = !path.exists();
+        match name {
+            KEK_FILE => drop(keys::load_or_create_key256(&path)?),
+            CLIENT_SECRET_FILE => drop(keys::load_or_create_secret(&path)?),
+            _ => drop(keys::load_or_create_jwk(&path)?),
+        }
+        done.push((path, created));
+    }
+    Ok(done)
 }
 
 /// The target of the start-up and shutdown log lines, as they were before the CMS had a crate of its
@@ -47,14 +78,14 @@ pub struct CmsArgs {
 const LOG_TARGET: &str = "pinframe::cms::server";
 
 /// The key-encryption key of a CMS data directory: `PINFRAME_CMS_KEK` (64 hex digits) if set,
-/// else a key file generated there.
-pub fn kek(dir: &std::path::Path) -> Result<Zeroizing<[u8; 32]>, StartupError> {
+/// else its key file there (generated if `files` allow).
+pub fn kek(dir: &std::path::Path, files: KeyFiles<'_>) -> Result<Zeroizing<[u8; 32]>, StartupError> {
     match std::env::var("PINFRAME_CMS_KEK") {
         Ok(hex) => {
             let hex = Zeroizing::new(hex);
             keys::parse_key256(hex.trim()).ok_or_else(|| "PINFRAME_CMS_KEK must be 64 hexadecimal digits".into())
         }
-        Err(_) => Ok(keys::load_or_create_key256(&dir.join("kek.hex"))?),
+        Err(_) => Ok(files.key256(&dir.join(KEK_FILE))?),
     }
 }
 
@@ -63,8 +94,11 @@ pub fn kek(dir: &std::path::Path) -> Result<Zeroizing<[u8; 32]>, StartupError> {
 pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState, Option<PathBuf>), StartupError> {
     let dir = &args.data_dir;
     private_dir(dir)?;
-    let key = keys::load_or_create_jwk(&dir.join("cms-key.jwk"))?;
-    let signing = keys::load_or_create_jwk(&dir.join("signing-key.jwk"))?;
+    let database = args.database.config()?;
+    let init = format!("pinframe keys init --cms --data-dir {}", dir.display());
+    let files = KeyFiles::for_database(&database, &init);
+    let key = files.jwk(&dir.join(KEY_FILE))?;
+    let signing = files.jwk(&dir.join(SIGNING_KEY_FILE))?;
     let recipient = match &args.recipient_jwk {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("--recipient-jwk {}: {e}", path.display()))?;
@@ -75,8 +109,8 @@ pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState,
     let (secret, secret_file) = match std::env::var("PINFRAME_CMS_CLIENT_SECRET") {
         Ok(secret) if !secret.is_empty() => (Zeroizing::new(secret), None),
         _ => {
-            let path = dir.join("client-secret");
-            (keys::load_or_create_secret(&path)?, Some(path))
+            let path = dir.join(CLIENT_SECRET_FILE);
+            (files.secret(&path)?, Some(path))
         }
     };
     let grant = if args.issuers.is_empty() {
@@ -89,7 +123,7 @@ pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState,
     let client = CmsClient { id: args.client_id.clone(), secret_hash, grant };
     let jwt = JwtAuthority::new(&signing, public_url, AUDIENCE, SCOPE, ACCESS_TOKEN_TTL)?;
     let public = key.public().clone();
-    let cms = EmbeddedCms::open(&dir.join("cms.db"), &*kek(dir)?, key, recipient).await?;
+    let cms = EmbeddedCms::open(&database, dir, &*kek(dir, files)?, key, recipient).await?;
     Ok((CmsState::new(cms, &public, jwt, client, Arc::new(SystemClock)), secret_file))
 }
 

@@ -11,6 +11,7 @@
 //! - [`d1`]: the D1 PIN Management API between the service and the CMS.
 //! - [`host`]: the events the widget reports to its host and the command it takes.
 //! - [`error`]: the one error body every endpoint answers with.
+//! - [`ops`]: the readiness check operators and load balancers read.
 //! - [`demo`]: the demo page's own backend (`pinframe serve --demo` only).
 //!
 //! Plain serde derives only, `no_std` + `alloc`: no `serde_json::Value` in any type, so the widget's
@@ -29,6 +30,7 @@ pub mod demo;
 pub mod error;
 pub mod host;
 pub mod issuer;
+pub mod ops;
 pub mod origin;
 pub mod token;
 pub mod widget;

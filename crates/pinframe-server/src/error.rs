@@ -12,7 +12,10 @@ use pinframe_core::{FormatError, Violation};
 use pinframe_protocol::ErrorBody;
 use serde::de::DeserializeOwned;
 
-use crate::db::StoreError;
+use crate::db::{StoreError, StoreErrorKind};
+
+/// Seconds a 503 asks the client to wait before it tries again (`Retry-After`).
+pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 /// Largest JSON body any endpoint accepts. The largest legitimate one is a JWE of a few hundred bytes.
 pub const MAX_JSON_BODY: usize = 16 * 1024;
@@ -54,7 +57,8 @@ pub enum AppError {
     Unsupported { message: &'static str },
     /// 413: a body over the route's limit; the message says the limit.
     TooLarge { message: &'static str },
-    /// 503: the widget has not been built, or a dependency is down.
+    /// 503: the widget has not been built, or a dependency (the database, the CMS) is down. Sent
+    /// with `Retry-After`.
     Unavailable { code: &'static str, message: &'static str, detail: String },
     /// 500: a bug or a storage failure. `detail` is logged, never sent.
     Internal { detail: String },
@@ -122,6 +126,9 @@ impl IntoResponse for AppError {
         if let Self::Unauthorized { scheme } = self {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge(scheme));
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
         if let Some(detail) = detail {
             response.extensions_mut().insert(LogDetail(detail));
         }
@@ -129,10 +136,18 @@ impl IntoResponse for AppError {
     }
 }
 
-/// A storage failure is ours: 500, the detail in the log.
+/// A database out of reach is a 503 the client may retry; any other storage failure is ours: 500.
+/// Either way the detail goes to the log only.
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
-        Self::internal(error)
+        match error.kind() {
+            StoreErrorKind::Unavailable => Self::Unavailable {
+                code: "storage_unavailable",
+                message: "The service cannot reach its database. Please try again shortly.",
+                detail: error.to_string(),
+            },
+            StoreErrorKind::Failed => Self::internal(error),
+        }
     }
 }
 

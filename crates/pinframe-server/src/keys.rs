@@ -29,14 +29,19 @@ impl fmt::Display for KeyFileError {
 
 impl std::error::Error for KeyFileError {}
 
-fn key_error(path: &Path, reason: impl fmt::Display) -> KeyFileError {
+pub(crate) fn key_error(path: &Path, reason: impl fmt::Display) -> KeyFileError {
     KeyFileError { path: path.display().to_string(), reason: reason.to_string() }
+}
+
+/// Loads the private JWK in `path`; `None` if there is no file.
+pub fn load_jwk(path: &Path) -> Result<Option<PrivateJwk>, KeyFileError> {
+    read_secret_file(path)?.map(|text| PrivateJwk::parse(text.trim()).map_err(|e| key_error(path, e))).transpose()
 }
 
 /// Loads the private JWK in `path`, or generates one there (mode 0600) when the file does not exist.
 pub fn load_or_create_jwk(path: &Path) -> Result<PrivateJwk, KeyFileError> {
-    match read_secret_file(path)? {
-        Some(text) => PrivateJwk::parse(text.trim()).map_err(|e| key_error(path, e)),
+    match load_jwk(path)? {
+        Some(key) => Ok(key),
         None => {
             let key = PrivateJwk::generate(&mut OsRng);
             let mut text = key.to_json();
@@ -70,10 +75,17 @@ pub fn read_secret(path: &Path) -> Result<Option<Zeroizing<String>>, KeyFileErro
     }
 }
 
+/// Loads the 256-bit key written in hex in `path`; `None` if there is no file.
+pub fn load_key256(path: &Path) -> Result<Option<Zeroizing<[u8; 32]>>, KeyFileError> {
+    read_secret_file(path)?
+        .map(|text| parse_key256(text.trim()).ok_or_else(|| key_error(path, "expected 64 hexadecimal digits")))
+        .transpose()
+}
+
 /// Loads the 256-bit key written in hex in `path`, or generates one there (mode 0600).
 pub fn load_or_create_key256(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
-    match read_secret_file(path)? {
-        Some(text) => parse_key256(text.trim()).ok_or_else(|| key_error(path, "expected 64 hexadecimal digits")),
+    match load_key256(path)? {
+        Some(key) => Ok(key),
         None => {
             let mut key = Zeroizing::new([0u8; 32]);
             OsRng.fill_bytes(key.as_mut());

@@ -8,13 +8,17 @@
 //! - [`oauth`]: the client credentials grant and the ES256 access tokens it issues and verifies.
 //! - [`jwks`]: public keys as a JWKS publishes them.
 //! - [`keys`]: key files at rest and the AES-256-GCM sealing of stored values.
-//! - [`db`]: SQLite pools and the storage error.
+//! - [`db`]: the database (SQLite files or PostgreSQL schemas), one query text for both, and the
+//!   storage error.
+//! - [`config`]: the database and key-file options both servers take.
+//! - [`readiness`]: `GET /readyz`, ready while the database answers.
 //! - [`clock`]: the injectable clock.
 //! - [`startup`]: binding a listener, data directories, operator output, graceful shutdown.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod clock;
+pub mod config;
 pub mod credentials;
 pub mod db;
 pub mod error;
@@ -22,4 +26,5 @@ pub mod jwks;
 pub mod keys;
 pub mod middleware;
 pub mod oauth;
+pub mod readiness;
 pub mod startup;

@@ -13,7 +13,8 @@ use pinframe_server::clock::{Clock, SystemClock};
 use pinframe_server::credentials;
 
 use crate::cli::{IssuerCommand, PolicyArgs};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{SqlStore, Store, StoreError};
+use pinframe_server::config::DatabaseArgs;
 
 #[derive(Debug)]
 pub enum AdminError {
@@ -42,9 +43,12 @@ impl From<StoreError> for AdminError {
     }
 }
 
-async fn open(data_dir: &Path) -> Result<SqliteStore, AdminError> {
-    pinframe_server::startup::private_dir(data_dir).map_err(|e| AdminError::Invalid(e.to_string()))?;
-    Ok(SqliteStore::open(&data_dir.join("service.db")).await?)
+async fn open(data_dir: &Path, database: &DatabaseArgs) -> Result<SqlStore, AdminError> {
+    let config = database.config().map_err(|e| AdminError::Invalid(e.to_string()))?;
+    if !config.is_postgres() {
+        pinframe_server::startup::private_dir(data_dir).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    }
+    Ok(SqlStore::open(&config, data_dir).await?)
 }
 
 fn policy(args: &PolicyArgs) -> Result<PinPolicy, AdminError> {
@@ -63,14 +67,14 @@ fn issuer_id(text: &str) -> Result<IssuerId, AdminError> {
 /// Runs the command; returns what to print (which may hold a secret, hence `Zeroizing`).
 pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError> {
     match command {
-        IssuerCommand::Add { id, origins, policy: policy_args, data_dir } => {
+        IssuerCommand::Add { id, origins, policy: policy_args, data_dir, database } => {
             let id = issuer_id(&id)?;
             let policy = policy(&policy_args)?;
             let origins = origins
                 .iter()
                 .map(|o| Origin::parse(o).ok_or_else(|| AdminError::Invalid(format!("not an http(s) origin: {o}"))))
                 .collect::<Result<Vec<_>, _>>()?;
-            let store = open(&data_dir).await?;
+            let store = open(&data_dir, &database).await?;
             if store.issuer(&id).await?.is_some() {
                 return Err(AdminError::Exists(id.as_str().to_owned()));
             }
@@ -91,8 +95,8 @@ pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError
             });
             Ok(Zeroizing::new(format!("{out}\n")))
         }
-        IssuerCommand::List { data_dir } => {
-            let store = open(&data_dir).await?;
+        IssuerCommand::List { data_dir, database } => {
+            let store = open(&data_dir, &database).await?;
             let mut out = String::new();
             for issuer in store.issuers().await? {
                 let origins = store.origins(&issuer.id).await?;
@@ -106,17 +110,17 @@ pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError
             }
             Ok(Zeroizing::new(out))
         }
-        IssuerCommand::SetPolicy { id, policy: policy_args, data_dir } => {
+        IssuerCommand::SetPolicy { id, policy: policy_args, data_dir, database } => {
             let id = issuer_id(&id)?;
             let policy = policy(&policy_args)?;
-            let store = open(&data_dir).await?;
+            let store = open(&data_dir, &database).await?;
             store.issuer(&id).await?.ok_or_else(|| AdminError::Unknown(id.as_str().to_owned()))?;
             store.set_policy(&id, &policy).await?;
             Ok(Zeroizing::new(format!("{}\n", json!({"issuerId": id.as_str(), "pinPolicy": policy_json(&policy)}))))
         }
-        IssuerCommand::RotateSecret { id, data_dir } => {
+        IssuerCommand::RotateSecret { id, data_dir, database } => {
             let id = issuer_id(&id)?;
-            let store = open(&data_dir).await?;
+            let store = open(&data_dir, &database).await?;
             let issuer = store.issuer(&id).await?.ok_or_else(|| AdminError::Unknown(id.as_str().to_owned()))?;
             let secret = credentials::generate_secret();
             store.put_issuer(&id, &issuer.client_id, &credentials::hash_secret(&secret), SystemClock.now()).await?;

@@ -12,6 +12,7 @@ pub use pinframe_cms::CmsArgs;
 use pinframe_core::pinblock::{self, PinBlockFormat, PinBlockKey};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, FormatError, Pan, Pin, PrivateJwk, PublicJwk};
+pub use pinframe_server::config::DatabaseArgs;
 use zeroize::Zeroizing;
 
 /// pinframe: view and set card PINs end to end encrypted.
@@ -28,7 +29,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the reference CMS alone: the D1 PIN Management API server (see README, "Your own CMS").
     Cms(CmsArgs),
-    /// Provision issuers in the service's data directory.
+    /// Provision issuers in the service's database (its data directory, or PostgreSQL).
     #[command(subcommand)]
     Issuer(IssuerCommand),
     #[command(flatten)]
@@ -50,6 +51,8 @@ pub enum IssuerCommand {
         policy: PolicyArgs,
         #[arg(long, value_name = "DIR", default_value = "./data")]
         data_dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
     /// Change an issuer's PIN policy for new PINs.
     SetPolicy {
@@ -59,11 +62,15 @@ pub enum IssuerCommand {
         policy: PolicyArgs,
         #[arg(long, value_name = "DIR", default_value = "./data")]
         data_dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
     /// List issuers, their client ids and origins, one JSON object per line.
     List {
         #[arg(long, value_name = "DIR", default_value = "./data")]
         data_dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
     /// Replace an issuer's client secret; prints the new one, once. The old one stops working at once.
     RotateSecret {
@@ -71,6 +78,8 @@ pub enum IssuerCommand {
         id: String,
         #[arg(long, value_name = "DIR", default_value = "./data")]
         data_dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 
@@ -109,6 +118,8 @@ pub struct ServeArgs {
     /// Lifetime of a PIN-control token, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=3600))]
     pub token_ttl: u32,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// An issuer's PIN policy (see ARCHITECTURE.md, "PIN policy").
@@ -197,6 +208,17 @@ pub enum KeysCommand {
         #[arg(long, value_name = "FILE")]
         jwk: PathBuf,
     },
+    /// Create a deployment's key files once, in DIR: the service key, signing key and data key,
+    /// and the embedded CMS's key and key-encryption key in DIR/cms (with --cms: a standalone CMS's
+    /// key, signing key, key-encryption key and client secret). Existing files are kept. Every
+    /// replica gets a copy; with a database URL a replica never creates a key itself.
+    Init {
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// The key files of `pinframe cms --data-dir DIR` instead of `pinframe serve`'s.
+        #[arg(long)]
+        cms: bool,
+    },
 }
 
 /// Why a command failed; its Display is the one line printed on stderr. Never holds a secret.
@@ -210,6 +232,8 @@ pub enum CliError {
     Io { what: String, error: std::io::Error },
     /// Something else about the input.
     Input(&'static str),
+    /// Creating key files failed (the message names the file; it never holds a key).
+    Keys(String),
 }
 
 impl fmt::Display for CliError {
@@ -219,6 +243,7 @@ impl fmt::Display for CliError {
             Self::Decrypt => f.write_str("JWE could not be decrypted"),
             Self::Io { what, error } => write!(f, "cannot read {what}: {error}"),
             Self::Input(why) => f.write_str(why),
+            Self::Keys(why) => f.write_str(why),
         }
     }
 }
@@ -267,6 +292,18 @@ pub fn run(command: ToolCommand, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u
         }
         ToolCommand::Keys(KeysCommand::Generate) => Ok(line(&PrivateJwk::generate(&mut OsRng).to_json())),
         ToolCommand::Keys(KeysCommand::Public { jwk }) => Ok(line(&PublicJwk::parse(&read_file(&jwk)?)?.to_json())),
+        ToolCommand::Keys(KeysCommand::Init { data_dir, cms }) => {
+            let done =
+                if cms { pinframe_cms::start::init_keys(&data_dir) } else { crate::server::init_keys(&data_dir) }
+                    .map_err(|e| CliError::Keys(e.to_string()))?;
+            let mut out = String::new();
+            for (path, created) in done {
+                out.push_str(if created { "created " } else { "kept " });
+                out.push_str(&path.display().to_string());
+                out.push('\n');
+            }
+            Ok(Zeroizing::new(out.into_bytes()))
+        }
     }
 }
 

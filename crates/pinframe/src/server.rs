@@ -2,13 +2,15 @@
 //! demo if asked, and serves until Ctrl-C or SIGTERM.
 
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use pinframe_cms::{EmbeddedCms, PinManagement};
-use pinframe_core::PublicJwk;
+use pinframe_core::{PrivateJwk, PublicJwk};
 use pinframe_protocol::Origin;
 use pinframe_server::clock::SystemClock;
+use pinframe_server::config::KeyFiles;
 use pinframe_server::keys::{self as key_files, Sealer};
 use pinframe_server::oauth::JwtAuthority;
 use pinframe_server::startup::{bind, private_dir, say, shutdown, StartupError};
@@ -19,7 +21,7 @@ use crate::demo;
 use crate::http::{app, register};
 use crate::remote_cms::RemoteCms;
 use crate::state::{AppState, Config, ServiceKeys};
-use crate::store::SqliteStore;
+use crate::store::SqlStore;
 use crate::widget_assets::WidgetAssets;
 
 /// Lifetime of the access tokens of `/oauth2/token`, in seconds.
@@ -47,30 +49,77 @@ fn remote_cms(args: &ServeArgs, url: &str) -> Result<RemoteCms, StartupError> {
     Ok(RemoteCms::new(url, args.cms_client_id.clone(), secret, pinned)?)
 }
 
+/// The service's decryption key (P-256), in its data directory.
+pub const SERVICE_KEY_FILE: &str = "service-key.jwk";
+/// The key that seals PANs at rest (hex).
+pub const DATA_KEY_FILE: &str = "data-key.hex";
+/// The key that signs the Register API's access tokens.
+pub const SIGNING_KEY_FILE: &str = "signing-key.jwk";
+/// The embedded CMS's directory inside the service's.
+pub const CMS_DIR: &str = "cms";
+
+/// The service's keys: the JWK the widget encrypts new PINs to, the data key, and the signing key
+/// (signing and encryption keys are never the same key).
+struct Keys {
+    encryption: PrivateJwk,
+    data: Zeroizing<[u8; 32]>,
+    signing: PrivateJwk,
+}
+
+fn load_keys(data: &Path, files: KeyFiles<'_>) -> Result<Keys, StartupError> {
+    Ok(Keys {
+        encryption: files.jwk(&data.join(SERVICE_KEY_FILE))?,
+        data: files.key256(&data.join(DATA_KEY_FILE))?,
+        signing: files.jwk(&data.join(SIGNING_KEY_FILE))?,
+    })
+}
+
+/// Creates the missing key files of a deployment (`pinframe keys init`): the service's, and the
+/// embedded CMS's in `DIR/cms`. Every replica of a deployment gets a copy of them. Returns each
+/// file and whether it was created (`false`: it was there and is kept).
+pub fn init_keys(data: &Path) -> Result<Vec<(PathBuf, bool)>, StartupError> {
+    private_dir(data)?;
+    let cms_dir = data.join(CMS_DIR);
+    private_dir(&cms_dir)?;
+    let paths = [
+        data.join(SERVICE_KEY_FILE),
+        data.join(DATA_KEY_FILE),
+        data.join(SIGNING_KEY_FILE),
+        cms_dir.join(pinframe_cms::start::KEY_FILE),
+        cms_dir.join(pinframe_cms::start::KEK_FILE),
+    ];
+    let existed: Vec<bool> = paths.iter().map(|p| p.exists()).collect();
+    load_keys(data, KeyFiles::CreateMissing)?;
+    key_files::load_or_create_jwk(&paths[3])?;
+    key_files::load_or_create_key256(&paths[4])?;
+    Ok(paths.into_iter().zip(existed).map(|(path, existed)| (path, !existed)).collect())
+}
+
 /// Builds the state for a data directory. `listen_origins` are the origins the demo registers.
 pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState, StartupError> {
     let data = &args.data_dir;
-    let cms_dir = data.join("cms");
+    let cms_dir = data.join(CMS_DIR);
+    let database = args.database.config()?;
     private_dir(data)?;
     if args.cms_url.is_none() {
         private_dir(&cms_dir)?;
     }
-    let encryption = key_files::load_or_create_jwk(&data.join("service-key.jwk"))?;
-    let data_key = key_files::load_or_create_key256(&data.join("data-key.hex"))?;
-    let keys = ServiceKeys::new(encryption, Sealer::new(&data_key));
-    // A key of its own for access tokens: signing and encryption keys are never the same key.
-    let signing = key_files::load_or_create_jwk(&data.join("signing-key.jwk"))?;
-    let jwt = JwtAuthority::new(&signing, public_url.clone(), register::AUDIENCE, register::SCOPE, ACCESS_TOKEN_TTL)?;
+    let init = format!("pinframe keys init --data-dir {}", data.display());
+    let files = KeyFiles::for_database(&database, &init);
+    let loaded = load_keys(data, files)?;
+    let keys = ServiceKeys::new(loaded.encryption, Sealer::new(&loaded.data));
+    let jwt =
+        JwtAuthority::new(&loaded.signing, public_url.clone(), register::AUDIENCE, register::SCOPE, ACCESS_TOKEN_TTL)?;
     let cms: Arc<dyn PinManagement> = match &args.cms_url {
         Some(url) => Arc::new(remote_cms(args, url)?),
         None => {
-            let cms_key = key_files::load_or_create_jwk(&cms_dir.join("cms-key.jwk"))?;
-            let kek = pinframe_cms::start::kek(&cms_dir)?;
+            let cms_key = files.jwk(&cms_dir.join(pinframe_cms::start::KEY_FILE))?;
+            let kek = pinframe_cms::start::kek(&cms_dir, files)?;
             let recipient = Some(keys.encryption.public().clone());
-            Arc::new(EmbeddedCms::open(&cms_dir.join("cms.db"), &kek, cms_key, recipient).await?)
+            Arc::new(EmbeddedCms::open(&database, &cms_dir, &kek, cms_key, recipient).await?)
         }
     };
-    let store = SqliteStore::open(&data.join("service.db")).await?;
+    let store = SqlStore::open(&database, data).await?;
     let widget = WidgetAssets::load(&args.widget_dir)
         .map_err(|e| format!("widget directory {}: {e}", args.widget_dir.display()))?;
     if !widget.is_built() {

@@ -119,10 +119,13 @@ impl CheckedToken {
     }
 
     /// Counts a refused attempt against the token (the [`MAX_SET_ATTEMPTS`]th uses it up), then
-    /// returns the refusal.
+    /// returns the refusal. A token that a concurrent request used up meanwhile is not counted:
+    /// that attempt gets the same 401 as any used token, so of any number of concurrent refused
+    /// attempts exactly [`MAX_SET_ATTEMPTS`] are answered with the refusal.
     pub async fn refuse(&self, state: &AppState, refusal: AppError) -> AppError {
         match state.store.refuse_attempt(&self.0.hash, MAX_SET_ATTEMPTS, state.clock.now()).await {
-            Ok(_) => refusal,
+            Ok(Some(_)) => refusal,
+            Ok(None) => unauthorized(),
             Err(e) => e.into(),
         }
     }

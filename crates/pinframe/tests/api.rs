@@ -186,26 +186,43 @@ async fn a_set_token_cannot_view() {
 
 #[tokio::test]
 async fn exactly_one_of_many_concurrent_views_succeeds() {
-    let h = harness().await;
-    let token = h.token("VIEW_PIN").await;
-    let (_, epk) = ephemeral();
-    let tasks: Vec<_> = (0..24)
-        .map(|_| {
-            let app = h.app();
-            let request = Request::post("/api/v1/pin/view")
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(json!({ "epk": epk.clone() }).to_string()))
-                .unwrap();
-            tokio::spawn(async move { app.oneshot(request).await.unwrap().status() })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
+    for backend in backends() {
+        let h = harness_on(&backend).await;
+        for _ in 0..3 {
+            let token = h.token("VIEW_PIN").await;
+            let (_, epk) = ephemeral();
+            let tasks: Vec<_> = (0..32)
+                .map(|_| {
+                    let app = h.app();
+                    let request = Request::post("/api/v1/pin/view")
+                        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(Body::from(json!({ "epk": epk.clone() }).to_string()))
+                        .unwrap();
+                    tokio::spawn(async move { app.oneshot(request).await.unwrap().status() })
+                })
+                .collect();
+            let mut statuses = Vec::new();
+            for task in tasks {
+                statuses.push(task.await.unwrap());
+            }
+            assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{backend:?}: {statuses:?}");
+            assert!(
+                statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED),
+                "{backend:?}: {statuses:?}"
+            );
+        }
     }
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn readiness_follows_the_database() {
+    for backend in backends() {
+        let h = harness_on(&backend).await;
+        let answer = h.get("/readyz").await;
+        assert_eq!(answer.status, StatusCode::OK, "{backend:?}: {}", answer.text);
+        assert_eq!(answer.body, json!({"status": "ready"}));
+    }
 }
 
 #[tokio::test]
@@ -382,6 +399,7 @@ async fn the_openapi_document_matches_the_router() {
         "POST /api/v1/pin/set",
         "GET /pin/{issuerId}/set",
         "GET /.well-known/jwks.json",
+        "GET /readyz",
         "GET /openapi.json",
         "GET /pin/{issuerId}/view",
         "GET /pin/assets/{file}",

@@ -42,6 +42,7 @@ async fn cms(issuers: &[&str], with_recipient: bool) -> Cms {
         client_id: "pinframe-service".to_owned(),
         issuers: issuers.iter().map(|s| (*s).to_owned()).collect(),
         recipient_jwk: with_recipient.then_some(recipient),
+        database: Default::default(),
     };
     let (mut state, secret_file) = open_state(&args, "http://cms.test".to_owned()).await.unwrap();
     let secret = std::fs::read_to_string(secret_file.expect("no secret in the environment: a file")).unwrap();
@@ -320,6 +321,7 @@ async fn the_cms_openapi_document_matches_its_router() {
         "PUT /cms/api/v1/issuers/{issuerId}/cards/{cardId}/pin",
         "GET /cms/api/v1/issuers/{issuerId}/cards/{cardId}/pin/changeCounter",
         "GET /.well-known/jwks.json",
+        "GET /readyz",
         "GET /openapi.json",
     ];
     routes.sort();

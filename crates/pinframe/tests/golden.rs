@@ -30,7 +30,8 @@ const CONSUMER: &str = "golden-consumer";
 const NEW_CARD: &str = "golden-card-1";
 const NEW_PAN: &str = "4111111111111111";
 /// Headers recorded from every answer, when present.
-const RECORDED_HEADERS: [&str; 5] = ["content-type", "cache-control", "www-authenticate", "pragma", "x-correlation-id"];
+const RECORDED_HEADERS: [&str; 6] =
+    ["content-type", "cache-control", "www-authenticate", "pragma", "retry-after", "x-correlation-id"];
 /// Text bodies (CSS, JavaScript, HTML) up to this many characters are recorded whole; of longer
 /// ones, the first [`TEXT_PREFIX`].
 const TEXT_WHOLE: usize = 1024;
@@ -409,6 +410,7 @@ async fn discovery(t: &mut Transcript) -> PublicJwk {
     )
     .await;
     t.service("fallback.not_found", Call::get("/no/such/path")).await;
+    t.service("readyz", Call::get("/readyz")).await;
     service_key
 }
 
@@ -808,6 +810,7 @@ async fn cms_api(t: &mut Transcript, h: &Harness, secret: &str) {
     let cms_key = PublicJwk::parse(&jwks.body["keys"][0].to_string()).unwrap();
     let openapi = t.cms("cms.openapi", Call::get("/openapi.json")).await;
     t.summarise_response(openapi_summary(&openapi.body));
+    t.cms("cms.readyz", Call::get("/readyz")).await;
 
     let path = "/oauth2/token";
     let with_secret = |call: Call| call.basic_secret(CMS_CLIENT, secret, "<client secret>");

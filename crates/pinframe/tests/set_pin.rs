@@ -1,7 +1,8 @@
 //! `POST /api/v1/pin/set` through the router: success (the CMS's change counter moves by exactly
 //! one, a later view shows the new PIN), each policy refusal, attempts running out, reuse, the
-//! wrong kind of token, and JWEs that do not decrypt. Then a property: the widget's form check and
-//! the service accept exactly the same PINs.
+//! wrong kind of token, and JWEs that do not decrypt. The rules that claim or count run on every
+//! backend (SQLite, and PostgreSQL when the suite has one). Then a property: the widget's form check
+//! and the service accept exactly the same PINs.
 
 mod common;
 
@@ -94,14 +95,59 @@ async fn each_policy_refusal_has_its_reason_and_keeps_the_token() {
 
 #[tokio::test]
 async fn the_third_refusal_burns_the_token() {
-    let h = harness().await;
-    let token = h.token("SET_PIN").await;
-    for _ in 0..3 {
-        assert_eq!(h.set(&token, &pin_jwe(h.service_key(), "1111")).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for backend in backends() {
+        let h = harness_on(&backend).await;
+        let token = h.token("SET_PIN").await;
+        for _ in 0..3 {
+            let answer = h.set(&token, &pin_jwe(h.service_key(), "1111")).await;
+            assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}");
+        }
+        assert_error(&h.set(&token, &pin_jwe(h.service_key(), "2580")).await, StatusCode::UNAUTHORIZED, "unauthorized");
+        assert_eq!(h.counter().await, 1);
+        assert_eq!(h.viewed_pin().await, demo::PIN);
     }
-    assert_error(&h.set(&token, &pin_jwe(h.service_key(), "2580")).await, StatusCode::UNAUTHORIZED, "unauthorized");
-    assert_eq!(h.counter().await, 1);
-    assert_eq!(h.viewed_pin().await, demo::PIN);
+}
+
+/// Sends `pins` to `/set` at once, each encrypted to the service key, all with `token`.
+async fn set_concurrently(h: &Harness, token: &str, pins: &[&str]) -> Vec<StatusCode> {
+    let tasks: Vec<_> = pins
+        .iter()
+        .map(|pin| {
+            let app = h.app();
+            let body = json!({ "encryptedPin": pin_jwe(h.service_key(), pin) }).to_string();
+            let request = axum::http::Request::post("/api/v1/pin/set")
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            tokio::spawn(async move { tower::ServiceExt::oneshot(app, request).await.unwrap().status() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn of_32_concurrent_weak_pins_exactly_three_are_refused_and_the_rest_find_the_token_used() {
+    for backend in backends() {
+        let h = harness_on(&backend).await;
+        for _ in 0..3 {
+            let token = h.token("SET_PIN").await;
+            let statuses = set_concurrently(&h, &token, &["1111"; 32]).await;
+            let refused = statuses.iter().filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY).count();
+            let used = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+            assert_eq!((refused, used), (3, 29), "{backend:?}: {statuses:?}");
+            assert_error(
+                &h.set(&token, &pin_jwe(h.service_key(), "2580")).await,
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+            );
+        }
+        assert_eq!(h.counter().await, 1, "{backend:?}");
+    }
 }
 
 #[tokio::test]
@@ -144,27 +190,13 @@ async fn a_view_token_cannot_set_and_bodies_are_checked() {
 
 #[tokio::test]
 async fn concurrent_sets_with_one_token_write_once() {
-    let h = harness().await;
-    let token = h.token("SET_PIN").await;
-    let tasks: Vec<_> = ["2580", "3691", "4702", "5813", "6924", "7035"]
-        .into_iter()
-        .map(|pin| {
-            let app = h.app();
-            let body = json!({ "encryptedPin": pin_jwe(h.service_key(), pin) }).to_string();
-            let request = axum::http::Request::post("/api/v1/pin/set")
-                .header("authorization", format!("Bearer {token}"))
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(body))
-                .unwrap();
-            tokio::spawn(async move { tower::ServiceExt::oneshot(app, request).await.unwrap().status() })
-        })
-        .collect();
-    let mut ok = 0;
-    for task in tasks {
-        ok += usize::from(task.await.unwrap() == StatusCode::NO_CONTENT);
+    for backend in backends() {
+        let h = harness_on(&backend).await;
+        let token = h.token("SET_PIN").await;
+        let statuses = set_concurrently(&h, &token, &["2580", "3691", "4702", "5813", "6924", "7035"]).await;
+        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::NO_CONTENT).count(), 1, "{backend:?}: {statuses:?}");
+        assert_eq!(h.counter().await, 2, "{backend:?}");
     }
-    assert_eq!(ok, 1);
-    assert_eq!(h.counter().await, 2);
 }
 
 fn candidates() -> impl Strategy<Value = String> {

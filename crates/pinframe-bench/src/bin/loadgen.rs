@@ -1,12 +1,13 @@
 //! Load on `POST /api/v1/pin/view` of a running `pinframe serve --demo`: complete views per second
 //! and their latency percentiles, with tokens issued beforehand.
 //!
-//! The tokens are written straight into the service's database (`DIR/service.db`) through its
+//! The tokens are written straight into the service's database (`DIR/service.db`, or PostgreSQL
+//! with `--database-url` / `PINFRAME_DATABASE_URL`) through its
 //! store, as `POST /api/v1/pin-control/tokens` would write them: issuing them over HTTP would time
 //! Argon2 (the issuer's Basic credentials) rather than the view. Each of the `--concurrency`
 //! connections sends its own widget key, and the first answer on each is decrypted and checked.
 //! Prints one JSON line: `{"per_s":…,"p50_ms":…,"p99_ms":…,"runs":[…]}` (medians over the runs).
-//! Usage: loadgen --url URL --data-dir DIR [--requests N] [--concurrency C] [--runs R]
+//! Usage: loadgen --url URL --data-dir DIR [--database-url URL] [--requests N] [--concurrency C] [--runs R]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use pinframe::store::{SqliteStore, Store, TokenRecord};
+use pinframe::cli::DatabaseArgs;
+use pinframe::store::{SqlStore, Store, TokenRecord};
 use pinframe::token;
 use pinframe_bench::{median, millis, quantile};
 use pinframe_core::rand_core::OsRng;
@@ -31,6 +33,8 @@ struct Args {
     /// The service's data directory.
     #[arg(long)]
     data_dir: PathBuf,
+    #[command(flatten)]
+    database: DatabaseArgs,
     /// Views per run.
     #[arg(long, default_value_t = 3000)]
     requests: usize,
@@ -52,7 +56,7 @@ struct Run {
     latencies: Vec<Duration>,
 }
 
-async fn issue_tokens(store: &SqliteStore, count: usize) -> Result<Vec<Zeroizing<String>>, String> {
+async fn issue_tokens(store: &SqlStore, count: usize) -> Result<Vec<Zeroizing<String>>, String> {
     let issuer = IssuerId::parse(pinframe::demo::ISSUER).map_err(|e| e.to_string())?;
     let card = CardId::parse(pinframe::demo::CARD).map_err(|e| e.to_string())?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?;
@@ -145,7 +149,8 @@ async fn run(args: &Args, client: &reqwest::Client, tokens: Vec<Zeroizing<String
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
-    let store = SqliteStore::open(&args.data_dir.join("service.db")).await.map_err(|e| e.to_string())?;
+    let config = args.database.config().map_err(|e| e.to_string())?;
+    let store = SqlStore::open(&config, &args.data_dir).await.map_err(|e| e.to_string())?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .timeout(Duration::from_secs(30))

@@ -13,6 +13,7 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
 use pinframe_protocol::issuer::{JWKS_PATH, OAUTH_TOKEN_PATH, TOKENS_PATH};
+use pinframe_protocol::ops::READY_PATH;
 use pinframe_protocol::widget::{SESSION_PATH, SET_PATH, VIEW_PATH};
 use pinframe_server::error::MAX_JSON_BODY;
 use pinframe_server::jwks::jwks_response;
@@ -38,6 +39,7 @@ pub fn app(state: AppState) -> Router {
         .route(VIEW_PATH, post(pin::view))
         .route(SET_PATH, post(pin::set))
         .route(JWKS_PATH, get(jwks))
+        .route(READY_PATH, get(ready))
         .route("/openapi.json", get(openapi))
         .route("/pin/{issuer_id}/view", get(widget::page))
         .route("/pin/{issuer_id}/set", get(widget::page))
@@ -66,6 +68,11 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// `GET /.well-known/jwks.json`: the service's public encryption key.
+/// `GET /readyz`: ready while the service's database answers.
+async fn ready(State(state): State<AppState>) -> Response {
+    pinframe_server::readiness::readiness(state.store.ping()).await
+}
+
 async fn jwks(State(state): State<AppState>) -> Response {
     jwks_response(state.keys.jwks())
 }

@@ -1,10 +1,10 @@
 //! The service's storage, behind one small trait ([`Store`], in [`model`]): issuers, their origins,
-//! consumers, cards (PAN sealed), PIN-control tokens (hashed) and themes. SQLite implements it today
-//! ([`sqlite`]); the SQL is portable so that a PostgreSQL implementation for multi-node deployments
-//! is a second impl, not a rewrite.
+//! consumers, cards (PAN sealed), PIN-control tokens (hashed) and themes. [`sql`] implements it on
+//! SQLite (the embedded default) and on PostgreSQL (several replicas sharing one database) with
+//! the same statements.
 
 pub mod model;
-pub mod sqlite;
+pub mod sql;
 
 pub use model::{CardRecord, IssuerRecord, Store, StoreError, ThemeRecord, TokenRecord};
-pub use sqlite::SqliteStore;
+pub use sql::SqlStore;

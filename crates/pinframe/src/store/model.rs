@@ -55,6 +55,8 @@ pub struct TokenRecord {
 
 #[async_trait]
 pub trait Store: Send + Sync + fmt::Debug {
+    /// Whether the database answers now: the readiness check.
+    async fn ping(&self) -> Result<(), StoreError>;
     /// Creates the issuer, or replaces its client id and secret hash.
     async fn put_issuer(&self, id: &IssuerId, client_id: &str, secret_hash: &str, now: i64) -> Result<(), StoreError>;
     async fn issuer(&self, id: &IssuerId) -> Result<Option<IssuerRecord>, StoreError>;
@@ -92,9 +94,11 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Gives back a token consumed by a request that then failed on our side, so that the cardholder
     /// can try again.
     async fn release_token(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
-    /// Counts a refused attempt; the attempt that reaches `max_attempts` uses the token up. Returns
-    /// whether the token is still usable.
-    async fn refuse_attempt(&self, hash: &[u8; 32], max_attempts: u32, now: i64) -> Result<bool, StoreError>;
+    /// Counts a refused attempt against an unused, unexpired token; the attempt that reaches
+    /// `max_attempts` uses it up. Returns the attempt's number, or `None` when the token was not
+    /// counted because it was already used up or expired (so that of any number of concurrent
+    /// refusals exactly `max_attempts` are counted).
+    async fn refuse_attempt(&self, hash: &[u8; 32], max_attempts: u32, now: i64) -> Result<Option<u32>, StoreError>;
     /// Deletes tokens that expired before `before`; returns how many.
     async fn purge_tokens(&self, before: i64) -> Result<u64, StoreError>;
 

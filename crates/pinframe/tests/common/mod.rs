@@ -10,7 +10,8 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use base64ct::{Base64, Encoding};
 use http_body_util::BodyExt;
-use pinframe::cli::ServeArgs;
+use pinframe::cli::{DatabaseArgs, ServeArgs};
+use pinframe::token::new_token;
 use pinframe::{app, demo, server, AppState};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::PrivateJwk;
@@ -38,8 +39,61 @@ pub struct Harness {
 pub const TRUNK_INDEX: &str = "<!doctype html><html><head><title>Card PIN</title>\
     <script type=\"module\">\nimport init from '/pin/assets/w.js';\nawait init();\n</script></head><body></body></html>";
 
+/// A database the suites run on: every test that is parameterised runs on each of [`backends`].
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    /// A PostgreSQL cluster's superuser URL; each harness gets a fresh database in it.
+    Postgres(String),
+}
+
+/// SQLite always; PostgreSQL too when `PINFRAME_TEST_DATABASE_URL` names a cluster (`make test`
+/// starts one and sets it).
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    match std::env::var("PINFRAME_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => all.push(Backend::Postgres(url)),
+        _ => eprintln!("PINFRAME_TEST_DATABASE_URL is not set: PostgreSQL is left out of this run"),
+    }
+    all
+}
+
+/// A fresh, empty PostgreSQL database in the cluster of `admin_url`; returns its URL.
+pub async fn fresh_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name =
+        format!("pinframe_test_{}", new_token().hash[..8].iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let mut admin = sqlx::PgConnection::connect(admin_url).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+    admin.close().await.unwrap();
+    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let (server, _) = base.rsplit_once('/').unwrap();
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// The database options of `backend`: none for SQLite, a fresh database for PostgreSQL.
+pub async fn database_args(backend: &Backend) -> DatabaseArgs {
+    match backend {
+        Backend::Sqlite => DatabaseArgs::default(),
+        Backend::Postgres(admin) => DatabaseArgs::postgres(&fresh_database(admin).await),
+    }
+}
+
 pub async fn harness() -> Harness {
+    harness_on(&Backend::Sqlite).await
+}
+
+/// The harness on `backend`. On PostgreSQL the key files are made first (`pinframe keys init`),
+/// since a server with a database URL never creates them.
+pub async fn harness_on(backend: &Backend) -> Harness {
     let dir = tempfile::tempdir().unwrap();
+    let database = database_args(backend).await;
+    if matches!(backend, Backend::Postgres(_)) {
+        server::init_keys(&dir.path().join("data")).unwrap();
+    }
     let dist = dir.path().join("dist");
     std::fs::create_dir(&dist).unwrap();
     std::fs::write(dist.join("index.html"), TRUNK_INDEX).unwrap();
@@ -55,6 +109,7 @@ pub async fn harness() -> Harness {
         cms_client_id: "pinframe-service".to_owned(),
         cms_client_secret_file: None,
         cms_jwk: None,
+        database,
     };
     let mut state = server::open_state(&args, "http://pin.test".to_owned()).await.unwrap();
     let clock = Arc::new(ManualClock(AtomicI64::new(1_800_000_000)));
@@ -161,6 +216,7 @@ pub async fn cms_router(h: &Harness, issuers: &[&str], to_service: bool) -> (Rou
         client_id: "pinframe-service".to_owned(),
         issuers: issuers.iter().map(|s| (*s).to_owned()).collect(),
         recipient_jwk: to_service.then_some(recipient),
+        database: Default::default(),
     };
     let (mut state, secret_file) = pinframe_cms::start::open_state(&args, "http://cms.test".to_owned()).await.unwrap();
     state.clock = h.clock.clone();
