@@ -29,7 +29,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::credentials::{self, BasicCredentials};
-use crate::error::{challenge, has_media_type, AppError, Scheme};
+use crate::error::{challenge, has_media_type, AppError, Scheme, RETRY_AFTER_SECONDS};
 
 /// Clock skew tolerated between servers for `iat` and `nbf`, in seconds. `exp` gets none.
 const SKEW: i64 = 60;
@@ -264,6 +264,25 @@ impl TokenError {
             description: "Something went wrong on our side. Please try again later.",
         }
     }
+
+    /// 503 `temporarily_unavailable` (the code RFC 6749 §4.1.2.1 defines for a server that cannot
+    /// answer now), with `Retry-After`: the database that holds the clients is out of reach.
+    pub fn temporarily_unavailable() -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "temporarily_unavailable",
+            description: "The server cannot reach its database. Please try again shortly.",
+        }
+    }
+
+    /// The token endpoint's answer to a failure while authenticating the client.
+    pub fn from_failure(error: &AppError) -> Self {
+        match error {
+            AppError::Unauthorized { .. } => Self::invalid_client(),
+            AppError::Unavailable { .. } => Self::temporarily_unavailable(),
+            _ => Self::server_error(),
+        }
+    }
 }
 
 impl IntoResponse for TokenError {
@@ -272,6 +291,9 @@ impl IntoResponse for TokenError {
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge(Scheme::Basic));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
         }
         response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         response

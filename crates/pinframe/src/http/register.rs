@@ -36,9 +36,9 @@ pub async fn oauth_token(State(state): State<AppState>, headers: HeaderMap, body
             tracing::info!(target: "pinframe::oauth", issuer = issuer.as_str(), "access token issued");
             oauth::token_response(&state.jwt, &client_id, &Grant::Issuers(vec![issuer]), state.clock.now())
         }
-        Err(AppError::Unauthorized { .. }) => TokenError::invalid_client().into_response(),
+        Err(e @ AppError::Unauthorized { .. }) => TokenError::from_failure(&e).into_response(),
         Err(other) => {
-            let mut response = TokenError::server_error().into_response();
+            let mut response = TokenError::from_failure(&other).into_response();
             response.extensions_mut().insert(LogDetail(format!("{other:?}")));
             response
         }
