@@ -15,12 +15,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYENV := target/pyenv
 PYTHON := $(CURDIR)/$(PYENV)/bin/python
 CHROMEDRIVER := /usr/bin/chromedriver
+# Debian 12's PostgreSQL server (tools/pgcluster.sh finds it there too).
+PG_BINDIR := /usr/lib/postgresql/15/bin
 # The wasm features index.html gives Trunk's wasm-opt; the bench's wasm is optimised the same way.
 WASM_OPT_FEATURES := --enable-bulk-memory --enable-multivalue --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext
 
-.PHONY: run test deps deps-build check test-native test-interop test-browser test-e2e widget widget-size \
-	fuzz-check fuzz-smoke host-kit host-kit-deps test-rust bench bench-wasm clean-tools
+.PHONY: run test deps deps-build deps-servers check test-native test-postgres test-postgres-suites \
+	test-interop test-browser test-e2e widget widget-size fuzz-check fuzz-smoke host-kit host-kit-deps \
+	test-rust bench bench-wasm clean-tools
 
 # `make run LISTEN=0.0.0.0:8080 DATA_DIR=/var/lib/pinframe` to change where the demo listens and keeps data.
 LISTEN ?= 127.0.0.1:8080
@@ -41,15 +44,16 @@ test: deps
 
 # The Rust checks and suites, one after another.
 test-rust:
-	@$(MAKE) --no-print-directory -j1 check test-native test-interop test-browser
+	@$(MAKE) --no-print-directory -j1 check test-native test-postgres test-interop test-browser
 
 host-kit-deps: packages/pinframe-host/node_modules/.installed
 
 ## deps-build: what building needs: the wasm target, Trunk, the wasm-bindgen CLI, and wasm-opt (npm).
 deps-build: target/.deps-rust tools/node_modules/.installed
 
-## deps: deps-build, plus Chromium + ChromeDriver and the PyPI oracles for the tests.
-deps: deps-build $(CHROMEDRIVER) $(PYENV)/.installed
+## deps: deps-build, plus Chromium + ChromeDriver, the PyPI oracles, and PostgreSQL and HAProxy
+## (deps-servers) for the tests.
+deps: deps-build $(CHROMEDRIVER) $(PYENV)/.installed deps-servers
 
 target/.deps-rust: Cargo.lock Makefile
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -68,6 +72,16 @@ target/.deps-rust: Cargo.lock Makefile
 $(CHROMEDRIVER):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+
+## deps-servers: Debian's postgresql and haproxy, installed only when missing. The tests run their own
+## clusters and proxies on loopback ports, so the system services apt starts are stopped again.
+deps-servers:
+	@if [ ! -x $(PG_BINDIR)/initdb ] || ! { command -v haproxy || [ -x /usr/sbin/haproxy ]; } >/dev/null; then \
+		$(SUDO) apt-get update -qq; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql haproxy >/dev/null; \
+		$(SUDO) service postgresql stop >/dev/null 2>&1 || true; \
+		$(SUDO) service haproxy stop >/dev/null 2>&1 || true; \
+	fi
 
 tools/node_modules/.installed: tools/package.json tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund --loglevel=error
@@ -94,6 +108,22 @@ check: target/.deps-rust
 test-native:
 	cargo test --workspace --locked
 
+## test-postgres: the store, router and set-PIN suites again on PostgreSQL (each of their tests runs on
+## SQLite and on PostgreSQL), then two replicas on one database behind HAProxy (deploy/haproxy.cfg)
+## with Node's test runner (tests/replicas/). tools/with-postgres.sh starts a throwaway cluster under
+## /tmp for them and removes it afterwards, whatever the outcome.
+test-postgres: deps
+	tools/with-postgres.sh $(MAKE) --no-print-directory test-postgres-suites
+
+# test-postgres's suites; they need PINFRAME_TEST_DATABASE_URL and PINFRAME_TEST_PGCLUSTER, which
+# tools/with-postgres.sh exports.
+test-postgres-suites:
+	@[ -n "$${PINFRAME_TEST_DATABASE_URL:-}" ] && [ -n "$${PINFRAME_TEST_PGCLUSTER:-}" ] \
+		|| { echo "test-postgres-suites runs inside tools/with-postgres.sh: use make test-postgres"; exit 2; }
+	cargo test -p pinframe --locked --test store --test api --test set_pin
+	cargo build --locked -p pinframe
+	PATH="$$PATH:/usr/sbin" PINFRAME_BIN=target/debug/pinframe node --test --test-concurrency=1 tests/replicas/
+
 ## test-interop: JWE and PIN blocks against jwcrypto, joserfc, panva jose and psec; then the
 ## reference CMS's D1 PIN Management API over HTTP with those libraries as the client (tests/d1).
 test-interop: deps
@@ -113,13 +143,14 @@ test-e2e: deps widget
 	node --test --test-concurrency=1 tests/e2e/
 
 ## bench: the widget's transfer size and time to PIN against a static floor, its wasm decrypt
-## against WebCrypto, the service's views per second against the crypto ceiling, and the core's
+## against WebCrypto, the service's views per second against the crypto ceiling (on SQLite, on
+## PostgreSQL, and on two PostgreSQL replicas behind HAProxy, beside a throwaway cluster), and the core's
 ## JWE encrypts against panva jose: writes target/bench/summary.json and prints a table. Not part
 ## of `make test`; a few minutes. Nothing else should run on the machine meanwhile.
 bench: deps widget bench-wasm
 	cargo build --release --locked -p pinframe -p pinframe-bench
 	cargo bench --locked -p pinframe-core --bench core --no-run
-	PINFRAME_BIN=target/release/pinframe node bench/run.mjs
+	PATH="$$PATH:/usr/sbin" PINFRAME_BIN=target/release/pinframe tools/with-postgres.sh node bench/run.mjs
 
 ## bench-wasm: the widget's decrypt alone, built as the widget is, for bench/decrypt.html.
 bench-wasm: deps-build

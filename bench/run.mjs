@@ -1,13 +1,16 @@
 // make bench: the widget's size and speed and the service's throughput, with the floor and a peer
 // measured in the same run on the same machine. Writes target/bench/summary.json and prints the
 // same figures as a table, each beside its target (README, "Benchmarks"). Run through `make bench`,
-// which builds what this needs first.
+// which builds what this needs first. Under tools/with-postgres.sh (PINFRAME_TEST_DATABASE_URL set)
+// it also loads the service with its tables in PostgreSQL, one replica and then two behind HAProxy;
+// without it those rows say they were skipped.
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { createServer, get } from "node:http";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { issueToken, jose, launchBrowser, startServer } from "../tests/e2e/harness.mjs";
+import { createDatabase, freePort, keysInit, startHaproxy, startReplica } from "../tests/replicas/harness.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const out = join(root, "target/bench");
@@ -163,6 +166,52 @@ try {
   await server.stop();
 }
 
+// The same load with the service's tables in PostgreSQL (a cluster of tools/with-postgres.sh): one
+// replica, then two behind HAProxy (deploy/haproxy.cfg, unchanged), on one fresh database. loadgen
+// writes its tokens into the database's service schema, as the token endpoint would.
+const POSTGRES_FIELDS = [
+  "server_view_per_s_postgres",
+  "server_view_p99_ms_postgres",
+  "server_view_per_s_postgres_2_replicas",
+  "server_view_p99_ms_postgres_2_replicas",
+];
+if (!process.env.PINFRAME_TEST_DATABASE_URL) {
+  const why = "PINFRAME_TEST_DATABASE_URL is not set (run the bench under tools/with-postgres.sh)";
+  step(`PostgreSQL rows skipped: ${why}`);
+  for (const field of POSTGRES_FIELDS) summary[field] = null;
+  detail.postgres = { skipped: why };
+} else {
+  const db = createDatabase("bench");
+  const keysDir = keysInit();
+  const replicas = [];
+  let balancer;
+  try {
+    const lbPort = await freePort();
+    const replica = (name) =>
+      startReplica({ name, databaseUrl: db.url, keysDir, publicUrl: `http://127.0.0.1:${lbPort}`, env: { PINFRAME_LOG: "info" } });
+    const loadgen = (url) => runJson(release("loadgen"), ["--url", url, "--data-dir", replicas[0].dataDir, "--database-url", db.url]);
+
+    step("server on PostgreSQL, one replica: POST /api/v1/pin/view under load");
+    replicas.push(await replica("replica 1"));
+    const one = await loadgen(replicas[0].url);
+    summary.server_view_per_s_postgres = one.per_s;
+    summary.server_view_p99_ms_postgres = round(one.p99_ms, 2);
+
+    step("server on PostgreSQL, two replicas behind HAProxy: POST /api/v1/pin/view under load");
+    replicas.push(await replica("replica 2"));
+    balancer = await startHaproxy({ port: lbPort, replicas });
+    const two = await loadgen(balancer.url);
+    summary.server_view_per_s_postgres_2_replicas = two.per_s;
+    summary.server_view_p99_ms_postgres_2_replicas = round(two.p99_ms, 2);
+    detail.postgres = { one_replica: one, two_replicas_haproxy: two };
+  } finally {
+    await balancer?.stop();
+    for (const r of replicas) await r.stop();
+    db.drop();
+    rmSync(keysDir, { recursive: true, force: true });
+  }
+}
+
 step("crypto ceiling: the view's crypto on every core");
 const ceiling = await runJson(release("crypto-ceiling"), []);
 summary.crypto_ceiling_per_s = ceiling.per_s;
@@ -196,13 +245,21 @@ const targets = [
   ["browser_decrypt_webcrypto_us_median", "(the reference)", null],
   ["server_view_per_s", `>= 50% of ceiling (${Math.round(summary.crypto_ceiling_per_s / 2)})`, summary.server_view_per_s >= summary.crypto_ceiling_per_s / 2],
   ["server_view_p99_ms", "<= 20", summary.server_view_p99_ms <= 20],
+  ...(summary.server_view_per_s_postgres === null
+    ? POSTGRES_FIELDS.map((field) => [field, "(skipped: no PINFRAME_TEST_DATABASE_URL)", null])
+    : [
+        ["server_view_per_s_postgres", `(reported; SQLite ${summary.server_view_per_s})`, null],
+        ["server_view_p99_ms_postgres", `(reported; SQLite ${summary.server_view_p99_ms})`, null],
+        ["server_view_per_s_postgres_2_replicas", "(reported; HAProxy, same 2 cores)", null],
+        ["server_view_p99_ms_postgres_2_replicas", "(reported)", null],
+      ]),
   ["crypto_ceiling_per_s", "(the ceiling)", null],
   ["core_jwe_encrypt_per_s", `>= peer (${summary.peer_jose_encrypt_per_s})`, summary.core_jwe_encrypt_per_s >= summary.peer_jose_encrypt_per_s],
   ["peer_jose_encrypt_per_s", "(the peer)", null],
 ];
 writeFileSync(join(out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
 writeFileSync(join(out, "detail.json"), `${JSON.stringify(detail, null, 2)}\n`);
-const rows = targets.map(([field, target, met]) => [field, String(summary[field]), target, met === null ? "" : met ? "met" : "MISSED"]);
+const rows = targets.map(([field, target, met]) => [field, summary[field] === null ? "-" : String(summary[field]), target, met === null ? "" : met ? "met" : "MISSED"]);
 const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ["field", "value", "target", ""][i].length));
 const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
 console.log(line(["field", "value", "target", ""]));

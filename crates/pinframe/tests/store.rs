@@ -208,6 +208,30 @@ async fn issuers_cards_themes_and_fonts_are_shared() {
     }
 }
 
+#[tokio::test]
+async fn replicas_adding_the_same_issuer_at_once_make_one_issuer() {
+    for backend in backends() {
+        let db = shared(&backend, 4).await;
+        for round in 0..5 {
+            let issuer = IssuerId::parse(&format!("ISSUER000{round}")).unwrap();
+            let client = format!("client-{round}");
+            let adds: Vec<_> = (0..8)
+                .map(|i| {
+                    let (store, issuer, client) = (db.store(i), issuer.clone(), client.clone());
+                    tokio::spawn(async move { store.put_issuer(&issuer, &client, "$argon2id$hash", NOW).await })
+                })
+                .collect();
+            for add in adds {
+                add.await.unwrap().unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+            }
+            assert_eq!(db.store(1).issuer_by_client_id(&client).await.unwrap().unwrap().id, issuer);
+        }
+        // A client id that another issuer holds is still refused.
+        let other = IssuerId::parse("ISSUER0009").unwrap();
+        assert!(db.store(0).put_issuer(&other, "client-0", "$argon2id$hash", NOW).await.is_err());
+    }
+}
+
 /// The embedded CMS on the same database: concurrent PIN writes each move the change counter by
 /// one, in the same statement as the block, so the counter ends at exactly the number of writes.
 #[tokio::test]

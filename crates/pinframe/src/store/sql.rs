@@ -95,19 +95,29 @@ impl Store for SqlStore {
     }
 
     async fn put_issuer(&self, id: &IssuerId, client_id: &str, secret_hash: &str, now: i64) -> Result<(), StoreError> {
-        with_pool!(&self.db, write, |pool| {
-            sqlx::query(
-                "INSERT INTO issuers (id, client_id, secret_hash, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, secret_hash = excluded.secret_hash",
-            )
-            .bind(id.as_str())
-            .bind(client_id)
-            .bind(secret_hash)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(drop)
-        })?;
+        let upsert = || async {
+            with_pool!(&self.db, write, |pool| {
+                sqlx::query(
+                    "INSERT INTO issuers (id, client_id, secret_hash, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (id) DO UPDATE SET client_id = excluded.client_id, secret_hash = excluded.secret_hash",
+                )
+                .bind(id.as_str())
+                .bind(client_id)
+                .bind(secret_hash)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(drop)
+            })
+        };
+        match upsert().await {
+            // Two replicas adding the same issuer at once: the later INSERT can meet the earlier one
+            // on the `client_id` index before it sees it under `id`, which ON CONFLICT (id) does not
+            // cover. Once more, it finds the row under `id` and updates it. A client id another
+            // issuer holds fails again, as it should.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => upsert().await?,
+            other => other?,
+        }
         Ok(())
     }
 
