@@ -9,6 +9,9 @@
 # DIR holds data/ (the cluster), log (the server's log), port (the TCP port, picked once so that a
 # restart keeps the URL), url (postgres://pinframe@127.0.0.1:PORT/postgres) and the server's Unix
 # socket. The superuser is `pinframe`, with trust authentication, listening on 127.0.0.1 only.
+# The server also speaks TLS (plain connections still work): made once with openssl, ca.crt and
+# ca.key are a throwaway CA and server.crt and server.key (owner-only) its certificate for 127.0.0.1
+# and localhost, so `?sslmode=verify-full&sslrootcert=DIR/ca.crt` on the URL verifies the server.
 # initdb and postgres refuse to run as root: as root they run as the `postgres` system user, which
 # must be able to reach DIR (use a directory under /tmp, not under /root). PostgreSQL's binaries come
 # from PINFRAME_PG_BINDIR, else the newest /usr/lib/postgresql/*/bin (Debian), else PATH.
@@ -73,6 +76,41 @@ else:
 EOF
 }
 
+# The throwaway CA (DIR/ca.crt, DIR/ca.key) and the server's certificate signed by it (DIR/server.crt,
+# DIR/server.key, for IP 127.0.0.1 and DNS localhost), both P-256 and valid for ten years. The keys
+# are owner-only and, as root, owned by postgres (the server refuses a key others can read).
+make_tls() {
+	local ext
+	ext=$(printf '%s\n' \
+		'[ca]' 'basicConstraints = critical, CA:TRUE' 'keyUsage = critical, keyCertSign, cRLSign' \
+		'subjectKeyIdentifier = hash' \
+		'[server]' 'basicConstraints = critical, CA:FALSE' 'keyUsage = critical, digitalSignature' \
+		'extendedKeyUsage = serverAuth' 'subjectAltName = IP:127.0.0.1, DNS:localhost' \
+		'subjectKeyIdentifier = hash' 'authorityKeyIdentifier = keyid')
+	rm -f -- "$dir/ca.crt" "$dir/ca.key" "$dir/server.crt" "$dir/server.key"
+	local out
+	if ! out=$(
+		exec 2>&1
+		umask 077
+		key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
+		key "$dir/ca.key" && key "$dir/server.key" \
+			&& openssl req -new -key "$dir/ca.key" -subj "/CN=pinframe test CA" \
+			| openssl x509 -req -signkey "$dir/ca.key" -days 3650 -extfile <(echo "$ext") -extensions ca \
+				-out "$dir/ca.crt" \
+			&& openssl req -new -key "$dir/server.key" -subj "/CN=127.0.0.1" \
+			| openssl x509 -req -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+				-days 3650 -extfile <(echo "$ext") -extensions server -out "$dir/server.crt"
+	); then
+		echo "$0: openssl could not make the cluster's TLS certificates:" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+	chmod 0644 -- "$dir/ca.crt" "$dir/server.crt"
+	if [ "$(id -u)" = 0 ]; then
+		chown postgres: -- "$dir/ca.crt" "$dir/ca.key" "$dir/server.crt" "$dir/server.key"
+	fi
+}
+
 start() {
 	if [ ! -f "$data/PG_VERSION" ]; then
 		mkdir -p -- "$dir"
@@ -87,6 +125,9 @@ start() {
 			|| { cat "$dir/initdb.log" >&2; exit 1; }
 		rm -f -- "$dir/initdb.log"
 	fi
+	if [ ! -s "$dir/ca.crt" ] || [ ! -s "$dir/server.crt" ] || [ ! -s "$dir/server.key" ]; then
+		make_tls
+	fi
 	if [ ! -s "$dir/port" ]; then
 		free_port >"$dir/port"
 	fi
@@ -98,7 +139,7 @@ start() {
 			touch "$dir/log" && chown postgres: "$dir/log"
 		fi
 		pg pg_ctl -D "$data" -w -t 60 -l "$dir/log" \
-			-o "-k '$dir' -p $port -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=200" \
+			-o "-k '$dir' -p $port -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=200 -c ssl=on -c ssl_cert_file='$dir/server.crt' -c ssl_key_file='$dir/server.key'" \
 			start >/dev/null \
 			|| { echo "$0: PostgreSQL did not start; the end of $dir/log:" >&2; tail -n 20 "$dir/log" >&2; exit 1; }
 	fi
@@ -121,7 +162,7 @@ destroy() {
 	for entry in "$dir"/* "$dir"/.[!.]*; do
 		[ -e "$entry" ] || continue
 		case ${entry##*/} in
-			data | log | port | url | initdb.log | .s.PGSQL.*) ;;
+			data | log | port | url | initdb.log | .s.PGSQL.* | ca.crt | ca.key | server.crt | server.key) ;;
 			*) echo "$0: $dir holds ${entry##*/}, which is not a cluster's; not removing it" >&2; exit 1 ;;
 		esac
 	done

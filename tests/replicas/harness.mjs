@@ -68,7 +68,8 @@ export async function stopChild(child, graceMs = 5000) {
 }
 
 /// Spawns `program ARGS`, keeps what it prints, and resolves once `ready(out)` returns a value
-/// (polled every 20 ms) with `{child, out, value}`.
+/// (polled every 20 ms) with `{child, out, value}`. When the child exits first, the error carries
+/// its `exitCode`, `signal` and `out`.
 async function spawnUntil(program, args, env, ready, what, timeoutMs = 30_000) {
   const child = track(spawn(program, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } }));
   const out = { stdout: "", stderr: "" };
@@ -87,7 +88,9 @@ async function spawnUntil(program, args, env, ready, what, timeoutMs = 30_000) {
     };
     const timer = setTimeout(() => done(fail, new Error(`${what} did not start in ${timeoutMs} ms:\n${out.stdout}\n${out.stderr}`)), timeoutMs);
     child.on("error", (e) => done(fail, new Error(`${what}: ${e.message}`)));
-    child.on("exit", (code, signal) => done(fail, new Error(`${what} exited (${code ?? signal}) before it was ready:\n${out.stdout}\n${out.stderr}`)));
+    child.on("exit", (code, signal) =>
+      done(fail, Object.assign(new Error(`${what} exited (${code ?? signal}) before it was ready:\n${out.stdout}\n${out.stderr}`), { exitCode: code, signal, out })),
+    );
     const poll = setInterval(async () => {
       try {
         const v = await ready(out);
@@ -170,12 +173,15 @@ export function keysInit() {
 }
 
 /// Starts one replica: `pinframe serve --database-url URL --data-dir COPY --demo` on `listen`
-/// (default a free port), its data directory a copy of `keysDir`. Resolves once it prints the
-/// address it listens on.
-export async function startReplica({ name = "replica", databaseUrl, keysDir, publicUrl, demo = true, databaseWait, listen = "127.0.0.1:0", env = {} }) {
+/// (default a free port), its data directory a copy of `keysDir`. With `urlInEnv`, the URL goes in
+/// PINFRAME_DATABASE_URL instead, as a deployment gives one with a password (a process list shows
+/// arguments). Resolves once it prints the address it listens on.
+export async function startReplica({ name = "replica", databaseUrl, urlInEnv = false, keysDir, publicUrl, demo = true, databaseWait, listen = "127.0.0.1:0", env = {} }) {
   const dataDir = mkdtempSync(join(tmpdir(), "pinframe-replica-"));
   cpSync(keysDir, dataDir, { recursive: true });
-  const args = ["serve", "--database-url", databaseUrl, "--data-dir", dataDir, "--listen", listen, "--widget-dir", join(root, "dist")];
+  const args = ["serve", "--data-dir", dataDir, "--listen", listen, "--widget-dir", join(root, "dist")];
+  if (urlInEnv) env = { ...env, PINFRAME_DATABASE_URL: databaseUrl };
+  else args.push("--database-url", databaseUrl);
   if (publicUrl) args.push("--public-url", publicUrl);
   if (demo) args.push("--demo");
   if (databaseWait !== undefined) args.push("--database-wait", String(databaseWait));
