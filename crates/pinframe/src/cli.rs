@@ -293,9 +293,8 @@ pub fn run(command: ToolCommand, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u
         ToolCommand::Keys(KeysCommand::Generate) => Ok(line(&PrivateJwk::generate(&mut OsRng).to_json())),
         ToolCommand::Keys(KeysCommand::Public { jwk }) => Ok(line(&PublicJwk::parse(&read_file(&jwk)?)?.to_json())),
         ToolCommand::Keys(KeysCommand::Init { data_dir, cms }) => {
-            let done =
-                if cms { pinframe_cms::start::init_keys(&data_dir) } else { crate::server::init_keys(&data_dir) }
-                    .map_err(|e| CliError::Keys(e.to_string()))?;
+            let done = if cms { pinframe_cms::start::init_keys(&data_dir) } else { crate::keys::init_keys(&data_dir) }
+                .map_err(|e| CliError::Keys(e.to_string()))?;
             let mut out = String::new();
             for (path, created) in done {
                 out.push_str(if created { "created " } else { "kept " });

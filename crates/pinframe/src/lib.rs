@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod http;
+pub mod keys;
 pub mod pins;
 pub mod remote_cms;
 pub mod server;

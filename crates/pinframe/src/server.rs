@@ -2,12 +2,11 @@
 //! demo if asked, and serves until Ctrl-C or SIGTERM.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use pinframe_cms::{EmbeddedCms, PinManagement};
-use pinframe_core::{PrivateJwk, PublicJwk};
+use pinframe_core::PublicJwk;
 use pinframe_protocol::Origin;
 use pinframe_server::clock::SystemClock;
 use pinframe_server::config::KeyFiles;
@@ -19,6 +18,7 @@ use zeroize::Zeroizing;
 use crate::cli::ServeArgs;
 use crate::demo;
 use crate::http::{app, register};
+use crate::keys::{load_keys, CMS_DIR};
 use crate::remote_cms::RemoteCms;
 use crate::state::{AppState, Config, ServiceKeys};
 use crate::store::SqlStore;
@@ -47,52 +47,6 @@ fn remote_cms(args: &ServeArgs, url: &str) -> Result<RemoteCms, StartupError> {
         None => None,
     };
     Ok(RemoteCms::new(url, args.cms_client_id.clone(), secret, pinned)?)
-}
-
-/// The service's decryption key (P-256), in its data directory.
-pub const SERVICE_KEY_FILE: &str = "service-key.jwk";
-/// The key that seals PANs at rest (hex).
-pub const DATA_KEY_FILE: &str = "data-key.hex";
-/// The key that signs the Register API's access tokens.
-pub const SIGNING_KEY_FILE: &str = "signing-key.jwk";
-/// The embedded CMS's directory inside the service's.
-pub const CMS_DIR: &str = "cms";
-
-/// The service's keys: the JWK the widget encrypts new PINs to, the data key, and the signing key
-/// (signing and encryption keys are never the same key).
-struct Keys {
-    encryption: PrivateJwk,
-    data: Zeroizing<[u8; 32]>,
-    signing: PrivateJwk,
-}
-
-fn load_keys(data: &Path, files: KeyFiles<'_>) -> Result<Keys, StartupError> {
-    Ok(Keys {
-        encryption: files.jwk(&data.join(SERVICE_KEY_FILE))?,
-        data: files.key256(&data.join(DATA_KEY_FILE))?,
-        signing: files.jwk(&data.join(SIGNING_KEY_FILE))?,
-    })
-}
-
-/// Creates the missing key files of a deployment (`pinframe keys init`): the service's, and the
-/// embedded CMS's in `DIR/cms`. Every replica of a deployment gets a copy of them. Returns each
-/// file and whether it was created (`false`: it was there and is kept).
-pub fn init_keys(data: &Path) -> Result<Vec<(PathBuf, bool)>, StartupError> {
-    private_dir(data)?;
-    let cms_dir = data.join(CMS_DIR);
-    private_dir(&cms_dir)?;
-    let paths = [
-        data.join(SERVICE_KEY_FILE),
-        data.join(DATA_KEY_FILE),
-        data.join(SIGNING_KEY_FILE),
-        cms_dir.join(pinframe_cms::start::KEY_FILE),
-        cms_dir.join(pinframe_cms::start::KEK_FILE),
-    ];
-    let existed: Vec<bool> = paths.iter().map(|p| p.exists()).collect();
-    load_keys(data, KeyFiles::CreateMissing)?;
-    key_files::load_or_create_jwk(&paths[3])?;
-    key_files::load_or_create_key256(&paths[4])?;
-    Ok(paths.into_iter().zip(existed).map(|(path, existed)| (path, !existed)).collect())
 }
 
 /// Builds the state for a data directory. `listen_origins` are the origins the demo registers.

@@ -92,7 +92,7 @@ pub async fn harness_on(backend: &Backend) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let database = database_args(backend).await;
     if matches!(backend, Backend::Postgres(_)) {
-        server::init_keys(&dir.path().join("data")).unwrap();
+        pinframe::keys::init_keys(&dir.path().join("data")).unwrap();
     }
     let dist = dir.path().join("dist");
     std::fs::create_dir(&dist).unwrap();

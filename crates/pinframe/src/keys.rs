@@ -1,0 +1,64 @@
+//! The service's key files: their names in the data directory, loading them (created on first
+//! start with SQLite, only read with a database), and `pinframe keys init`, which makes a
+//! deployment's set once for every replica to copy.
+
+use std::path::{Path, PathBuf};
+
+use pinframe_core::PrivateJwk;
+use pinframe_server::config::KeyFiles;
+use pinframe_server::keys as key_files;
+use pinframe_server::startup::{private_dir, StartupError};
+use zeroize::Zeroizing;
+
+/// The service's decryption key (P-256), in its data directory.
+pub const SERVICE_KEY_FILE: &str = "service-key.jwk";
+/// The key that seals PANs at rest (hex).
+pub const DATA_KEY_FILE: &str = "data-key.hex";
+/// The key that signs the Register API's access tokens.
+pub const SIGNING_KEY_FILE: &str = "signing-key.jwk";
+/// The embedded CMS's directory inside the service's.
+pub const CMS_DIR: &str = "cms";
+
+/// The service's keys: the JWK the widget encrypts new PINs to, the data key, and the signing key
+/// (signing and encryption keys are never the same key).
+pub struct Keys {
+    pub encryption: PrivateJwk,
+    pub data: Zeroizing<[u8; 32]>,
+    pub signing: PrivateJwk,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys").finish_non_exhaustive()
+    }
+}
+
+/// The service's keys in `data`, created if `files` allow.
+pub fn load_keys(data: &Path, files: KeyFiles<'_>) -> Result<Keys, StartupError> {
+    Ok(Keys {
+        encryption: files.jwk(&data.join(SERVICE_KEY_FILE))?,
+        data: files.key256(&data.join(DATA_KEY_FILE))?,
+        signing: files.jwk(&data.join(SIGNING_KEY_FILE))?,
+    })
+}
+
+/// Creates the missing key files of a deployment (`pinframe keys init`): the service's, and the
+/// embedded CMS's in `DIR/cms`. Every replica of a deployment gets a copy of them. Returns each
+/// file and whether it was created (`false`: it was there and is kept).
+pub fn init_keys(data: &Path) -> Result<Vec<(PathBuf, bool)>, StartupError> {
+    private_dir(data)?;
+    let cms_dir = data.join(CMS_DIR);
+    private_dir(&cms_dir)?;
+    let paths = [
+        data.join(SERVICE_KEY_FILE),
+        data.join(DATA_KEY_FILE),
+        data.join(SIGNING_KEY_FILE),
+        cms_dir.join(pinframe_cms::start::KEY_FILE),
+        cms_dir.join(pinframe_cms::start::KEK_FILE),
+    ];
+    let existed: Vec<bool> = paths.iter().map(|p| p.exists()).collect();
+    load_keys(data, KeyFiles::CreateMissing)?;
+    key_files::load_or_create_jwk(&paths[3])?;
+    key_files::load_or_create_key256(&paths[4])?;
+    Ok(paths.into_iter().zip(existed).map(|(path, existed)| (path, !existed)).collect())
+}
