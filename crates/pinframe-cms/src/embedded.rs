@@ -71,6 +71,61 @@ impl EmbeddedCms {
     }
 }
 
+impl EmbeddedCms {
+    /// Checks a block encrypted to the CMS key and seals it under the KEK, bound to its row.
+    fn seal_block(&self, issuer: &IssuerId, card: &CardId, block: &EncryptedPinBlock) -> Result<Vec<u8>, CmsError> {
+        if block.jwe.len() > MAX_ENCRYPTED_PIN_BLOCK_LEN {
+            return Err(CmsError::Rejected("encryptedPinBlock is longer than 8192 characters"));
+        }
+        let plaintext = jwe::decrypt(&self.key, &block.jwe)
+            .map_err(|_| CmsError::Rejected("encryptedPinBlock does not decrypt with the CMS key"))?;
+        let json: PinBlockJson =
+            serde_json::from_slice(&plaintext).map_err(|_| CmsError::Rejected("PIN block JSON is malformed"))?;
+        if json.format != block.block_type.as_str() {
+            return Err(CmsError::Rejected("PIN block format does not match the request type"));
+        }
+        let bytes = Zeroizing::new(
+            hex_decode(&json.pin_block)
+                .filter(|b| b.len() == 8)
+                .ok_or(CmsError::Rejected("pinBlock must be 16 hexadecimal digits"))?,
+        );
+        // Format 0 XORs the PIN field with a PAN field whose first byte is zero, so the control
+        // nibble (0) and the PIN length (4 to 12) stay readable without the PAN.
+        if block.block_type == PinBlockType::Iso0 && !(bytes[0] >> 4 == 0 && (4..=12).contains(&(bytes[0] & 0x0F))) {
+            return Err(CmsError::Rejected("pinBlock is not an ISO 9564 format-0 block"));
+        }
+        Ok(self.kek.seal(&row_aad(issuer, card, block.block_type), &bytes))
+    }
+
+    /// Inserts a card's first block (change counter 1), or on a card that has one does `on_conflict`;
+    /// returns the rows written.
+    async fn write_block(
+        &self,
+        issuer: &IssuerId,
+        card: &CardId,
+        block_type: PinBlockType,
+        sealed: &[u8],
+        on_conflict: &str,
+    ) -> Result<u64, CmsError> {
+        let sql = format!(
+            "INSERT INTO cms_pins (issuer_id, card_id, block_type, block_sealed, change_counter, updated_at) \
+             VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (issuer_id, card_id) {on_conflict}"
+        );
+        let written = with_pool!(&self.db, write, |pool| {
+            sqlx::query(&sql)
+                .bind(issuer.as_str())
+                .bind(card.as_str())
+                .bind(block_type.as_str())
+                .bind(sealed)
+                .bind(SystemClock.now())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        Ok(written)
+    }
+}
+
 #[async_trait]
 impl PinManagement for EmbeddedCms {
     async fn encryption_key(&self, _: &CorrelationId) -> Result<PublicJwk, CmsError> {
@@ -115,45 +170,30 @@ impl PinManagement for EmbeddedCms {
         block: &EncryptedPinBlock,
         _: &CorrelationId,
     ) -> Result<(), CmsError> {
-        if block.jwe.len() > MAX_ENCRYPTED_PIN_BLOCK_LEN {
-            return Err(CmsError::Rejected("encryptedPinBlock is longer than 8192 characters"));
-        }
-        let plaintext = jwe::decrypt(&self.key, &block.jwe)
-            .map_err(|_| CmsError::Rejected("encryptedPinBlock does not decrypt with the CMS key"))?;
-        let json: PinBlockJson =
-            serde_json::from_slice(&plaintext).map_err(|_| CmsError::Rejected("PIN block JSON is malformed"))?;
-        if json.format != block.block_type.as_str() {
-            return Err(CmsError::Rejected("PIN block format does not match the request type"));
-        }
-        let bytes = Zeroizing::new(
-            hex_decode(&json.pin_block)
-                .filter(|b| b.len() == 8)
-                .ok_or(CmsError::Rejected("pinBlock must be 16 hexadecimal digits"))?,
-        );
-        // Format 0 XORs the PIN field with a PAN field whose first byte is zero, so the control
-        // nibble (0) and the PIN length (4 to 12) stay readable without the PAN.
-        if block.block_type == PinBlockType::Iso0 && !(bytes[0] >> 4 == 0 && (4..=12).contains(&(bytes[0] & 0x0F))) {
-            return Err(CmsError::Rejected("pinBlock is not an ISO 9564 format-0 block"));
-        }
-        let sealed = self.kek.seal(&row_aad(issuer, card, block.block_type), &bytes);
+        let sealed = self.seal_block(issuer, card, block)?;
         // One statement writes the block and moves the counter: neither can land without the other.
-        with_pool!(&self.db, write, |pool| {
-            sqlx::query(
-                "INSERT INTO cms_pins (issuer_id, card_id, block_type, block_sealed, change_counter, updated_at) \
-                 VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (issuer_id, card_id) DO UPDATE SET \
-                 block_type = excluded.block_type, block_sealed = excluded.block_sealed, \
-                 change_counter = cms_pins.change_counter + 1, updated_at = excluded.updated_at",
-            )
-            .bind(issuer.as_str())
-            .bind(card.as_str())
-            .bind(block.block_type.as_str())
-            .bind(&sealed)
-            .bind(SystemClock.now())
-            .execute(pool)
-            .await
-            .map(drop)
-        })?;
-        Ok(())
+        self.write_block(
+            issuer,
+            card,
+            block.block_type,
+            &sealed,
+            "DO UPDATE SET \
+             block_type = excluded.block_type, block_sealed = excluded.block_sealed, \
+             change_counter = cms_pins.change_counter + 1, updated_at = excluded.updated_at",
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn set_first_pin(
+        &self,
+        issuer: &IssuerId,
+        card: &CardId,
+        block: &EncryptedPinBlock,
+        _: &CorrelationId,
+    ) -> Result<bool, CmsError> {
+        let sealed = self.seal_block(issuer, card, block)?;
+        Ok(self.write_block(issuer, card, block.block_type, &sealed, "DO NOTHING").await? == 1)
     }
 
     async fn change_counter(&self, issuer: &IssuerId, card: &CardId, _: &CorrelationId) -> Result<u64, CmsError> {

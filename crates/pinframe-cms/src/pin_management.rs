@@ -106,6 +106,23 @@ pub trait PinManagement: Send + Sync + fmt::Debug {
         correlation: &CorrelationId,
     ) -> Result<(), CmsError>;
 
+    /// Stores the block only if the card has no PIN yet (the demo's seed, which every replica runs
+    /// at start). Returns whether it was stored. Over the D1 API this is a read, then a write; the
+    /// embedded CMS does it in one statement, so of replicas seeding at once exactly one writes.
+    async fn set_first_pin(
+        &self,
+        issuer: &IssuerId,
+        card: &CardId,
+        block: &EncryptedPinBlock,
+        correlation: &CorrelationId,
+    ) -> Result<bool, CmsError> {
+        match self.change_counter(issuer, card, correlation).await {
+            Ok(_) => Ok(false),
+            Err(CmsError::NotFound) => self.set_pin(issuer, card, block, correlation).await.map(|()| true),
+            Err(other) => Err(other),
+        }
+    }
+
     /// `GET …/cards/{cardId}/pin/changeCounter`.
     async fn change_counter(
         &self,

@@ -6,7 +6,6 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use pinframe_cms::CmsError;
 use pinframe_core::{CardId, ConsumerId, CorrelationId, IssuerId, Pan, Pin};
 use pinframe_protocol::demo::{DemoThemeRequest, DemoThemeResponse, DemoTokenRequest};
 use pinframe_protocol::issuer::TokenRequest;
@@ -66,14 +65,10 @@ pub async fn seed(state: &AppState, origins: &[Origin]) -> Result<(), AppError> 
         state.store.put_card(&issuer, &consumer, &card, &sealed, now).await?;
     }
     let correlation = CorrelationId::parse("demo-seed").map_err(AppError::internal)?;
-    match state.cms.change_counter(&issuer, &card, &correlation).await {
-        Ok(_) => Ok(()),
-        Err(CmsError::NotFound) => {
-            let pin = Pin::parse(PIN).map_err(AppError::internal)?;
-            pins::write_pin(state, &issuer, &card, &pan, &pin, &correlation).await
-        }
-        Err(other) => Err(AppError::internal(other)),
-    }
+    // Only a card without a PIN gets the demo's: a PIN the cardholder set stays, and of replicas
+    // seeding at once one writes it.
+    let pin = Pin::parse(PIN).map_err(AppError::internal)?;
+    pins::write_first_pin(state, &issuer, &card, &pan, &pin, &correlation).await.map(drop)
 }
 
 pub fn routes() -> Router<AppState> {

@@ -74,11 +74,34 @@ pub async fn write_pin(
     pin: &Pin,
     correlation: &CorrelationId,
 ) -> Result<(), AppError> {
+    let block = encrypted_block(state, pan, pin, correlation).await?;
+    Ok(state.cms.set_pin(issuer, card, &block, correlation).await?)
+}
+
+/// Writes `pin` only if the card has no PIN yet (the demo's seed); returns whether it did.
+pub async fn write_first_pin(
+    state: &AppState,
+    issuer: &IssuerId,
+    card: &CardId,
+    pan: &Pan,
+    pin: &Pin,
+    correlation: &CorrelationId,
+) -> Result<bool, AppError> {
+    let block = encrypted_block(state, pan, pin, correlation).await?;
+    Ok(state.cms.set_first_pin(issuer, card, &block, correlation).await?)
+}
+
+/// `pin` as a format-0 block for `pan`, encrypted to the CMS's key.
+async fn encrypted_block(
+    state: &AppState,
+    pan: &Pan,
+    pin: &Pin,
+    correlation: &CorrelationId,
+) -> Result<EncryptedPinBlock, AppError> {
     let block = Zeroizing::new(encode_iso0(pin, pan));
     let json = PinBlockJson { format: PinBlockType::Iso0.as_str().to_owned(), pin_block: hex_encode(block.as_ref()) };
     let plaintext = Zeroizing::new(serde_json::to_vec(&json).map_err(AppError::internal)?);
     let key = state.cms.encryption_key(correlation).await?;
     let jwe = jwe::encrypt(&key, &plaintext, &mut OsRng);
-    let block = EncryptedPinBlock { block_type: PinBlockType::Iso0, jwe };
-    Ok(state.cms.set_pin(issuer, card, &block, correlation).await?)
+    Ok(EncryptedPinBlock { block_type: PinBlockType::Iso0, jwe })
 }

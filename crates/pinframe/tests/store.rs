@@ -266,5 +266,28 @@ async fn concurrent_pin_writes_each_move_the_change_counter_once() {
         let correlation = CorrelationId::parse("t").unwrap();
         assert_eq!(cms[0].change_counter(&issuer, &card, &correlation).await.unwrap(), 16, "{backend:?}");
         cms[cms.len() - 1].get_pin(&issuer, &card, &correlation).await.unwrap();
+
+        // A first PIN is written once, however many seed it at once, and never over a PIN.
+        let first = CardId::parse("card-2").unwrap();
+        let seeds: Vec<_> = (0..8)
+            .map(|i| {
+                let (cms, issuer, card) = (cms[i % cms.len()].clone(), issuer.clone(), first.clone());
+                let jwe = jwe::encrypt(key.public(), br#"{"format":"ISO0","pinBlock":"041234FFFFFFFFFF"}"#, &mut OsRng);
+                tokio::spawn(async move {
+                    let block = EncryptedPinBlock { block_type: PinBlockType::Iso0, jwe };
+                    cms.set_first_pin(&issuer, &card, &block, &CorrelationId::parse("t").unwrap()).await.unwrap()
+                })
+            })
+            .collect();
+        let mut written = 0;
+        for seed in seeds {
+            written += usize::from(seed.await.unwrap());
+        }
+        assert_eq!(written, 1, "{backend:?}");
+        assert_eq!(cms[0].change_counter(&issuer, &first, &correlation).await.unwrap(), 1);
+        let jwe = jwe::encrypt(key.public(), br#"{"format":"ISO0","pinBlock":"045678FFFFFFFFFF"}"#, &mut OsRng);
+        let block = EncryptedPinBlock { block_type: PinBlockType::Iso0, jwe };
+        assert!(!cms[0].set_first_pin(&issuer, &card, &block, &correlation).await.unwrap());
+        assert_eq!(cms[0].change_counter(&issuer, &card, &correlation).await.unwrap(), 16);
     }
 }
