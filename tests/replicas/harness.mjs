@@ -10,25 +10,14 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createRequire } from "node:module";
 import { randomInt } from "node:crypto";
 import { promisify } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 
+import { DEMO, bin, jose } from "../e2e/harness.mjs";
+
 export const root = resolve(import.meta.dirname, "../..");
-const require = createRequire(join(root, "tools/package.json"));
-export const jose = await import(require.resolve("jose"));
-export { sleep };
-
-export const DEMO = {
-  issuer: "DEMOISSUER",
-  clientId: "demo-client",
-  clientSecret: "demo-secret",
-  card: "demo-card",
-  pin: "2468",
-};
-
-export const bin = process.env.PINFRAME_BIN ?? join(root, "target/debug/pinframe");
+export { DEMO, bin, jose, sleep };
 export const DATABASE_URL = process.env.PINFRAME_TEST_DATABASE_URL;
 export const PGCLUSTER = process.env.PINFRAME_TEST_PGCLUSTER;
 /// `false`, or why the tests of a file cannot run (node:test's `skip` option takes it as the message).

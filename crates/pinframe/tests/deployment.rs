@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use axum::http::StatusCode;
 use common::{backends, database_args, ephemeral, send, Backend, ORIGIN};
-use pinframe::cli::{CmsArgs, DatabaseArgs, ServeArgs};
+use pinframe::cli::{CmsArgs, DatabaseArgs};
 use pinframe::{app, demo, server, AppState};
 use pinframe_cms::PinManagement;
 use pinframe_core::{jwe, CardId, CorrelationId, IssuerId};
@@ -29,19 +29,7 @@ fn pinframe(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 /// One replica: the service's state on `data` (key files) and `database`, the demo seeded.
 async fn replica(data: &Path, database: &DatabaseArgs) -> AppState {
-    let args = ServeArgs {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data.to_owned(),
-        demo: true,
-        widget_dir: data.join("no-widget"),
-        public_url: None,
-        token_ttl: 300,
-        cms_url: None,
-        cms_client_id: "pinframe-service".to_owned(),
-        cms_client_secret_file: None,
-        cms_jwk: None,
-        database: database.clone(),
-    };
+    let args = common::serve_args(data, data.join("no-widget"), database.clone());
     let state = server::open_state(&args, "http://pin.test".to_owned()).await.unwrap();
     demo::seed(&state, &[Origin::parse(ORIGIN).unwrap()]).await.unwrap();
     state

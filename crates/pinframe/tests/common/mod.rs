@@ -82,6 +82,23 @@ pub async fn database_args(backend: &Backend) -> DatabaseArgs {
     }
 }
 
+/// `pinframe serve --demo` on `data` with the embedded CMS, as the tests open it.
+pub fn serve_args(data: &std::path::Path, widget_dir: std::path::PathBuf, database: DatabaseArgs) -> ServeArgs {
+    ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data.to_owned(),
+        demo: true,
+        widget_dir,
+        public_url: None,
+        token_ttl: 300,
+        cms_url: None,
+        cms_client_id: "pinframe-service".to_owned(),
+        cms_client_secret_file: None,
+        cms_jwk: None,
+        database,
+    }
+}
+
 pub async fn harness() -> Harness {
     harness_on(&Backend::Sqlite).await
 }
@@ -98,19 +115,7 @@ pub async fn harness_on(backend: &Backend) -> Harness {
     std::fs::create_dir(&dist).unwrap();
     std::fs::write(dist.join("index.html"), TRUNK_INDEX).unwrap();
     std::fs::write(dist.join("w.js"), "export default async function init() {}").unwrap();
-    let args = ServeArgs {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().join("data"),
-        demo: true,
-        widget_dir: dist,
-        public_url: None,
-        token_ttl: 300,
-        cms_url: None,
-        cms_client_id: "pinframe-service".to_owned(),
-        cms_client_secret_file: None,
-        cms_jwk: None,
-        database,
-    };
+    let args = serve_args(&dir.path().join("data"), dist, database);
     let mut state = server::open_state(&args, "http://pin.test".to_owned()).await.unwrap();
     let clock = Arc::new(ManualClock(AtomicI64::new(1_800_000_000)));
     state.clock = clock.clone();
