@@ -128,6 +128,10 @@ impl EmbeddedCms {
 
 #[async_trait]
 impl PinManagement for EmbeddedCms {
+    async fn ready(&self) -> Result<(), CmsError> {
+        Ok(self.ping().await?)
+    }
+
     async fn encryption_key(&self, _: &CorrelationId) -> Result<PublicJwk, CmsError> {
         Ok(self.key.public().clone())
     }

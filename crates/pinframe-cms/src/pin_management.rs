@@ -86,6 +86,10 @@ impl From<CmsError> for AppError {
 
 #[async_trait]
 pub trait PinManagement: Send + Sync + fmt::Debug {
+    /// Whether the CMS answers now (its database, or its `/readyz` over HTTP): the service's
+    /// readiness check.
+    async fn ready(&self) -> Result<(), CmsError>;
+
     /// The key `set_pin` blocks must be encrypted to.
     async fn encryption_key(&self, correlation: &CorrelationId) -> Result<PublicJwk, CmsError>;
 

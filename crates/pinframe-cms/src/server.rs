@@ -23,13 +23,17 @@ use axum::{Extension, Json, Router};
 use pinframe_core::{CardId, CorrelationId, IssuerId, PublicJwk};
 use pinframe_protocol::d1::{ChangeCounterBody, PinBlockType, PinBody, MAX_ENCRYPTED_PIN_BLOCK_LEN};
 use pinframe_protocol::issuer::{Jwks, JWKS_PATH, OAUTH_TOKEN_PATH};
-use pinframe_protocol::ops::READY_PATH;
+use pinframe_protocol::ops::{HEALTH_PATH, METRICS_PATH, READY_PATH};
+use pinframe_server::client::ClientAddr;
 use pinframe_server::clock::Clock;
 use pinframe_server::credentials;
 use pinframe_server::error::{ApiJson, AppError, LogDetail, MAX_JSON_BODY};
 use pinframe_server::jwks::{encryption_jwk, jwks_response};
 use pinframe_server::middleware::{correlate, json_document, not_found};
 use pinframe_server::oauth::{self, Grant, JwtAuthority, OAuthState, Principal, TokenError};
+use pinframe_server::ops::Ops;
+use pinframe_server::readiness;
+use pinframe_server::telemetry::metrics_response;
 
 use crate::embedded::EmbeddedCms;
 use crate::pin_management::{CmsError, EncryptedPinBlock, PinManagement};
@@ -62,6 +66,8 @@ pub struct CmsState {
     pub clock: Arc<dyn Clock>,
     /// `/.well-known/jwks.json`, built once.
     pub jwks: Arc<Jwks>,
+    /// Draining, rate limits and where metrics are served.
+    pub ops: Arc<Ops>,
 }
 
 impl OAuthState for CmsState {
@@ -83,6 +89,7 @@ impl CmsState {
             client: Arc::new(client),
             clock,
             jwks: Arc::new(Jwks { keys: vec![encryption_jwk(key)] }),
+            ops: Arc::new(Ops::default()),
         }
     }
 }
@@ -95,6 +102,8 @@ pub fn app(state: CmsState) -> Router {
         .route("/cms/api/v1/issuers/{issuer_id}/cards/{card_id}/pin/changeCounter", get(change_counter))
         .route(JWKS_PATH, get(jwks))
         .route(READY_PATH, get(ready))
+        .route(HEALTH_PATH, get(readiness::alive))
+        .route(METRICS_PATH, get(metrics))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
@@ -106,9 +115,14 @@ async fn jwks(State(state): State<CmsState>) -> Response {
     jwks_response(&state.jwks)
 }
 
-/// `GET /readyz`: ready while the CMS's database answers.
+/// `GET /readyz`: ready while the CMS's database answers and it is not draining.
 async fn ready(State(state): State<CmsState>) -> Response {
-    pinframe_server::readiness::readiness(state.cms.ping()).await
+    readiness::readiness(&state.ops.lifecycle, readiness::database(state.cms.ping())).await
+}
+
+/// `GET /metrics`: the Prometheus text format, where metrics are served on this listener.
+async fn metrics(State(state): State<CmsState>) -> Response {
+    metrics_response(state.ops.metrics)
 }
 
 async fn openapi() -> Response {
@@ -116,21 +130,30 @@ async fn openapi() -> Response {
 }
 
 /// `POST /oauth2/token`: the PIN service's client credentials.
-async fn token(State(state): State<CmsState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn token(
+    State(state): State<CmsState>,
+    ClientAddr(source): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let credentials = match oauth::token_request(&headers, &body) {
         Ok(credentials) => credentials,
         Err(e) => return e.into_response(),
     };
+    let throttle = &state.ops.throttle.auth;
+    if let Err(e) = throttle.admit(&credentials.client_id, source) {
+        return TokenError::from_failure(&e).into_response();
+    }
     let stored = (credentials.client_id == state.client.id).then(|| state.client.secret_hash.clone());
-    match credentials::check_secret(credentials.secret, stored).await {
+    match credentials::check_counted(throttle, source, &credentials.client_id, credentials.secret, stored).await {
         Ok(true) => {
             tracing::info!(target: "pinframe::cms", client = state.client.id.as_str(), "access token issued");
             oauth::token_response(&state.jwt, &state.client.id, &state.client.grant, state.clock.now())
         }
         Ok(false) => TokenError::invalid_client().into_response(),
-        Err(detail) => {
-            let mut response = TokenError::server_error().into_response();
-            response.extensions_mut().insert(LogDetail(detail));
+        Err(error) => {
+            let mut response = TokenError::from_failure(&error).into_response();
+            response.extensions_mut().insert(LogDetail(format!("{error:?}")));
             response
         }
     }

@@ -11,7 +11,8 @@ use pinframe_server::config::{DatabaseArgs, KeyFiles};
 use pinframe_server::credentials;
 use pinframe_server::keys;
 use pinframe_server::oauth::{Grant, JwtAuthority};
-use pinframe_server::startup::{bind, private_dir, say, shutdown, StartupError};
+use pinframe_server::ops::{Ops, OpsArgs};
+use pinframe_server::startup::{bind, private_dir, say, StartupError};
 use zeroize::Zeroizing;
 
 use crate::embedded::EmbeddedCms;
@@ -43,6 +44,8 @@ pub struct CmsArgs {
     pub recipient_jwk: Option<PathBuf>,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 /// The CMS's key file (its P-256 decryption key), in its data directory.
@@ -124,7 +127,9 @@ pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState,
     let jwt = JwtAuthority::new(&signing, public_url, AUDIENCE, SCOPE, ACCESS_TOKEN_TTL)?;
     let public = key.public().clone();
     let cms = EmbeddedCms::open(&database, dir, &*kek(dir, files)?, key, recipient).await?;
-    Ok((CmsState::new(cms, &public, jwt, client, Arc::new(SystemClock)), secret_file))
+    let mut state = CmsState::new(cms, &public, jwt, client, Arc::new(SystemClock));
+    state.ops = Arc::new(Ops::new(&args.ops));
+    Ok((state, secret_file))
 }
 
 /// `pinframe cms`: serves until Ctrl-C or SIGTERM.
@@ -147,7 +152,8 @@ pub async fn serve(args: CmsArgs) -> Result<(), StartupError> {
         say(&format!("cms client secret: in {} (or set PINFRAME_CMS_CLIENT_SECRET)", path.display()));
     }
     say(&format!("pinframe cms listening on http://{local}"));
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown()).await?;
+    let ops = state.ops.clone();
+    ops.serve(listener, app(state), &args.ops).await?;
     tracing::info!(target: LOG_TARGET, "pinframe cms stopped");
     Ok(())
 }

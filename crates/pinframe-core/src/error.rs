@@ -29,6 +29,8 @@ pub enum FormatError {
     JwkPoint,
     /// A private JWK's `d` is not a valid scalar or does not match its `x` and `y`.
     JwkPrivate,
+    /// A JWK that must be public carries a private part `d`.
+    JwkHasPrivatePart,
     /// A PIN block is not 16 hexadecimal digits (32 for format 4).
     PinBlockHex,
     /// A PIN block decoded to something that is not a valid block of the expected format.
@@ -56,6 +58,7 @@ impl fmt::Display for FormatError {
             Self::JwkCurve => "JWK must be an EC key on curve P-256",
             Self::JwkPoint => "JWK coordinates are not a valid P-256 point",
             Self::JwkPrivate => "JWK private scalar is invalid or does not match the public key",
+            Self::JwkHasPrivatePart => "JWK carries a private key part (d): send only the public key",
             Self::PinBlockHex => "PIN block must be 16 hexadecimal digits (32 for format 4)",
             Self::PinBlock => "PIN block is not valid for this format, PAN and key",
             Self::PinBlockNeedsPan => "this PIN block format needs a PAN",

@@ -88,6 +88,23 @@ struct EpkIn {
     crv: String,
     x: String,
     y: String,
+    /// A private part: refused whatever its value (only its presence is kept).
+    #[serde(default)]
+    d: Option<IgnoredAny>,
+}
+
+/// Whether the protected header of `compact` has an `epk` with a private part `d`. For the log
+/// line after [`decrypt`] refused it: the sender leaked its ephemeral private key.
+pub fn epk_has_private_part(compact: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Header {
+        epk: Option<EpkIn>,
+    }
+    let protected = compact.split('.').next().unwrap_or_default();
+    b64::decode(protected)
+        .and_then(|bytes| serde_json::from_slice::<Header>(&bytes).ok())
+        .and_then(|header| header.epk)
+        .is_some_and(|epk| epk.d.is_some())
 }
 
 /// Encrypts `plaintext` to `recipient`, writing its `kid` in the header.
@@ -160,7 +177,7 @@ pub fn decrypt(key: &PrivateJwk, compact: &str) -> Result<Zeroizing<Vec<u8>>, Jw
     if header.kid.as_deref().is_some_and(|kid| kid != key.kid()) {
         return Err(JweError);
     }
-    if header.epk.kty != "EC" || header.epk.crv != "P-256" {
+    if header.epk.kty != "EC" || header.epk.crv != "P-256" || header.epk.d.is_some() {
         return Err(JweError);
     }
     let epk = point_from_coordinates(&header.epk.x, &header.epk.y).map_err(|_| JweError)?;

@@ -61,6 +61,17 @@ impl PublicJwk {
         Self::from_json(&parsed)
     }
 
+    /// Parses a JWK that must be public, as [`parse`](Self::parse) does, but refuses one that
+    /// carries a private part `d`: a peer that sends its private key has leaked it, and the key
+    /// agreement would be worthless.
+    pub fn parse_public(json: &str) -> Result<Self, FormatError> {
+        let parsed: JwkJson = serde_json::from_str(json).map_err(|_| FormatError::Jwk)?;
+        if parsed.d.is_some() {
+            return Err(FormatError::JwkHasPrivatePart);
+        }
+        Self::from_json(&parsed)
+    }
+
     fn from_json(jwk: &JwkJson) -> Result<Self, FormatError> {
         if jwk.kty != "EC" || jwk.crv != "P-256" {
             return Err(FormatError::JwkCurve);

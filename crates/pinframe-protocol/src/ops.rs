@@ -1,4 +1,5 @@
-//! What operators and load balancers read: the readiness check of both servers.
+//! What operators and load balancers read: the liveness and readiness checks and the metrics of
+//! both servers.
 
 use alloc::string::String;
 
@@ -8,7 +9,13 @@ use serde::{Deserialize, Serialize};
 /// error body and `Retry-After` while it does not (a load balancer then sends traffic elsewhere).
 pub const READY_PATH: &str = "/readyz";
 
-/// The body of a ready server: `{"status": "ready"}`.
+/// `GET /healthz`: 200 `{"status": "alive"}` while the process answers at all.
+pub const HEALTH_PATH: &str = "/healthz";
+
+/// `GET /metrics`: the Prometheus text format (unless `--metrics-listen` or `--no-metrics`).
+pub const METRICS_PATH: &str = "/metrics";
+
+/// The body of a ready server, `{"status": "ready"}`, or of a live one, `{"status": "alive"}`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Readiness {
     pub status: String,

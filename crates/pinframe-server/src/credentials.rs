@@ -2,6 +2,7 @@
 //! issuers' clients at the service and the PIN service's client at the CMS both authenticate so.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -11,6 +12,9 @@ use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use pinframe_core::rand_core::{OsRng, RngCore};
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
+
+use crate::error::AppError;
+use crate::throttle::AuthThrottle;
 
 /// HTTP Basic credentials (RFC 7617). The secret is wiped on drop and never printed.
 pub struct BasicCredentials {
@@ -74,6 +78,25 @@ pub async fn check_secret(secret: Zeroizing<String>, stored: Option<String>) -> 
     let matches =
         tokio::task::spawn_blocking(move || verify_secret(&secret, &stored)).await.map_err(|e| e.to_string())?;
     Ok(known && matches)
+}
+
+/// Checks a client's secret and counts the outcome in the failed-authentication limits. Call
+/// [`AuthThrottle::admit`] first, before looking the client up, so that a locked-out source costs
+/// neither a database read nor an Argon2 run. `Ok(false)`: wrong secret or unknown client.
+pub async fn check_counted(
+    throttle: &AuthThrottle,
+    source: IpAddr,
+    client_id: &str,
+    secret: Zeroizing<String>,
+    stored: Option<String>,
+) -> Result<bool, AppError> {
+    let matches = check_secret(secret, stored).await.map_err(AppError::internal)?;
+    if matches {
+        throttle.succeeded(client_id, source);
+    } else {
+        throttle.failed(client_id, source);
+    }
+    Ok(matches)
 }
 
 /// A hash to verify against when the client id is unknown, so that the answer takes as long as for

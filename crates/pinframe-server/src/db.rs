@@ -209,6 +209,7 @@ impl Db {
 /// Opens (creating if needed) a SQLite database file in WAL mode, with foreign keys on and every
 /// commit synced to disk (a used token stays used across a power cut).
 pub async fn open_sqlite(path: &Path) -> Result<Pools, StoreError> {
+    owner_only_files(path).map_err(|e| StoreError::failed(format!("{}: {e}", path.display())))?;
     let options = SqliteConnectOptions::from_str("sqlite:")?
         .filename(path)
         .create_if_missing(true)
@@ -219,6 +220,30 @@ pub async fn open_sqlite(path: &Path) -> Result<Pools, StoreError> {
     let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
     let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
     Ok(Pools { read, write })
+}
+
+/// Creates the database file owner-only (0600) before SQLite opens it, and tightens it and its
+/// `-wal`, `-shm` and `-journal` files to 0600 where an older start left them looser. SQLite gives
+/// the files it creates later the main file's mode, so they are born 0600 too.
+fn owner_only_files(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    let name = path.as_os_str().to_owned();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = name.clone();
+        file.push(suffix);
+        let file = std::path::PathBuf::from(file);
+        match std::fs::metadata(&file) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                tracing::warn!(file = %file.display(), "database file readable by others: tightened to 0600");
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Connections per replica and schema.

@@ -57,6 +57,12 @@ pub enum AppError {
     Unsupported { message: &'static str },
     /// 413: a body over the route's limit; the message says the limit.
     TooLarge { message: &'static str },
+    /// 429: too many failed authentications from this client, or too many tokens for this issuer.
+    /// Sent with `Retry-After`: the whole seconds until a retry can succeed.
+    TooManyRequests { retry_after: u64 },
+    /// 408: the request's body did not arrive within the listener's body timeout. The connection
+    /// is closed.
+    RequestTimeout,
     /// 503: the widget has not been built, or a dependency (the database, the CMS) is down. Sent
     /// with `Retry-After`.
     Unavailable { code: &'static str, message: &'static str, detail: String },
@@ -106,6 +112,15 @@ impl IntoResponse for AppError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", *message, None)
             }
             Self::TooLarge { message } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", *message, None),
+            Self::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests. Try again after the number of seconds in Retry-After.",
+                None,
+            ),
+            Self::RequestTimeout => {
+                (StatusCode::REQUEST_TIMEOUT, "request_timeout", "The request body did not arrive in time.", None)
+            }
             Self::Unavailable { code, message, detail } => {
                 (StatusCode::SERVICE_UNAVAILABLE, *code, *message, Some(detail.clone()))
             }
@@ -126,8 +141,17 @@ impl IntoResponse for AppError {
         if let Self::Unauthorized { scheme } = self {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge(scheme));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        match self {
+            Self::TooManyRequests { retry_after } => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            }
+            Self::RequestTimeout => {
+                response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            }
+            _ => {}
         }
         if let Some(detail) = detail {
             response.extensions_mut().insert(LogDetail(detail));

@@ -13,10 +13,17 @@
 //! - [`config`]: the database and key-file options both servers take.
 //! - [`readiness`]: `GET /readyz`, ready while the database answers.
 //! - [`clock`]: the injectable clock.
-//! - [`startup`]: binding a listener, data directories, operator output, graceful shutdown.
+//! - [`startup`]: binding a listener, data directories, operator output, the signals that stop a server.
+//! - [`listener`]: the connection loop: read timeouts, the connection cap, draining on shutdown
+//!   ([`timeouts`]: the per-request pieces; [`lifecycle`]: serving or draining).
+//! - [`client`]: the client's address, through trusted proxies.
+//! - [`throttle`]: rate limits on failed authentications and on PIN-control tokens.
+//! - [`telemetry`]: `/metrics` in the Prometheus text format.
+//! - [`ops`]: the options and state of all of the above, as both servers take them.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod credentials;
@@ -24,7 +31,16 @@ pub mod db;
 pub mod error;
 pub mod jwks;
 pub mod keys;
+pub mod lifecycle;
+pub mod listener;
 pub mod middleware;
 pub mod oauth;
+pub mod ops;
 pub mod readiness;
 pub mod startup;
+pub mod telemetry;
+pub mod throttle;
+pub mod timeouts;
+
+/// The metrics macros, for the crates built on this one (one version of the recorder's facade).
+pub use metrics;

@@ -12,6 +12,8 @@ use pinframe_core::rand_core::{OsRng, RngCore};
 use pinframe_core::CorrelationId;
 
 use crate::error::{AppError, LogDetail};
+use crate::telemetry::record_request;
+use crate::timeouts::BodyDeadline;
 
 pub const CORRELATION_HEADER: HeaderName = HeaderName::from_static("x-correlation-id");
 
@@ -46,11 +48,17 @@ pub async fn correlate(mut request: Request, next: Next) -> Response {
         }
         None => (Some(new_correlation_id()), None),
     };
+    let body_deadline = request.extensions().get::<BodyDeadline>().cloned();
     if let Some(id) = &correlation {
         request.extensions_mut().insert(id.clone());
         response = Some(next.run(request).await);
     }
     let mut response = response.unwrap_or_else(|| AppError::internal("no response").into_response());
+    // The handler saw its body fail; what the client gets to know is that it was too slow.
+    if body_deadline.is_some_and(|deadline| deadline.expired()) {
+        metrics::counter!("pinframe_request_timeouts_total").increment(1);
+        response = AppError::RequestTimeout.into_response();
+    }
 
     let headers = response.headers_mut();
     if let Some(value) = correlation.as_ref().and_then(|id| HeaderValue::from_str(id.as_str()).ok()) {
@@ -63,6 +71,7 @@ pub async fn correlate(mut request: Request, next: Next) -> Response {
         .entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
 
+    record_request(method.as_str(), &route, response.status(), started.elapsed());
     let status = response.status().as_u16();
     let latency_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
     let correlation_id = correlation.as_ref().map_or("", |id| id.as_str());

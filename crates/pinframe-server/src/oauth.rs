@@ -242,6 +242,8 @@ pub struct TokenError {
     status: StatusCode,
     code: &'static str,
     description: &'static str,
+    /// Seconds for `Retry-After` on a 429.
+    retry_after: Option<u64>,
 }
 
 impl TokenError {
@@ -250,11 +252,12 @@ impl TokenError {
             status: StatusCode::UNAUTHORIZED,
             code: "invalid_client",
             description: "Client authentication failed: use HTTP Basic with your client id and secret.",
+            retry_after: None,
         }
     }
 
     fn invalid_request(description: &'static str) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, code: "invalid_request", description }
+        Self { status: StatusCode::BAD_REQUEST, code: "invalid_request", description, retry_after: None }
     }
 
     pub fn server_error() -> Self {
@@ -262,6 +265,7 @@ impl TokenError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "server_error",
             description: "Something went wrong on our side. Please try again later.",
+            retry_after: None,
         }
     }
 
@@ -272,6 +276,18 @@ impl TokenError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "temporarily_unavailable",
             description: "The server cannot reach its database. Please try again shortly.",
+            retry_after: None,
+        }
+    }
+
+    /// 429 `temporarily_unavailable` with `Retry-After`: too many failed authentications from this
+    /// address (RFC 6749 has no code of its own for it; RFC 6585 gives the status).
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "temporarily_unavailable",
+            description: "Too many failed client authentications. Try again after the seconds in Retry-After.",
+            retry_after: Some(retry_after),
         }
     }
 
@@ -280,6 +296,7 @@ impl TokenError {
         match error {
             AppError::Unauthorized { .. } => Self::invalid_client(),
             AppError::Unavailable { .. } => Self::temporarily_unavailable(),
+            AppError::TooManyRequests { retry_after } => Self::rate_limited(*retry_after),
             _ => Self::server_error(),
         }
     }
@@ -294,6 +311,9 @@ impl IntoResponse for TokenError {
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
         }
         response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         response
@@ -323,6 +343,7 @@ pub fn token_request(headers: &HeaderMap, body: &[u8]) -> Result<BasicCredential
                 status: StatusCode::BAD_REQUEST,
                 code: "unsupported_grant_type",
                 description: "Only grant_type=client_credentials is supported.",
+                retry_after: None,
             })
         }
         None => return Err(TokenError::invalid_request("grant_type is required.")),

@@ -4,7 +4,7 @@
 use std::fs;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 use tokio::net::TcpListener;
@@ -12,13 +12,23 @@ use tokio::net::TcpListener;
 /// A reason a server could not start, printed as one line.
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Creates a data directory (and its parents) readable by the owner only.
+/// Creates a data directory (and its parents) readable by the owner only; an existing one that
+/// others can enter is tightened to 0700 (its parents are the operator's business).
 pub fn private_dir(path: &Path) -> Result<(), StartupError> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .map_err(|e| format!("data directory {}: {e}", path.display()).into())
+    let fail = |e: std::io::Error| format!("data directory {}: {e}", path.display());
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(fail)?;
+    let mode = fs::metadata(path).map_err(fail)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o700)).map_err(|e| {
+            format!(
+                "data directory {}: open to others (mode {:o}) and cannot be tightened: {e}; run chmod 700 on it",
+                path.display(),
+                mode & 0o777
+            )
+        })?;
+        tracing::warn!(dir = %path.display(), "data directory open to others: tightened to 0700");
+    }
+    Ok(())
 }
 
 /// Prints one line on stdout, for the operator (never a secret but the demo's published ones).

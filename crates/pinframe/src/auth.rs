@@ -5,6 +5,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use pinframe_core::IssuerId;
+use std::net::IpAddr;
+
+use pinframe_server::client::ClientAddr;
 use pinframe_server::credentials::{self, authorization, basic_credentials, BasicCredentials};
 use pinframe_server::error::{AppError, Scheme};
 use pinframe_server::oauth::Principal;
@@ -21,15 +24,24 @@ impl FromRequestParts<AppState> for IssuerBasic {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let credentials = basic_credentials(&parts.headers).ok_or(AppError::Unauthorized { scheme: Scheme::Basic })?;
-        verify_issuer(state, credentials).await.map(Self)
+        let ClientAddr(source) = ClientAddr::from_request_parts(parts, state).await.unwrap_or_else(|n| match n {});
+        verify_issuer(state, source, credentials).await.map(Self)
     }
 }
 
-/// Checks an issuer's client credentials: the issuer they belong to, or 401.
-pub async fn verify_issuer(state: &AppState, credentials: BasicCredentials) -> Result<IssuerId, AppError> {
+/// Checks an issuer's client credentials from `source`: the issuer they belong to, 401, or 429
+/// while `source` has failed too often (`pinframe_server::throttle`).
+pub async fn verify_issuer(
+    state: &AppState,
+    source: IpAddr,
+    credentials: BasicCredentials,
+) -> Result<IssuerId, AppError> {
+    state.ops.throttle.auth.admit(&credentials.client_id, source)?;
     let issuer = state.store.issuer_by_client_id(&credentials.client_id).await?;
     let stored = issuer.as_ref().map(|i| i.secret_hash.clone());
-    let matches = credentials::check_secret(credentials.secret, stored).await.map_err(AppError::internal)?;
+    let throttle = &state.ops.throttle.auth;
+    let matches =
+        credentials::check_counted(throttle, source, &credentials.client_id, credentials.secret, stored).await?;
     match issuer {
         Some(issuer) if matches => Ok(issuer.id),
         _ => Err(AppError::Unauthorized { scheme: Scheme::Basic }),

@@ -13,6 +13,7 @@ use pinframe_core::pinblock::{self, PinBlockFormat, PinBlockKey};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, FormatError, Pan, Pin, PrivateJwk, PublicJwk};
 pub use pinframe_server::config::DatabaseArgs;
+pub use pinframe_server::ops::OpsArgs;
 use zeroize::Zeroizing;
 
 /// pinframe: view and set card PINs end to end encrypted.
@@ -120,6 +121,8 @@ pub struct ServeArgs {
     pub token_ttl: u32,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 /// An issuer's PIN policy (see ARCHITECTURE.md, "PIN policy").

@@ -46,7 +46,7 @@ pub async fn read_pin(
     pan: &Pan,
     correlation: &CorrelationId,
 ) -> Result<Pin, AppError> {
-    let block = state.cms.get_pin(issuer, card, correlation).await?;
+    let block = timed("get_pin", state.cms.get_pin(issuer, card, correlation)).await?;
     if block.block_type != PinBlockType::Iso0 {
         return Err(AppError::internal("the CMS returned a PIN block type the service cannot read"));
     }
@@ -75,7 +75,7 @@ pub async fn write_pin(
     correlation: &CorrelationId,
 ) -> Result<(), AppError> {
     let block = encrypted_block(state, pan, pin, correlation).await?;
-    Ok(state.cms.set_pin(issuer, card, &block, correlation).await?)
+    Ok(timed("set_pin", state.cms.set_pin(issuer, card, &block, correlation)).await?)
 }
 
 /// Writes `pin` only if the card has no PIN yet (the demo's seed); returns whether it did.
@@ -88,7 +88,7 @@ pub async fn write_first_pin(
     correlation: &CorrelationId,
 ) -> Result<bool, AppError> {
     let block = encrypted_block(state, pan, pin, correlation).await?;
-    Ok(state.cms.set_first_pin(issuer, card, &block, correlation).await?)
+    Ok(timed("set_first_pin", state.cms.set_first_pin(issuer, card, &block, correlation)).await?)
 }
 
 /// `pin` as a format-0 block for `pan`, encrypted to the CMS's key.
@@ -101,7 +101,25 @@ async fn encrypted_block(
     let block = Zeroizing::new(encode_iso0(pin, pan));
     let json = PinBlockJson { format: PinBlockType::Iso0.as_str().to_owned(), pin_block: hex_encode(block.as_ref()) };
     let plaintext = Zeroizing::new(serde_json::to_vec(&json).map_err(AppError::internal)?);
-    let key = state.cms.encryption_key(correlation).await?;
+    let key = timed("encryption_key", state.cms.encryption_key(correlation)).await?;
     let jwe = jwe::encrypt(&key, &plaintext, &mut OsRng);
     Ok(EncryptedPinBlock { block_type: PinBlockType::Iso0, jwe })
+}
+
+/// Runs one call to the CMS and records its latency (`pinframe_cms_request_duration_seconds`), by
+/// operation and outcome.
+async fn timed<T>(
+    operation: &'static str,
+    call: impl std::future::Future<Output = Result<T, pinframe_cms::CmsError>>,
+) -> Result<T, pinframe_cms::CmsError> {
+    let started = std::time::Instant::now();
+    let result = call.await;
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    pinframe_server::metrics::histogram!(
+        "pinframe_cms_request_duration_seconds",
+        "operation" => operation,
+        "outcome" => outcome
+    )
+    .record(started.elapsed().as_secs_f64());
+    result
 }

@@ -19,6 +19,7 @@ use pinframe_protocol::d1::{
     change_counter_path, pin_path, ChangeCounterBody, PinBlockType, PinBody, MAX_ENCRYPTED_PIN_BLOCK_LEN,
 };
 use pinframe_protocol::issuer::{AccessTokenResponse, Jwks, JWKS_PATH, OAUTH_TOKEN_PATH};
+use pinframe_protocol::ops::READY_PATH;
 use pinframe_server::middleware::CORRELATION_HEADER;
 use reqwest::{Method, StatusCode};
 use tokio::sync::Mutex;
@@ -211,6 +212,20 @@ fn unexpected(status: StatusCode) -> CmsError {
 
 #[async_trait]
 impl PinManagement for RemoteCms {
+    async fn ready(&self) -> Result<(), CmsError> {
+        let response = self
+            .http
+            .get(format!("{}{READY_PATH}", self.base))
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await
+            .map_err(|e| unavailable(format!("readiness: {}", transport(e))))?;
+        match response.status() {
+            StatusCode::OK => Ok(()),
+            other => Err(unavailable(format!("readiness: the CMS answered {other}"))),
+        }
+    }
+
     async fn encryption_key(&self, correlation: &CorrelationId) -> Result<PublicJwk, CmsError> {
         if let Some(key) = &self.pinned_key {
             return Ok(key.clone());

@@ -12,7 +12,8 @@ use pinframe_server::clock::SystemClock;
 use pinframe_server::config::KeyFiles;
 use pinframe_server::keys::{self as key_files, Sealer};
 use pinframe_server::oauth::JwtAuthority;
-use pinframe_server::startup::{bind, private_dir, say, shutdown, StartupError};
+use pinframe_server::ops::Ops;
+use pinframe_server::startup::{bind, private_dir, say, StartupError};
 use zeroize::Zeroizing;
 
 use crate::cli::ServeArgs;
@@ -87,6 +88,7 @@ pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState
         widget: Arc::new(widget),
         config: Arc::new(Config { public_url, token_ttl: i64::from(args.token_ttl), demo: args.demo }),
         clock: Arc::new(SystemClock),
+        ops: Arc::new(Ops::new(&args.ops)),
     })
 }
 
@@ -143,7 +145,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
         }
     });
 
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown()).await?;
+    let ops = state.ops.clone();
+    ops.serve(listener, app(state), &args.ops).await?;
     tracing::info!("pinframe stopped");
     Ok(())
 }

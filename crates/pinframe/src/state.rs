@@ -12,6 +12,7 @@ use pinframe_server::clock::Clock;
 use pinframe_server::jwks::encryption_jwk;
 use pinframe_server::keys::Sealer;
 use pinframe_server::oauth::{JwtAuthority, OAuthState};
+use pinframe_server::ops::Ops;
 
 use crate::store::Store;
 use crate::widget_assets::WidgetAssets;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub widget: Arc<WidgetAssets>,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
+    /// Draining, rate limits and where metrics are served.
+    pub ops: Arc<Ops>,
 }
 
 impl OAuthState for AppState {

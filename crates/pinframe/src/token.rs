@@ -22,6 +22,7 @@ use pinframe_protocol::widget::MAX_HIDE_AFTER_SECONDS;
 use pinframe_protocol::{Action, Origin, TokenText};
 use pinframe_server::credentials::authorization;
 use pinframe_server::error::{AppError, Scheme};
+use pinframe_server::metrics;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -79,7 +80,11 @@ impl FromRequestParts<AppState> for CheckedToken {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let hash = bearer_token_hash(&parts.headers).ok_or_else(unauthorized)?;
         let record = state.store.token(&hash).await?.ok_or_else(unauthorized)?;
-        if record.used || record.expires_at <= state.clock.now() {
+        if record.used {
+            return Err(unauthorized());
+        }
+        if record.expires_at <= state.clock.now() {
+            count("expired");
             return Err(unauthorized());
         }
         Ok(Self(record))
@@ -104,6 +109,7 @@ impl CheckedToken {
     /// the same 401 as for a used token.
     pub async fn claim(&self, state: &AppState) -> Result<(), AppError> {
         if state.store.consume_token(&self.0.hash, state.clock.now()).await? {
+            count("claimed");
             Ok(())
         } else {
             Err(unauthorized())
@@ -124,11 +130,24 @@ impl CheckedToken {
     /// attempts exactly [`MAX_SET_ATTEMPTS`] are answered with the refusal.
     pub async fn refuse(&self, state: &AppState, refusal: AppError) -> AppError {
         match state.store.refuse_attempt(&self.0.hash, MAX_SET_ATTEMPTS, state.clock.now()).await {
-            Ok(Some(_)) => refusal,
+            Ok(Some(_)) => {
+                let reason = match &refusal {
+                    AppError::PinPolicy(violation) => violation.code(),
+                    AppError::BadRequest { code, .. } => *code,
+                    _ => "other",
+                };
+                metrics::counter!("pinframe_set_refusals_total", "reason" => reason).increment(1);
+                refusal
+            }
             Ok(None) => unauthorized(),
             Err(e) => e.into(),
         }
     }
+}
+
+/// Counts a token event (`pinframe_tokens_total{event}`): issued, claimed, or presented expired.
+fn count(event: &'static str) {
+    metrics::counter!("pinframe_tokens_total", "event" => event).increment(1);
 }
 
 /// A language tag of the BCP 47 shape (`en`, `fi`, `pt-BR`, `zh-Hant-TW`), at most 35 characters.
@@ -210,6 +229,7 @@ pub async fn issue(state: &AppState, issuer: &IssuerId, request: TokenRequest) -
     // Both the token and the URL are wiped when the body drops.
     let body = TokenResponse { token: new.token.to_string(), expires_in: state.config.token_ttl, url };
     tracing::info!(target: "pinframe::tokens", issuer = issuer.as_str(), action = action.as_str(), "token issued");
+    count("issued");
     Ok((StatusCode::CREATED, Json(&body)).into_response())
 }
 

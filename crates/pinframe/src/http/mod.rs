@@ -13,11 +13,13 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
 use pinframe_protocol::issuer::{JWKS_PATH, OAUTH_TOKEN_PATH, TOKENS_PATH};
-use pinframe_protocol::ops::READY_PATH;
+use pinframe_protocol::ops::{HEALTH_PATH, METRICS_PATH, READY_PATH};
 use pinframe_protocol::widget::{SESSION_PATH, SET_PATH, VIEW_PATH};
-use pinframe_server::error::MAX_JSON_BODY;
+use pinframe_server::error::{AppError, MAX_JSON_BODY};
 use pinframe_server::jwks::jwks_response;
 use pinframe_server::middleware::{correlate, json_document, not_found};
+use pinframe_server::readiness;
+use pinframe_server::telemetry::metrics_response;
 
 use crate::state::AppState;
 use crate::theme::{MAX_FONT_BYTES, MAX_THEME_BYTES};
@@ -40,6 +42,8 @@ pub fn app(state: AppState) -> Router {
         .route(SET_PATH, post(pin::set))
         .route(JWKS_PATH, get(jwks))
         .route(READY_PATH, get(ready))
+        .route(HEALTH_PATH, get(pinframe_server::readiness::alive))
+        .route(METRICS_PATH, get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/pin/{issuer_id}/view", get(widget::page))
         .route("/pin/{issuer_id}/set", get(widget::page))
@@ -68,9 +72,18 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// `GET /.well-known/jwks.json`: the service's public encryption key.
-/// `GET /readyz`: ready while the service's database answers.
+/// `GET /readyz`: ready while the service's database and its CMS answer and it is not draining.
 async fn ready(State(state): State<AppState>) -> Response {
-    pinframe_server::readiness::readiness(state.store.ping()).await
+    let check = async {
+        readiness::database(state.store.ping()).await?;
+        state.cms.ready().await.map_err(AppError::from)
+    };
+    readiness::readiness(&state.ops.lifecycle, check).await
+}
+
+/// `GET /metrics`: the Prometheus text format, where metrics are served on this listener.
+async fn metrics(State(state): State<AppState>) -> Response {
+    metrics_response(state.ops.metrics)
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {

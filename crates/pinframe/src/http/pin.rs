@@ -55,11 +55,16 @@ pub async fn view(
     token.require(Action::ViewPin)?;
     let ApiJson(request) = body?;
     let epk = if request.epk.get().trim_start().starts_with('{') {
-        PublicJwk::parse(request.epk.get())
+        PublicJwk::parse_public(request.epk.get())
     } else {
         Err(pinframe_core::FormatError::Jwk)
     }
-    .map_err(|e| AppError::invalid("invalid_epk", e))?;
+    .map_err(|e| {
+        if e == pinframe_core::FormatError::JwkHasPrivatePart {
+            tracing::warn!(target: "pinframe::pin", "a client sent its ephemeral private key (epk with d): refused");
+        }
+        AppError::invalid("invalid_epk", e)
+    })?;
 
     let record = token.record();
     let pan = pins::card_pan(&state, &record.issuer, &record.card).await?;
@@ -93,6 +98,9 @@ pub async fn set(
         )
     };
     let Ok(plaintext) = jwe::decrypt(&state.keys.encryption, &request.encrypted_pin) else {
+        if jwe::epk_has_private_part(&request.encrypted_pin) {
+            tracing::warn!(target: "pinframe::pin", "a client sent a JWE whose ephemeral key carries its private part");
+        }
         return Err(token.refuse(&state, undecryptable()).await);
     };
     let Some(candidate) = pin_from_plaintext(&plaintext) else {

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pinframe_core::{jwe, CardId, ConsumerId, Pan};
 use pinframe_protocol::issuer::{CardData, CardsRequest, ConsumerRequest};
+use pinframe_server::client::ClientAddr;
 use pinframe_server::error::{has_media_type, ApiJson, AppError, LogDetail};
 use pinframe_server::oauth::{self, Grant, Principal, TokenError};
 use zeroize::Zeroizing;
@@ -25,18 +26,25 @@ pub const AUDIENCE: &str = "pinframe-register-api";
 pub const SCOPE: &str = "register";
 
 /// `POST /oauth2/token`: client credentials (RFC 6749 §4.4) with the issuer's Basic credentials.
-pub async fn oauth_token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn oauth_token(
+    State(state): State<AppState>,
+    ClientAddr(source): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let credentials = match oauth::token_request(&headers, &body) {
         Ok(credentials) => credentials,
         Err(e) => return e.into_response(),
     };
     let client_id = credentials.client_id.clone();
-    match verify_issuer(&state, credentials).await {
+    match verify_issuer(&state, source, credentials).await {
         Ok(issuer) => {
             tracing::info!(target: "pinframe::oauth", issuer = issuer.as_str(), "access token issued");
             oauth::token_response(&state.jwt, &client_id, &Grant::Issuers(vec![issuer]), state.clock.now())
         }
-        Err(e @ AppError::Unauthorized { .. }) => TokenError::from_failure(&e).into_response(),
+        Err(e @ (AppError::Unauthorized { .. } | AppError::TooManyRequests { .. })) => {
+            TokenError::from_failure(&e).into_response()
+        }
         Err(other) => {
             let mut response = TokenError::from_failure(&other).into_response();
             response.extensions_mut().insert(LogDetail(format!("{other:?}")));

@@ -16,5 +16,6 @@ pub async fn create(
     body: Result<ApiJson<TokenRequest>, AppError>,
 ) -> Result<Response, AppError> {
     let ApiJson(request) = body?;
+    state.ops.throttle.tokens.take(issuer.as_str())?;
     token::issue(&state, &issuer, request).await
 }

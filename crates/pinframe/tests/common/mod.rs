@@ -96,6 +96,7 @@ pub fn serve_args(data: &std::path::Path, widget_dir: std::path::PathBuf, databa
         cms_client_secret_file: None,
         cms_jwk: None,
         database,
+        ops: Default::default(),
     }
 }
 
@@ -222,6 +223,7 @@ pub async fn cms_router(h: &Harness, issuers: &[&str], to_service: bool) -> (Rou
         issuers: issuers.iter().map(|s| (*s).to_owned()).collect(),
         recipient_jwk: to_service.then_some(recipient),
         database: Default::default(),
+        ops: Default::default(),
     };
     let (mut state, secret_file) = pinframe_cms::start::open_state(&args, "http://cms.test".to_owned()).await.unwrap();
     state.clock = h.clock.clone();
