@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware;
@@ -116,8 +116,8 @@ async fn openapi() -> Response {
 }
 
 /// `POST /oauth2/token`: the PIN service's client credentials.
-async fn token(State(state): State<CmsState>, headers: HeaderMap, body: Bytes) -> Response {
-    let credentials = match oauth::token_request(&headers, &body) {
+async fn token(State(state): State<CmsState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let credentials = match oauth::token_request(&headers, body) {
         Ok(credentials) => credentials,
         Err(e) => return e.into_response(),
     };
