@@ -123,6 +123,11 @@ pub async fn harness_on(backend: &Backend) -> Harness {
     Harness { state, clock, _dir: dir }
 }
 
+/// Operations both OpenAPI files document ahead of their handlers, which are being written on
+/// another branch. The router tests check that each still falls through to the fallback, so that
+/// this list is emptied once they are served.
+pub const AWAITED: &[&str] = &["GET /healthz", "GET /metrics"];
+
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
