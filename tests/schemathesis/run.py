@@ -84,8 +84,9 @@ def awaited_exclusions(url):
     return flags
 
 
-def fuzz(name, url, spec_path):
-    """One schemathesis run; returns its exit status."""
+def fuzz(name, url, spec_path, workdir):
+    """One schemathesis run in `workdir`, where it keeps its state (Hypothesis's examples, its
+    crash cache) for this run only; returns its exit status."""
     env = dict(
         os.environ,
         PINFRAME_FUZZ_TARGET=name,
@@ -94,6 +95,7 @@ def fuzz(name, url, spec_path):
         PINFRAME_FUZZ_SEED=SEED,
         SCHEMATHESIS_HOOKS="hooks",
         PYTHONPATH=str(HERE),
+        PYTHONDONTWRITEBYTECODE="1",
     )
     command = [
         SCHEMATHESIS,
@@ -112,7 +114,7 @@ def fuzz(name, url, spec_path):
     ]
     print(f"== {name}: {' '.join(command[1:])}", flush=True)
     started = time.monotonic()
-    status = subprocess.run(command, env=env, cwd=HERE).returncode
+    status = subprocess.run(command, env=env, cwd=workdir).returncode
     print(f"== {name}: exit {status} after {time.monotonic() - started:.0f} s", flush=True)
     return status
 
@@ -151,7 +153,7 @@ def main():
             urllib.request.urlopen(f"{service_url}/readyz", timeout=10).read()
             failures = 0
             for name, url in (("service", service_url), ("cms", cms_url)):
-                failures += fuzz(name, url, "/openapi.json") != 0
+                failures += fuzz(name, url, "/openapi.json", tmp) != 0
         finally:
             for process in processes:
                 process.terminate()
