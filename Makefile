@@ -22,7 +22,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-multivalue --enable-mutable-g
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext
 
 .PHONY: run test deps deps-build deps-servers check test-native test-postgres test-postgres-suites \
-	test-interop test-browser test-e2e widget widget-size fuzz-check fuzz-smoke host-kit host-kit-deps \
+	test-interop test-browser test-e2e test-api-fuzz widget widget-size fuzz-check fuzz-smoke host-kit host-kit-deps \
 	test-rust bench bench-wasm clean-tools
 
 # `make run LISTEN=0.0.0.0:8080 DATA_DIR=/var/lib/pinframe` to change where the demo listens and keeps data.
@@ -39,7 +39,7 @@ run: widget
 ## install (mostly I/O, most of a minute on a fresh clone) runs beside the Rust checks and suites.
 test: deps
 	@$(MAKE) --no-print-directory -j2 test-rust host-kit-deps
-	@$(MAKE) --no-print-directory host-kit test-e2e fuzz-check
+	@$(MAKE) --no-print-directory host-kit test-e2e test-api-fuzz fuzz-check
 	@echo "make test: all checks passed"
 
 # The Rust checks and suites, one after another.
@@ -141,6 +141,13 @@ test-browser: deps
 test-e2e: deps widget
 	cargo build --locked -p pinframe
 	node --test --test-concurrency=1 tests/e2e/
+
+## test-api-fuzz: schemathesis (tools/requirements.txt) against the running binary, `pinframe serve
+## --demo` and `pinframe cms`, with every check, against each one's served OpenAPI file: every
+## response must be one the file describes (tests/schemathesis/). About a minute.
+test-api-fuzz: $(PYENV)/.installed
+	cargo build --locked -p pinframe
+	PINFRAME_BIN=target/debug/pinframe $(PYTHON) tests/schemathesis/run.py
 
 ## bench: the widget's transfer size and time to PIN against a static floor, its wasm decrypt
 ## against WebCrypto, the service's views per second against the crypto ceiling (on SQLite, on

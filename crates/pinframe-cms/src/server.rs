@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware;
@@ -134,9 +134,9 @@ async fn token(
     State(state): State<CmsState>,
     ClientAddr(source): ClientAddr,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let credentials = match oauth::token_request(&headers, &body) {
+    let credentials = match oauth::token_request(&headers, body) {
         Ok(credentials) => credentials,
         Err(e) => return e.into_response(),
     };

@@ -16,7 +16,7 @@ pub struct DemoTokenRequest {
     pub action: String,
     #[serde(default)]
     pub language: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::number::optional_u32")]
     pub hide_after_seconds: Option<u32>,
     #[serde(default)]
     pub allow_copy: bool,

@@ -29,7 +29,7 @@ pub struct TokenRequest {
     #[serde(default)]
     pub language: Option<String>,
     /// Seconds after which the widget hides a revealed PIN (1 to 300; the widget's default is 30).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::number::optional_u32")]
     pub hide_after_seconds: Option<u32>,
     /// Whether the widget offers to copy the PIN to the clipboard (off unless the issuer turns it on).
     #[serde(default)]

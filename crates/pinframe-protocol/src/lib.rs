@@ -12,6 +12,7 @@
 //! - [`host`]: the events the widget reports to its host and the command it takes.
 //! - [`error`]: the one error body every endpoint answers with.
 //! - [`ops`]: the readiness check operators and load balancers read.
+//! - [`number`]: whole numbers as JSON writes them (`25` or `25.0`).
 //! - [`demo`]: the demo page's own backend (`pinframe serve --demo` only).
 //!
 //! Plain serde derives only, `no_std` + `alloc`: no `serde_json::Value` in any type, so the widget's
@@ -30,6 +31,7 @@ pub mod demo;
 pub mod error;
 pub mod host;
 pub mod issuer;
+pub mod number;
 pub mod ops;
 pub mod origin;
 pub mod token;

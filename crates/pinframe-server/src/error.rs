@@ -5,8 +5,10 @@
 //! (a value can be a PIN, a token or a PAN); the detail behind a 5xx goes to the log, once, through
 //! the [`LogDetail`] response extension that the logging middleware reads.
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pinframe_core::{FormatError, Violation};
 use pinframe_protocol::ErrorBody;
@@ -74,6 +76,15 @@ pub enum AppError {
 #[derive(Clone, Debug)]
 pub struct LogDetail(pub String);
 
+/// The code and message of an error response, carried in its extensions beside the body, so that
+/// the token endpoint can answer a refusal made before its handler ran (a bad correlation id) in
+/// RFC 6749's shape instead (`oauth::token_endpoint_error`).
+#[derive(Clone, Debug)]
+pub struct ErrorInfo {
+    pub code: &'static str,
+    pub message: String,
+}
+
 impl AppError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::BadRequest { code, message: message.into() }
@@ -105,7 +116,7 @@ impl IntoResponse for AppError {
             Self::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "The body must be JSON with Content-Type: application/json.",
+                "The body must be JSON in UTF-8, with Content-Type: application/json.",
                 None,
             ),
             Self::Unsupported { message } => {
@@ -156,6 +167,7 @@ impl IntoResponse for AppError {
         if let Some(detail) = detail {
             response.extensions_mut().insert(LogDetail(detail));
         }
+        response.extensions_mut().insert(ErrorInfo { code, message: message.to_owned() });
         response
     }
 }
@@ -175,17 +187,60 @@ impl From<StoreError> for AppError {
     }
 }
 
-/// Whether the request's `Content-Type` is `media_type` (parameters such as `charset` aside).
-pub fn has_media_type(headers: &axum::http::HeaderMap, media_type: &str) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case(media_type))
+/// Whether the request's `Content-Type` is `media_type`, in UTF-8: a `charset` parameter, if any,
+/// must be `utf-8` (RFC 8259 §8.1 allows no other for JSON, and every text body the servers read is
+/// UTF-8), so a body in another encoding is refused rather than misread. Other parameters are
+/// ignored.
+pub fn has_media_type(headers: &HeaderMap, media_type: &str) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case(media_type)
+        && parts.filter_map(|p| p.split_once('=')).all(|(name, value)| {
+            !name.trim().eq_ignore_ascii_case("charset") || value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        })
 }
 
-/// JSON body extractor whose every rejection is an [`AppError`]. Unlike axum's own, it never echoes
-/// the parser's message, which can quote the offending input.
+/// A body the route's limit cut off is 413 `too_large`; one that could not be read otherwise, 400.
+pub fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, AppError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge { message: "The body is larger than this endpoint accepts." }
+        } else {
+            AppError::bad_request("invalid_body", "The body could not be read.")
+        }
+    })
+}
+
+/// Reads a JSON object body: 415 unless `Content-Type: application/json` (UTF-8), 413 over the
+/// route's limit, 400 `invalid_body` for anything but a JSON object of `T`'s shape.
+pub fn json_object<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, AppError> {
+    if !has_media_type(headers, "application/json") {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    parse_object(read_body(body)?)
+}
+
+/// serde reads a struct from an array of its fields too (`["card", "VIEW_PIN"]`); every body of
+/// both APIs is an object, so anything else is refused before serde sees it. The parser's message
+/// is never echoed: it can quote the offending input.
+fn parse_object<T: DeserializeOwned>(body: Bytes) -> Result<T, AppError> {
+    let bytes = zeroize::Zeroizing::new(body.to_vec());
+    let not_expected =
+        || AppError::bad_request("invalid_body", "The body is not the JSON object this endpoint expects.");
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(not_expected());
+    }
+    serde_json::from_slice(&bytes).map_err(|_| not_expected())
+}
+
+/// JSON body extractor whose every rejection is an [`AppError`], as [`json_object`] gives them.
+/// Unlike axum's own, it never echoes the parser's message.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -196,12 +251,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         if !has_media_type(req.headers(), "application/json") {
             return Err(AppError::UnsupportedMediaType);
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
+        let body = Bytes::from_request(req, state).await;
+        parse_object(read_body(body)?).map(ApiJson)
+    }
+}
+
+/// Path extractor whose rejection (a segment that does not percent-decode to UTF-8, say) is 400
+/// `invalid_path` in the JSON error shape, not axum's plain-text answer.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> axum::extract::FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
-            .map_err(|_| AppError::bad_request("invalid_body", "The body is too large or could not be read."))?;
-        let bytes = zeroize::Zeroizing::new(bytes.to_vec());
-        serde_json::from_slice(&bytes)
-            .map(ApiJson)
-            .map_err(|_| AppError::bad_request("invalid_body", "The body is not the JSON this endpoint expects."))
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|_| AppError::bad_request("invalid_path", "The path is malformed."))
     }
 }

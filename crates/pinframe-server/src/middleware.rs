@@ -10,10 +10,12 @@ use axum::response::{IntoResponse, Response};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use pinframe_core::rand_core::{OsRng, RngCore};
 use pinframe_core::CorrelationId;
+use pinframe_protocol::issuer::OAUTH_TOKEN_PATH;
 
 use crate::error::{AppError, LogDetail};
 use crate::telemetry::record_request;
 use crate::timeouts::BodyDeadline;
+use crate::oauth::token_endpoint_error;
 
 pub const CORRELATION_HEADER: HeaderName = HeaderName::from_static("x-correlation-id");
 
@@ -31,9 +33,13 @@ fn new_correlation_id() -> CorrelationId {
 
 /// Validates or creates the correlation id, hands it to the handler, echoes it, sets the headers
 /// every response carries, and writes one log line per request. The line names the route template,
-/// never the raw path, query or any header value other than the correlation id.
+/// never the raw path, query or any header value other than the correlation id. An empty
+/// `x-correlation-id` is refused like any other that breaks the rule, not taken as absent: a
+/// caller that sends the header means to correlate, and would otherwise get an id it never sent.
+/// Errors of the token endpoint are rewritten into RFC 6749's shape.
 pub async fn correlate(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let token_endpoint = request.uri().path() == OAUTH_TOKEN_PATH;
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", |p| p.as_str()).to_owned();
     let given = request.headers().get(&CORRELATION_HEADER).map(|v| v.to_str().ok().map(CorrelationId::parse));
@@ -58,6 +64,9 @@ pub async fn correlate(mut request: Request, next: Next) -> Response {
     if body_deadline.is_some_and(|deadline| deadline.expired()) {
         metrics::counter!("pinframe_request_timeouts_total").increment(1);
         response = AppError::RequestTimeout.into_response();
+    }
+    if token_endpoint {
+        response = token_endpoint_error(response);
     }
 
     let headers = response.headers_mut();

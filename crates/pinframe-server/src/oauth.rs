@@ -13,7 +13,8 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use axum::extract::rejection::PathRejection;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -29,7 +30,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::credentials::{self, BasicCredentials};
-use crate::error::{challenge, has_media_type, AppError, Scheme, RETRY_AFTER_SECONDS};
+use crate::error::{challenge, has_media_type, AppError, ErrorInfo, Scheme, RETRY_AFTER_SECONDS};
 
 /// Clock skew tolerated between servers for `iat` and `nbf`, in seconds. `exp` gets none.
 const SKEW: i64 = 60;
@@ -320,17 +321,60 @@ impl IntoResponse for TokenError {
     }
 }
 
-/// Checks a token request's form body and Basic credentials, before the caller authenticates the
-/// client: `application/x-www-form-urlencoded` with `grant_type=client_credentials`. Other
-/// parameters (`scope`, say) are ignored, as RFC 6749 §3.3 and §4.4.2 allow; a `client_secret` in
-/// the body is refused, because only Basic authentication is accepted.
-pub fn token_request(headers: &HeaderMap, body: &[u8]) -> Result<BasicCredentials, TokenError> {
-    if !has_media_type(headers, "application/x-www-form-urlencoded") {
-        return Err(TokenError::invalid_request("The body must be application/x-www-form-urlencoded."));
+/// The RFC 6749 §5.2 code for an error of `status` at the token endpoint.
+fn oauth_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "invalid_client",
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
+        s if s.is_server_error() => "server_error",
+        _ => "invalid_request",
     }
+}
+
+/// Rewrites an error made in the JSON error shape before or around the token endpoint's handler
+/// (a bad `x-correlation-id`, say) into RFC 6749 §5.2's shape, keeping its status, headers (such as
+/// `Retry-After`) and log detail: every error body of `/oauth2/token` is an OAuth one. Responses
+/// that are not such errors pass unchanged.
+pub fn token_endpoint_error(response: Response) -> Response {
+    let Some(info) = response.extensions().get::<ErrorInfo>().cloned() else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
+    let body = OAuthErrorBody { error: oauth_code(parts.status).to_owned(), error_description: info.message };
+    let body = serde_json::to_vec(&body).unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if parts.status == StatusCode::UNAUTHORIZED {
+        parts.headers.insert(header::WWW_AUTHENTICATE, challenge(Scheme::Basic));
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Checks a token request's form body and Basic credentials, before the caller authenticates the
+/// client: `application/x-www-form-urlencoded` (UTF-8) with `grant_type=client_credentials`, within
+/// the route's body limit (413 `invalid_request` beyond it). Other parameters (`scope`, say) are
+/// ignored, as RFC 6749 §3.3 and §4.4.2 allow; a `client_secret` in the body is refused, because
+/// only Basic authentication is accepted.
+pub fn token_request(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<BasicCredentials, TokenError> {
+    if !has_media_type(headers, "application/x-www-form-urlencoded") {
+        return Err(TokenError::invalid_request("The body must be application/x-www-form-urlencoded, in UTF-8."));
+    }
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            TokenError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "invalid_request",
+                description: "The body is larger than this endpoint accepts.",
+                retry_after: None,
+            }
+        } else {
+            TokenError::invalid_request("The body could not be read.")
+        }
+    })?;
     // Values are wiped when `pairs` drops: a misdirected secret must not linger.
     let pairs: Zeroizing<Vec<(String, String)>> = Zeroizing::new(
-        serde_urlencoded::from_bytes(body).map_err(|_| TokenError::invalid_request("The body is not a form."))?,
+        serde_urlencoded::from_bytes(&body).map_err(|_| TokenError::invalid_request("The body is not a form."))?,
     );
     if pairs.iter().any(|(name, _)| name == "client_secret") {
         return Err(TokenError::invalid_request("Send the client secret with HTTP Basic, not in the body."));

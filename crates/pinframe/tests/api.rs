@@ -128,6 +128,65 @@ async fn token_requests_are_validated() {
     assert!(!broken.text.contains("2468"));
 }
 
+/// A token request with `body` and `content_type`, as the issuer's backend.
+async fn raw_token_request(h: &Harness, content_type: &str, body: impl Into<Body>) -> Answer {
+    h.send(
+        Request::post("/api/v1/pin-control/tokens")
+            .header(header::AUTHORIZATION, basic(demo::CLIENT_ID, demo::CLIENT_SECRET))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body.into())
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn json_bodies_are_utf_8_objects_within_the_limit() {
+    let h = harness().await;
+    let json = "application/json";
+    let good = r#"{"cardId":"demo-card","action":"VIEW_PIN"}"#;
+    for content_type in [json, "application/json; charset=utf-8", "Application/JSON;Charset=\"UTF-8\""] {
+        assert_eq!(raw_token_request(&h, content_type, good).await.status, StatusCode::CREATED, "{content_type}");
+    }
+    for content_type in ["application/json; charset=utf-16", "application/json; charset=latin1", "text/json"] {
+        let answer = raw_token_request(&h, content_type, good).await;
+        assert_error(&answer, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    }
+    // serde reads a struct from an array of its fields; only an object is the body.
+    for not_object in [r#"["demo-card","VIEW_PIN"]"#, "[]", "null", r#""demo-card""#] {
+        assert_error(&raw_token_request(&h, json, not_object).await, StatusCode::BAD_REQUEST, "invalid_body");
+    }
+    // Over 16 KiB is 413 in the JSON error shape, not 400.
+    let padding = " ".repeat(pinframe_server::error::MAX_JSON_BODY);
+    let big = format!(r#"{{"cardId":"demo-card",{padding}"action":"VIEW_PIN"}}"#);
+    assert_error(&raw_token_request(&h, json, big).await, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+}
+
+#[tokio::test]
+async fn optional_members_follow_their_schema() {
+    let h = harness().await;
+    let base = json!({"cardId": "demo-card", "action": "VIEW_PIN"});
+    let with = |name: &str, value: serde_json::Value| {
+        let mut body = base.clone();
+        body[name] = value;
+        body
+    };
+    // null is absent, and JSON's 25.0 is the integer 25, as the OpenAPI file's JSON Schema reads them.
+    for body in
+        [with("language", json!(null)), with("hideAfterSeconds", json!(25.0)), with("parentOrigin", json!(null))]
+    {
+        assert_eq!(h.token_answer(body.clone()).await.status, StatusCode::CREATED, "{body}");
+    }
+    for (body, code) in [
+        (with("language", json!("")), "invalid_language"),
+        (with("hideAfterSeconds", json!(0)), "invalid_hide_after_seconds"),
+        (with("hideAfterSeconds", json!(25.5)), "invalid_body"),
+        (with("allowCopy", json!(null)), "invalid_body"),
+    ] {
+        assert_error(&h.token_answer(body.clone()).await, StatusCode::BAD_REQUEST, code);
+    }
+}
+
 #[tokio::test]
 async fn missing_unknown_malformed_and_expired_tokens_get_the_same_401() {
     let h = harness().await;
@@ -386,13 +445,25 @@ async fn the_openapi_document_matches_the_router() {
                 .body(Body::from("{}"))
                 .unwrap();
             let reached = h.send(request).await;
-            assert_ne!(reached.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
-            assert_ne!(reached.body["message"], "There is nothing at this path.", "{method} {path}");
+            let operation = format!("{} {path}", method.to_uppercase());
+            let fallback = reached.body["message"] == "There is nothing at this path.";
+            if common::AWAITED.contains(&operation.as_str()) {
+                assert!(fallback, "{operation} is served now: take it off AWAITED");
+                continue;
+            }
+            assert_ne!(reached.status, StatusCode::METHOD_NOT_ALLOWED, "{operation}");
+            assert!(!fallback, "{operation}");
         }
     }
     documented.sort();
     // Every route the router has is documented.
     let mut routes = vec![
+        "GET /healthz",
+        "GET /metrics",
+        "GET /demo/demo.js",
+        "GET /demo/demo.css",
+        "GET /demo/floor.html",
+        "GET /demo/pinframe-host.js",
         "POST /api/v1/pin-control/tokens",
         "POST /api/v1/pin/session",
         "POST /api/v1/pin/view",

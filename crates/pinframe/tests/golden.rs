@@ -451,6 +451,17 @@ async fn service_oauth(t: &mut Transcript) -> String {
         Call::post(path).basic(CLIENT_ID, CLIENT_SECRET).form("grant_type=client_credentials&client_secret=x"),
     )
     .await;
+    t.service(
+        "oauth.token.invalid_request.correlation_id",
+        Call::post(path)
+            .basic(CLIENT_ID, CLIENT_SECRET)
+            .header("x-correlation-id", "")
+            .form("grant_type=client_credentials"),
+    )
+    .await;
+    let big = format!("grant_type=client_credentials&scope={}", "s".repeat(16 * 1024));
+    t.service("oauth.token.invalid_request.too_large", Call::post(path).basic(CLIENT_ID, CLIENT_SECRET).form(&big))
+        .await;
     jwt
 }
 
@@ -591,6 +602,24 @@ async fn tokens(t: &mut Transcript) -> Tokens {
     ] {
         t.service(&format!("tokens.create.{name}"), token_call(body)).await;
     }
+    t.service(
+        "tokens.create.invalid_body.not_an_object",
+        Call::post(TOKENS).basic(CLIENT_ID, CLIENT_SECRET).text("application/json", "[\"demo-card\", \"VIEW_PIN\"]"),
+    )
+    .await;
+    let big = format!("{{\"cardId\": \"{CARD}\", \"action\": \"VIEW_PIN\"{}}}", " ".repeat(16 * 1024));
+    t.service(
+        "tokens.create.too_large",
+        Call::post(TOKENS).basic(CLIENT_ID, CLIENT_SECRET).text("application/json", &big),
+    )
+    .await;
+    t.service(
+        "tokens.create.unsupported_media_type.charset",
+        Call::post(TOKENS)
+            .basic(CLIENT_ID, CLIENT_SECRET)
+            .text("application/json; charset=utf-16", "{\"cardId\": \"demo-card\", \"action\": \"VIEW_PIN\"}"),
+    )
+    .await;
     t.service(
         "tokens.create.invalid_body.broken_json",
         Call::post(TOKENS).basic(CLIENT_ID, CLIENT_SECRET).text("application/json", "{\"cardId\": \"demo"),
@@ -781,6 +810,9 @@ async fn widget_and_demo(t: &mut Transcript) {
     t.service("widget.asset.not_found", Call::get("/pin/assets/nothing.js")).await;
 
     t.service("demo.page", Call::get("/demo/").marker_only()).await;
+    for file in ["demo.js", "demo.css", "floor.html", "pinframe-host.js"] {
+        t.service(&format!("demo.file.{file}"), Call::get(format!("/demo/{file}")).marker_only()).await;
+    }
     let token = "/demo/api/token";
     t.service("demo.token", Call::post(token).header("origin", ORIGIN).json(json!({"action": "VIEW_PIN"}))).await;
     t.service(
@@ -943,7 +975,7 @@ fn fits(template: &str, path: &str) -> bool {
 fn assert_every_operation_succeeds(entries: &[Value], server: Server, openapi_entry: &str) {
     let summary = &entries.iter().find(|e| e["name"] == openapi_entry).unwrap()["responseBody"];
     let operations = summary["application/json (summary)"]["operations"].as_object().unwrap();
-    for operation in operations.keys() {
+    for operation in operations.keys().filter(|o| !common::AWAITED.contains(&o.as_str())) {
         let (method, template) = operation.split_once(' ').unwrap();
         let covered = entries.iter().any(|e| {
             e["server"] == server.name()

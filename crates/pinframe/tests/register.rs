@@ -273,6 +273,73 @@ async fn every_identifier_rule_fails_each_way_with_400() {
     assert_eq!(answer.headers["x-correlation-id"], "A-z_0.9 ok");
 }
 
+/// A request to the service's token endpoint with the demo client's credentials and `headers`.
+async fn token_request_with(h: &Harness, headers: &[(&str, &str)], body: impl Into<Body>) -> Answer {
+    let mut request =
+        Request::post("/oauth2/token").header(header::AUTHORIZATION, basic(demo::CLIENT_ID, demo::CLIENT_SECRET));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    h.send(request.body(body.into()).unwrap()).await
+}
+
+fn assert_oauth_error(answer: &Answer, status: StatusCode, code: &str) {
+    assert_eq!(answer.status, status, "{}", answer.text);
+    assert_eq!(answer.headers[header::CONTENT_TYPE], "application/json");
+    let members: Vec<&String> = answer.body.as_object().unwrap().keys().collect();
+    assert_eq!(members, ["error", "error_description"], "{}", answer.text);
+    assert_eq!(answer.body["error"], code, "{}", answer.text);
+}
+
+#[tokio::test]
+async fn every_error_of_the_token_endpoint_is_rfc_6749s() {
+    let h = harness().await;
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let grant = "grant_type=client_credentials";
+    // Refused by the middleware before the handler: still RFC 6749 §5.2's shape.
+    for bad in ["", "semi;colon"] {
+        let answer = token_request_with(&h, &[form, ("x-correlation-id", bad)], grant).await;
+        assert_oauth_error(&answer, StatusCode::BAD_REQUEST, "invalid_request");
+        assert!(answer.headers.get("x-correlation-id").is_none());
+        assert_eq!(answer.headers[header::PRAGMA], "no-cache");
+    }
+    // A 16 KiB form is over the limit: 413, in JSON, not axum's plain text.
+    let big = format!("{grant}&scope={}", "s".repeat(16 * 1024));
+    assert_oauth_error(&token_request_with(&h, &[form], big).await, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request");
+    // A form in another charset is refused; UTF-8 named or not is read.
+    let utf16 = ("content-type", "application/x-www-form-urlencoded; charset=utf-16");
+    assert_oauth_error(&token_request_with(&h, &[utf16], grant).await, StatusCode::BAD_REQUEST, "invalid_request");
+    let utf8 = ("content-type", "application/x-www-form-urlencoded; charset=UTF-8");
+    assert_eq!(token_request_with(&h, &[utf8], grant).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_consumer_body_is_an_object_or_nothing() {
+    let h = harness().await;
+    let jwt = access_token(&h).await;
+    let send = |content_type: &str, body: &str| {
+        let request = Request::put(format!("/issuers/{}/consumers/frank", demo::ISSUER))
+            .header(header::AUTHORIZATION, format!("Bearer {jwt}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        h.send(request)
+    };
+    for body in ["[]", "[null]", "null", "1", "\"ACTIVE\""] {
+        assert_error(&send("application/json", body).await, StatusCode::BAD_REQUEST, "invalid_body");
+    }
+    assert_error(
+        &send("application/json; charset=utf-16", "{}").await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    let big = format!("{{\"state\": \"{}\"}}", "s".repeat(16 * 1024));
+    assert_error(&send("application/json", &big).await, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+    for body in ["", "  ", "{}", "{\"state\": null}"] {
+        assert_eq!(send("application/json", body).await.status, StatusCode::NO_CONTENT, "{body:?}");
+    }
+}
+
 fn b64json(value: &Value) -> String {
     Base64UrlUnpadded::encode_string(value.to_string().as_bytes())
 }

@@ -3,14 +3,14 @@
 //! consumers and their cards. Only registered cards of a registered consumer get PIN-control tokens.
 
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pinframe_core::{jwe, CardId, ConsumerId, Pan};
 use pinframe_protocol::issuer::{CardData, CardsRequest, ConsumerRequest};
 use pinframe_server::client::ClientAddr;
-use pinframe_server::error::{has_media_type, ApiJson, AppError, LogDetail};
+use pinframe_server::error::{json_object, ApiJson, AppError, LogDetail};
 use pinframe_server::oauth::{self, Grant, Principal, TokenError};
 use zeroize::Zeroizing;
 
@@ -30,9 +30,9 @@ pub async fn oauth_token(
     State(state): State<AppState>,
     ClientAddr(source): ClientAddr,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let credentials = match oauth::token_request(&headers, &body) {
+    let credentials = match oauth::token_request(&headers, body) {
         Ok(credentials) => credentials,
         Err(e) => return e.into_response(),
     };
@@ -63,16 +63,17 @@ pub async fn put_consumer(
     principal: Principal,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, AppError> {
     let (issuer, consumer) = principal.authorize_path(path, consumer_id)?;
-    // The body is optional; when there is one it must be the JSON object of the D1 Register API.
-    if !body.iter().all(u8::is_ascii_whitespace) {
-        if !has_media_type(&headers, "application/json") {
-            return Err(AppError::UnsupportedMediaType);
-        }
-        let _: ConsumerRequest = serde_json::from_slice(&body).map_err(|_| {
-            AppError::bad_request("invalid_body", "The body must be {} or {\"state\": …} (state is ignored).")
+    // The body is optional; when there is one it must be the JSON object of the D1 Register API,
+    // `{}` or `{"state": …}`.
+    if !matches!(&body, Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace)) {
+        let _: ConsumerRequest = json_object(&headers, body).map_err(|e| match e {
+            AppError::BadRequest { code: "invalid_body", .. } => {
+                AppError::bad_request("invalid_body", "The body must be {} or {\"state\": …} (state is ignored).")
+            }
+            other => other,
         })?;
     }
     state.store.put_consumer(&issuer, &consumer, state.clock.now()).await?;

@@ -5,13 +5,13 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use pinframe_core::IssuerId;
 use pinframe_protocol::issuer::{FontResponse, ThemeResponse};
-use pinframe_server::error::{has_media_type, AppError};
+use pinframe_server::error::{has_media_type, ApiPath, AppError};
 
 use crate::auth::IssuerCredentials;
 use crate::state::AppState;
@@ -81,8 +81,8 @@ pub async fn store_theme(state: &AppState, issuer: &IssuerId, source: &str) -> R
 /// makes it the issuer's theme. 200 with the version, URL and the list of what was dropped.
 pub async fn put_theme(
     State(state): State<AppState>,
-    Path(issuer_id): Path<String>,
     credentials: IssuerCredentials,
+    ApiPath(issuer_id): ApiPath<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
@@ -96,8 +96,8 @@ pub async fn put_theme(
 /// `GET /api/v1/issuers/{issuerId}/theme`: the theme as the widget gets it; 404 when there is none.
 pub async fn get_theme(
     State(state): State<AppState>,
-    Path(issuer_id): Path<String>,
     credentials: IssuerCredentials,
+    ApiPath(issuer_id): ApiPath<String>,
 ) -> Result<Response, AppError> {
     let issuer = credentials.authorize(&issuer_id)?;
     let theme = state.store.theme(&issuer).await?;
@@ -108,8 +108,8 @@ pub async fn get_theme(
 /// `DELETE /api/v1/issuers/{issuerId}/theme`: back to the default theme. 204, also when there was none.
 pub async fn delete_theme(
     State(state): State<AppState>,
-    Path(issuer_id): Path<String>,
     credentials: IssuerCredentials,
+    ApiPath(issuer_id): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
     let issuer = credentials.authorize(&issuer_id)?;
     state.store.delete_theme(&issuer).await?;
@@ -120,8 +120,8 @@ pub async fn delete_theme(
 /// that the issuer's theme may name in `@font-face`. 201 with its URL.
 pub async fn put_font(
     State(state): State<AppState>,
-    Path((issuer_id, name)): Path<(String, String)>,
     credentials: IssuerCredentials,
+    ApiPath((issuer_id, name)): ApiPath<(String, String)>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
@@ -144,7 +144,7 @@ pub async fn put_font(
 /// `GET /pin/themes/{issuerId}/{version}.css`: the issuer's current theme, if that is its version.
 pub async fn serve_theme(
     State(state): State<AppState>,
-    Path((issuer_id, file)): Path<(String, String)>,
+    ApiPath((issuer_id, file)): ApiPath<(String, String)>,
 ) -> Result<Response, AppError> {
     let not_found = || AppError::NotFound { message: "This issuer has no theme of that version." };
     let issuer = IssuerId::parse(&issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
@@ -157,7 +157,7 @@ pub async fn serve_theme(
 /// `GET /pin/fonts/{issuerId}/{name}`: a font the issuer uploaded.
 pub async fn serve_font(
     State(state): State<AppState>,
-    Path((issuer_id, name)): Path<(String, String)>,
+    ApiPath((issuer_id, name)): ApiPath<(String, String)>,
 ) -> Result<Response, AppError> {
     let not_found = AppError::NotFound { message: "This issuer has no font of that name." };
     let issuer = IssuerId::parse(&issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;

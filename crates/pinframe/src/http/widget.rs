@@ -1,12 +1,12 @@
 //! Hosting the widget: `GET /pin/{issuerId}/view`, `GET /pin/{issuerId}/set` and
 //! `GET /pin/assets/{file}`, from the [`WidgetAssets`](crate::widget_assets::WidgetAssets) read at start.
 
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pinframe_core::IssuerId;
 use pinframe_protocol::Origin;
-use pinframe_server::error::AppError;
+use pinframe_server::error::{ApiPath, AppError};
 
 use crate::state::AppState;
 use crate::theme::theme_path;
@@ -27,7 +27,7 @@ pub fn content_security_policy(origins: &[String]) -> String {
 }
 
 /// `GET /pin/{issuerId}/view`.
-pub async fn page(State(state): State<AppState>, UrlPath(issuer_id): UrlPath<String>) -> Result<Response, AppError> {
+pub async fn page(State(state): State<AppState>, ApiPath(issuer_id): ApiPath<String>) -> Result<Response, AppError> {
     let issuer = IssuerId::parse(&issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
     if state.store.issuer(&issuer).await?.is_none() {
         return Err(AppError::NotFound { message: "No such issuer." });
@@ -60,7 +60,7 @@ pub async fn page(State(state): State<AppState>, UrlPath(issuer_id): UrlPath<Str
 
 /// `GET /pin/assets/{file}`: file names carry a content hash, so they are cached for good; brotli
 /// or gzip, compressed once at load, when the client accepts it.
-pub async fn asset(State(state): State<AppState>, UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
+pub async fn asset(State(state): State<AppState>, ApiPath(file): ApiPath<String>, headers: HeaderMap) -> Response {
     let Some(asset) = state.widget.asset(&file) else {
         return AppError::NotFound { message: "There is nothing at this path." }.into_response();
     };

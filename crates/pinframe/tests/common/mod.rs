@@ -124,6 +124,11 @@ pub async fn harness_on(backend: &Backend) -> Harness {
     Harness { state, clock, _dir: dir }
 }
 
+/// Operations both OpenAPI files document that answer 404 in these in-process tests: `/metrics` is
+/// served only once a server's start installed the process's recorder (`tests/ops` checks it on
+/// the real binary). The router tests check that each answers as the fallback here.
+pub const AWAITED: &[&str] = &["GET /metrics"];
+
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
