@@ -3,7 +3,8 @@
 //! PIN-control tokens whose widgets hold the old public key, JWEs to the old key, a PIN block from a
 //! CMS pinned to it, sealed PANs and PIN blocks) keeps working after `keys rotate` and a reload,
 //! after a restart, and, sealed values, after `keys retire`; after retire only the new keys are
-//! published and accepted; and retire waits out what may still use the old keys unless forced.
+//! published and accepted; retire waits out what may still use the old keys unless forced; and a
+//! standalone CMS rotates and reloads the same way, following a new `--recipient-jwk`.
 
 mod common;
 
@@ -23,7 +24,7 @@ use pinframe::{app, demo, pins, reload, server, AppState};
 use pinframe_cms::EncryptedPinBlock;
 use pinframe_core::pinblock::{encode_iso0, hex_encode};
 use pinframe_core::rand_core::OsRng;
-use pinframe_core::{jwe, CardId, ConsumerId, CorrelationId, IssuerId, Pan, Pin, PublicJwk};
+use pinframe_core::{jwe, CardId, ConsumerId, CorrelationId, IssuerId, Pan, Pin, PrivateJwk, PublicJwk};
 use pinframe_protocol::d1::PinBlockType;
 use pinframe_protocol::Origin;
 use pinframe_server::clock::{Clock, SystemClock};
@@ -363,6 +364,134 @@ async fn resealing_moves_only_values_of_the_previous_key_and_never_undoes_a_newe
     }
 }
 
+/// With `--activate-after`, replicas are reloaded one after the other without a failure between: a
+/// reloaded replica accepts both keys but makes everything with the old ones until the activation,
+/// so a replica that has not reloaded yet reads all of it.
+#[tokio::test]
+async fn until_the_activation_a_replica_not_yet_reloaded_reads_what_a_reloaded_one_makes() {
+    for backend in backends() {
+        let s = service(&backend).await;
+        let t0 = now(&s);
+        let old_kid = file_kid(&s.data.join("service-key.jwk"));
+        let lagging = open(&s.data, &s.database, &s.clock).await;
+        rotate(&s.data, false, 600, t0 + 1).unwrap();
+        reload::reload_keys(&s.state).unwrap();
+        s.clock.0.store(t0 + 2, Ordering::SeqCst);
+
+        let new_kid = file_kid(&s.data.join("service-key.jwk"));
+        assert_eq!(jwks_answer(&s.state).await, [old_kid.clone(), new_kid.clone()], "published, not yet used");
+        let token = pin_token(&s.state, demo::CARD, "SET_PIN").await;
+        assert_eq!(session_key(&s.state, &token).await.kid(), old_kid);
+        let access = access_token(&s.state).await;
+        assert_eq!(register_consumer(&lagging, &access).await, StatusCode::NO_CONTENT, "{backend:?}");
+        let registered =
+            register_card(&s.state, &access, &s.state.keys.public_key(t0 + 2), "made-meanwhile", "4111111111111111")
+                .await;
+        assert_eq!(registered.status, StatusCode::NO_CONTENT, "{}", registered.text);
+        let token = pin_token(&s.state, "made-meanwhile", "VIEW_PIN").await;
+        let viewed = view(&lagging, &token).await;
+        // The PAN opened on the lagging replica; the card has no PIN in the CMS.
+        assert_eq!(viewed.status, StatusCode::NOT_FOUND, "{}", viewed.text);
+
+        // From the activation on, the reloaded replica uses the new keys.
+        s.clock.0.store(t0 + 601, Ordering::SeqCst);
+        assert_eq!(jwks_answer(&s.state).await, [new_kid, old_kid]);
+        let access = access_token(&s.state).await;
+        assert_eq!(register_consumer(&lagging, &access).await, StatusCode::UNAUTHORIZED, "the lagging one cannot yet");
+        reload::reload_keys(&lagging).unwrap();
+        assert_eq!(register_consumer(&lagging, &access).await, StatusCode::NO_CONTENT);
+    }
+}
+
 fn aad(row: &pinframe::store::SealedPan) -> Vec<u8> {
     format!("pinframe-card-pan-v1|{}|{}", row.issuer.as_str(), row.card.as_str()).into_bytes()
+}
+
+/// `pinframe cms` alone: its keys rotate and reload like the service's, and on reload it reads
+/// `--recipient-jwk` again, which is how a CMS pinned to the service's key moves to the new one.
+#[tokio::test]
+async fn a_standalone_cms_rotates_reloads_and_follows_a_new_recipient_key() {
+    for backend in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cms_dir, recipient) = (dir.path().join("cms"), dir.path().join("service-public.jwk"));
+        let database = database_args(&backend).await;
+        if matches!(backend, Backend::Postgres(_)) {
+            pinframe_cms::start::init_keys(&cms_dir).unwrap();
+        }
+        let (service_old, service_new) = (PrivateJwk::generate(&mut OsRng), PrivateJwk::generate(&mut OsRng));
+        std::fs::write(&recipient, service_old.public().to_json()).unwrap();
+        let args = pinframe::cli::CmsArgs {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: cms_dir.clone(),
+            public_url: None,
+            client_id: "pinframe-service".to_owned(),
+            issuers: vec![],
+            recipient_jwk: Some(recipient.clone()),
+            database: database.clone(),
+        };
+        let (mut state, _) = pinframe_cms::start::open_state(&args, "http://cms.test".to_owned()).await.unwrap();
+        let t0 = SystemClock.now() - 100;
+        let clock = Arc::new(ManualClock(AtomicI64::new(t0)));
+        state.clock = clock.clone();
+        let secret = std::fs::read_to_string(cms_dir.join("client-secret")).unwrap();
+        let cms = |method: &str, path: &str, auth: &str, body: Option<Value>| {
+            send(pinframe_cms::server::app(state.clone()), request(method, path, auth, body))
+        };
+        let token_request = || {
+            Request::post("/oauth2/token")
+                .header(header::AUTHORIZATION, basic("pinframe-service", secret.trim()))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("grant_type=client_credentials"))
+                .unwrap()
+        };
+        let old_token = send(pinframe_cms::server::app(state.clone()), token_request()).await.body["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let old_bearer = format!("Bearer {old_token}");
+        let old_cms_key = PublicJwk::parse(state.jwks().keys[0].get()).unwrap();
+        let block = |key: &PublicJwk, pin: &str| {
+            let plaintext = json!({"format": "ISO0", "pinBlock": hex_encode(&encode_iso0(&Pin::parse(pin).unwrap(), &Pan::parse(QUIET_PAN).unwrap()))});
+            json!({"type": "ISO0", "encryptedPinBlock": jwe::encrypt(key, plaintext.to_string().as_bytes(), &mut OsRng)})
+        };
+        let path = |card: &str| format!("/cms/api/v1/issuers/{}/cards/{card}/pin", demo::ISSUER);
+        for card in ["card-1", "card-2"] {
+            let put = cms("PUT", &path(card), &old_bearer, Some(block(&old_cms_key, "7351"))).await;
+            assert_eq!(put.status, StatusCode::NO_CONTENT, "{}", put.text);
+        }
+
+        rotate(&cms_dir, true, 0, t0 + 1).unwrap();
+        std::fs::write(&recipient, service_new.public().to_json()).unwrap();
+        pinframe_cms::start::reload_keys(&state, &cms_dir, Some(&recipient)).unwrap();
+        clock.0.store(t0 + 2, Ordering::SeqCst);
+        let kids: Vec<String> =
+            state.jwks().keys.iter().map(|k| PublicJwk::parse(k.get()).unwrap().kid().to_owned()).collect();
+        assert_eq!(kids.len(), 2);
+        assert_eq!(kids[1], old_cms_key.kid(), "the new key first");
+        // The old token still works; blocks now go to the service's new key; a block encrypted to
+        // the CMS's old key is still accepted.
+        let read = cms("GET", &path("card-1"), &old_bearer, None).await;
+        assert_eq!(read.status, StatusCode::OK, "{backend:?}: {}", read.text);
+        let encrypted = read.body["encryptedPinBlock"].as_str().unwrap();
+        assert!(jwe::decrypt(&service_new, encrypted).is_ok() && jwe::decrypt(&service_old, encrypted).is_err());
+        let put = cms("PUT", &path("card-2"), &old_bearer, Some(block(&old_cms_key, "2580"))).await;
+        assert_eq!(put.status, StatusCode::NO_CONTENT, "{}", put.text);
+
+        let retired = retire(&cms_dir, true, &database, true, t0 + 2).await.unwrap();
+        assert!(retired.out.contains("sealed 1 PIN blocks"), "{}", retired.out);
+        pinframe_cms::start::reload_keys(&state, &cms_dir, Some(&recipient)).unwrap();
+        assert_eq!(state.jwks().keys.len(), 1);
+        assert_eq!(cms("GET", &path("card-1"), &old_bearer, None).await.status, StatusCode::UNAUTHORIZED);
+        let new_token = send(pinframe_cms::server::app(state.clone()), token_request()).await.body["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let new_bearer = format!("Bearer {new_token}");
+        let refused = cms("PUT", &path("card-2"), &new_bearer, Some(block(&old_cms_key, "2580"))).await;
+        assert_eq!(refused.body["error"], "invalid_pin_block");
+        let read = cms("GET", &path("card-1"), &new_bearer, None).await;
+        assert_eq!(read.status, StatusCode::OK, "the block sealed under the old KEK was sealed again");
+        let plaintext = jwe::decrypt(&service_new, read.body["encryptedPinBlock"].as_str().unwrap()).unwrap();
+        assert_eq!(serde_json::from_slice::<Value>(&plaintext).unwrap()["format"], "ISO0");
+    }
 }

@@ -127,7 +127,11 @@ async fn rotate_sighup_retire_sighup_with_the_real_binary() {
     let refused = pinframe(&["keys", "retire", "--data-dir", data_dir]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(refused.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("may still be in use until"));
+    let reason = String::from_utf8_lossy(&refused.stderr);
+    assert!(reason.contains("may still be in use until") && reason.lines().count() == 1, "{reason}");
+    let again = pinframe(&["keys", "rotate", "--data-dir", data_dir]);
+    assert_eq!((again.status.code(), again.stdout.is_empty()), (Some(1), true));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("retire it first"));
     let forced = pinframe(&["keys", "retire", "--data-dir", data_dir, "--force"]);
     assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
     assert!(String::from_utf8_lossy(&forced.stderr).starts_with("warning: --force"));
