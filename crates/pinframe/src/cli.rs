@@ -147,7 +147,7 @@ pub enum ToolCommand {
     /// Encode or decode ISO 9564-1 PIN blocks.
     #[command(subcommand)]
     Pinblock(PinblockCommand),
-    /// Generate keys.
+    /// Generate keys, and make, rotate and retire a deployment's key files.
     #[command(subcommand)]
     Keys(KeysCommand),
 }

@@ -177,7 +177,7 @@ pub async fn retire(
         let record = rotation::read_record(&target.dir)?;
         let store = open_store(target, &config).await?;
         let allowed = match record {
-            Some(record) => Some(allowed_from(target, &record, store.as_ref(), now).await?),
+            Some(record) => Some(allowed_from(target, &record, &store, now).await?),
             None => None,
         };
         match allowed {
@@ -207,9 +207,8 @@ pub async fn retire(
     // Every check passed: now the stored values, then the files.
     for (target, store) in &opened {
         let (what, report) = match store {
-            Some(Opened::Service(store)) => ("PANs", reseal_pans(&target.dir, store).await?),
-            Some(Opened::Cms(cms)) => ("PIN blocks", reseal_blocks(cms).await?),
-            None => continue,
+            Opened::Service(store) => ("PANs", reseal_pans(&target.dir, store).await?),
+            Opened::Cms(cms) => ("PIN blocks", reseal_blocks(cms).await?),
         };
         if report.unreadable > 0 && !force {
             return Err(format!(
@@ -249,19 +248,26 @@ enum Opened {
     Cms(EmbeddedCms),
 }
 
-/// The tables of `target`, or `None` when it has none (SQLite whose file does not exist: nothing
-/// was ever sealed there, and a keys-only directory gets no database file).
-async fn open_store(target: &Target, config: &DbConfig) -> Result<Option<Opened>, StartupError> {
+/// The tables of `target`. Without a database URL they are the SQLite file in the directory; a
+/// directory without one holds keys only (a PostgreSQL deployment's, most likely), and the values
+/// its previous keys sealed are elsewhere: refused, even with `--force`, lest the keys go while
+/// values still need them.
+async fn open_store(target: &Target, config: &DbConfig) -> Result<Opened, StartupError> {
     let sqlite = if target.cms { pinframe_cms::embedded::SQLITE_FILE } else { crate::store::sql::SQLITE_FILE };
     if !config.is_postgres() && !target.dir.join(sqlite).exists() {
-        return Ok(None);
+        return Err(format!(
+            "{} has no {sqlite}: give the database whose values its keys sealed (PINFRAME_DATABASE_URL or \
+             --database-url-file FILE)",
+            target.dir.display()
+        )
+        .into());
     }
     if target.cms {
         let init = format!("pinframe keys init --cms --data-dir {}", target.dir.display());
         let keys = CmsKeys::load(&target.dir, KeyFiles::Require { init: &init }, None)?;
-        Ok(Some(Opened::Cms(EmbeddedCms::open(config, &target.dir, keys).await?)))
+        Ok(Opened::Cms(EmbeddedCms::open(config, &target.dir, keys).await?))
     } else {
-        Ok(Some(Opened::Service(SqlStore::open(config, &target.dir).await?)))
+        Ok(Opened::Service(SqlStore::open(config, &target.dir).await?))
     }
 }
 
@@ -269,7 +275,7 @@ async fn open_store(target: &Target, config: &DbConfig) -> Result<Option<Opened>
 async fn allowed_from(
     target: &Target,
     record: &Rotation,
-    store: Option<&Opened>,
+    store: &Opened,
     now: i64,
 ) -> Result<(i64, String), StartupError> {
     let mut at = record.active_from + target.wait();
@@ -278,7 +284,7 @@ async fn allowed_from(
         ACCESS_TOKEN_TTL,
         jwks::MAX_AGE
     );
-    if let Some(Opened::Service(store)) = store {
+    if let Opened::Service(store) = store {
         if let Some(expiry) = store.latest_live_token_expiry(record.active_from, now).await? {
             if expiry > at {
                 at = expiry;

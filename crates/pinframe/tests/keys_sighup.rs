@@ -161,3 +161,18 @@ async fn rotate_sighup_retire_sighup_with_the_real_binary() {
         assert!(!log.contains(&secret), "a key reached the log");
     }
 }
+
+/// A keys-only directory (a PostgreSQL deployment's): without the database, `retire` cannot seal
+/// anything again, so it refuses, `--force` or not, and keeps every key.
+#[test]
+fn retire_without_the_database_of_a_keys_only_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let keys_dir = keys.to_str().unwrap();
+    assert!(pinframe(&["keys", "init", "--data-dir", keys_dir]).status.success());
+    assert!(pinframe(&["keys", "rotate", "--data-dir", keys_dir]).status.success());
+    let refused = pinframe(&["keys", "retire", "--data-dir", keys_dir, "--force"]);
+    assert_eq!((refused.status.code(), refused.stdout.is_empty()), (Some(1), true));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("has no service.db"));
+    assert!(keys.join("data-key.previous.hex").exists() && keys.join("cms/kek.previous.hex").exists());
+}
