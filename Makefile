@@ -108,8 +108,8 @@ check: target/.deps-rust
 test-native:
 	cargo test --workspace --locked
 
-## test-postgres: the store, router and set-PIN suites again on PostgreSQL (each of their tests runs on
-## SQLite and on PostgreSQL), then two replicas on one database behind HAProxy (deploy/haproxy.cfg)
+## test-postgres: the store, router, set-PIN, deployment and key-rotation suites again on PostgreSQL
+## (each of their tests runs on SQLite and on PostgreSQL), then two replicas on one database behind HAProxy (deploy/haproxy.cfg)
 ## with Node's test runner (tests/replicas/). tools/with-postgres.sh starts a throwaway cluster under
 ## /tmp for them and removes it afterwards, whatever the outcome.
 test-postgres: deps
@@ -120,7 +120,7 @@ test-postgres: deps
 test-postgres-suites:
 	@[ -n "$${PINFRAME_TEST_DATABASE_URL:-}" ] && [ -n "$${PINFRAME_TEST_PGCLUSTER:-}" ] \
 		|| { echo "test-postgres-suites runs inside tools/with-postgres.sh: use make test-postgres"; exit 2; }
-	cargo test -p pinframe --locked --test store --test api --test set_pin --test deployment
+	cargo test -p pinframe --locked --test store --test api --test set_pin --test deployment --test keys
 	cargo build --locked -p pinframe
 	PATH="$$PATH:/usr/sbin" PINFRAME_BIN=target/debug/pinframe node --test --test-concurrency=1 tests/replicas/
 

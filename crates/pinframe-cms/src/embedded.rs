@@ -1,19 +1,25 @@
 //! The reference CMS, in process: PIN blocks sealed with AES-256-GCM under a key-encryption key, in
-//! its own SQLite database or its own PostgreSQL schema, behind [`PinManagement`].
+//! its own SQLite database or its own PostgreSQL schema, behind [`PinManagement`]. After a key
+//! rotation, blocks sealed under either KEK open, and [`EmbeddedCms::reseal_blocks`] moves those of
+//! the previous KEK to the current one before `pinframe keys retire` removes it.
 
 use std::path::Path;
 
 use async_trait::async_trait;
 use pinframe_core::pinblock::{hex_decode, hex_encode};
 use pinframe_core::rand_core::OsRng;
-use pinframe_core::{jwe, CardId, CorrelationId, IssuerId, PrivateJwk, PublicJwk};
+use pinframe_core::{jwe, CardId, CorrelationId, IssuerId, PublicJwk};
 use pinframe_protocol::d1::{PinBlockJson, PinBlockType, MAX_ENCRYPTED_PIN_BLOCK_LEN};
+use pinframe_protocol::issuer::Jwks;
 use pinframe_server::clock::{Clock, SystemClock};
 use pinframe_server::db::{Db, DbConfig, Migrations, SqlRow, StoreError};
-use pinframe_server::keys::Sealer;
+use pinframe_server::jwks::encryption_jwks;
+use pinframe_server::keyring::Live;
+use pinframe_server::rotation::{Resealed, RESEAL_PAGE};
 use pinframe_server::with_pool;
 use zeroize::Zeroizing;
 
+use crate::keys::CmsKeys;
 use crate::pin_management::{CmsError, EncryptedPinBlock, PinManagement};
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -27,17 +33,13 @@ pub const SQLITE_FILE: &str = "cms.db";
 
 pub struct EmbeddedCms {
     db: Db,
-    kek: Sealer,
-    /// The CMS's own key: `set_pin` blocks are encrypted to it.
-    key: PrivateJwk,
-    /// The service's key: `get_pin` blocks are encrypted to it. A standalone CMS started without
-    /// `--recipient-jwk` has none and cannot answer `get_pin`.
-    recipient: Option<PublicJwk>,
+    /// Its KEK, its own key and the service's, replaced whole on reload.
+    keys: Live<CmsKeys>,
 }
 
 impl std::fmt::Debug for EmbeddedCms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddedCms").field("kid", &self.key.kid()).finish_non_exhaustive()
+        f.debug_struct("EmbeddedCms").field("kids", &self.keys.get().key.kids()).finish_non_exhaustive()
     }
 }
 
@@ -50,24 +52,36 @@ fn row_aad(issuer: &IssuerId, card: &CardId, block_type: PinBlockType) -> Vec<u8
 }
 
 impl EmbeddedCms {
-    /// Opens the CMS's tables (`DIR/cms.db`, or the `pinframe_cms` schema on PostgreSQL); `kek`
-    /// seals blocks at rest, `key` is the CMS's own decryption key and `recipient` the service key
-    /// that blocks read from the CMS are encrypted to.
-    pub async fn open(
-        config: &DbConfig,
-        dir: &Path,
-        kek: &[u8; 32],
-        key: PrivateJwk,
-        recipient: Option<PublicJwk>,
-    ) -> Result<Self, StoreError> {
+    /// Opens the CMS's tables (`DIR/cms.db`, or the `pinframe_cms` schema on PostgreSQL); `keys`
+    /// seal blocks at rest and decrypt those written to the CMS, and name the service keys that
+    /// blocks read from the CMS are encrypted to.
+    pub async fn open(config: &DbConfig, dir: &Path, keys: CmsKeys) -> Result<Self, StoreError> {
         let migrations = Migrations { sqlite: &SQLITE, postgres: &POSTGRES };
         let db = Db::open(config, &dir.join(SQLITE_FILE), SCHEMA, migrations).await?;
-        Ok(Self { db, kek: Sealer::new(kek), key, recipient })
+        Ok(Self { db, keys: Live::new(keys) })
     }
 
     /// Whether the CMS's database answers now: the readiness check.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.db.ping().await
+    }
+
+    /// Uses `keys` from now on (a reload, on SIGHUP).
+    pub fn replace_keys(&self, keys: CmsKeys) {
+        self.keys.replace(keys);
+    }
+
+    /// The CMS's encryption keys as its JWKS publishes them at `now`: the active one first.
+    pub fn jwks(&self, now: i64) -> Jwks {
+        encryption_jwks(&self.keys.get().key, now)
+    }
+
+    /// What the log may say about the keys in use: the CMS's encryption keys' and the service's
+    /// recipient keys' `kid`s, and how many KEKs there are.
+    pub fn key_summary(&self) -> (Vec<String>, Vec<String>, usize) {
+        let keys = self.keys.get();
+        let recipient = keys.recipient.as_ref().map(|r| r.iter().map(|k| k.kid().to_owned()).collect());
+        (keys.key.kids(), recipient.unwrap_or_default(), keys.kek.iter().count())
     }
 }
 
@@ -77,7 +91,10 @@ impl EmbeddedCms {
         if block.jwe.len() > MAX_ENCRYPTED_PIN_BLOCK_LEN {
             return Err(CmsError::Rejected("encryptedPinBlock is longer than 8192 characters"));
         }
-        let plaintext = jwe::decrypt(&self.key, &block.jwe)
+        let keys = self.keys.get();
+        let plaintext = keys
+            .key
+            .decrypt(&block.jwe)
             .map_err(|_| CmsError::Rejected("encryptedPinBlock does not decrypt with the CMS key"))?;
         let json: PinBlockJson =
             serde_json::from_slice(&plaintext).map_err(|_| CmsError::Rejected("PIN block JSON is malformed"))?;
@@ -94,7 +111,7 @@ impl EmbeddedCms {
         if block.block_type == PinBlockType::Iso0 && !(bytes[0] >> 4 == 0 && (4..=12).contains(&(bytes[0] & 0x0F))) {
             return Err(CmsError::Rejected("pinBlock is not an ISO 9564 format-0 block"));
         }
-        Ok(self.kek.seal(&row_aad(issuer, card, block.block_type), &bytes))
+        Ok(keys.kek.seal(&row_aad(issuer, card, block.block_type), &bytes, SystemClock.now()))
     }
 
     /// Inserts a card's first block (change counter 1), or on a card that has one does `on_conflict`;
@@ -126,6 +143,73 @@ impl EmbeddedCms {
     }
 }
 
+impl EmbeddedCms {
+    /// One pass of `pinframe keys retire` over the stored blocks: each block sealed under the
+    /// previous KEK is sealed again under the current one, one row at a time, by an `UPDATE` that
+    /// applies only if the row still holds what was read (a PIN set meanwhile is not undone). A
+    /// crash part-way leaves every block under one KEK or the other, both still on disk.
+    pub async fn reseal_blocks(&self) -> Result<Resealed, CmsError> {
+        let keys = self.keys.get();
+        let mut report = Resealed::default();
+        let mut after = (String::new(), String::new());
+        loop {
+            let rows = with_pool!(&self.db, read, |pool| {
+                let rows = sqlx::query(
+                    "SELECT issuer_id, card_id, block_type, block_sealed FROM cms_pins \
+                     WHERE issuer_id > $1 OR (issuer_id = $2 AND card_id > $3) ORDER BY issuer_id, card_id LIMIT $4",
+                )
+                .bind(&after.0)
+                .bind(&after.0)
+                .bind(&after.1)
+                .bind(RESEAL_PAGE)
+                .fetch_all(pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((r.text("issuer_id")?, r.text("card_id")?, r.text("block_type")?, r.bytes("block_sealed")?))
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()
+            })?;
+            let full = rows.len() as i64 == RESEAL_PAGE;
+            for (issuer, card, block_type, sealed) in rows {
+                let parsed = (IssuerId::parse(&issuer), CardId::parse(&card), PinBlockType::parse(&block_type));
+                let resealed = match parsed {
+                    (Ok(i), Ok(c), Some(t)) => keys.kek.reseal(&row_aad(&i, &c, t), &sealed).ok(),
+                    _ => None,
+                };
+                match resealed {
+                    None => report.unreadable += 1,
+                    Some(None) => report.current += 1,
+                    Some(Some(new)) => {
+                        let written = with_pool!(&self.db, write, |pool| {
+                            sqlx::query(
+                                "UPDATE cms_pins SET block_sealed = $1 \
+                                 WHERE issuer_id = $2 AND card_id = $3 AND block_sealed = $4",
+                            )
+                            .bind(&new)
+                            .bind(&issuer)
+                            .bind(&card)
+                            .bind(&sealed)
+                            .execute(pool)
+                            .await
+                            .map(|done| done.rows_affected())
+                        })?;
+                        if written == 1 {
+                            report.moved += 1;
+                        } else {
+                            report.raced += 1;
+                        }
+                    }
+                }
+                after = (issuer, card);
+            }
+            if !full {
+                return Ok(report);
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl PinManagement for EmbeddedCms {
     async fn ready(&self) -> Result<(), CmsError> {
@@ -133,7 +217,7 @@ impl PinManagement for EmbeddedCms {
     }
 
     async fn encryption_key(&self, _: &CorrelationId) -> Result<PublicJwk, CmsError> {
-        Ok(self.key.public().clone())
+        Ok(self.keys.get().key.active(SystemClock.now()).public().clone())
     }
 
     async fn get_pin(
@@ -142,10 +226,12 @@ impl PinManagement for EmbeddedCms {
         card: &CardId,
         _: &CorrelationId,
     ) -> Result<EncryptedPinBlock, CmsError> {
-        let recipient = self
+        let keys = self.keys.get();
+        let recipient = keys
             .recipient
             .as_ref()
-            .ok_or_else(|| CmsError::Misconfigured("no recipient key: start the CMS with --recipient-jwk".into()))?;
+            .ok_or_else(|| CmsError::Misconfigured("no recipient key: start the CMS with --recipient-jwk".into()))?
+            .active(SystemClock.now());
         let (block_type, sealed) = with_pool!(&self.db, read, |pool| {
             let row =
                 sqlx::query("SELECT block_type, block_sealed FROM cms_pins WHERE issuer_id = $1 AND card_id = $2")
@@ -158,7 +244,7 @@ impl PinManagement for EmbeddedCms {
         })?;
         let block_type =
             PinBlockType::parse(&block_type).ok_or_else(|| unavailable("stored block type does not parse"))?;
-        let block = self
+        let block = keys
             .kek
             .open(&row_aad(issuer, card, block_type), &sealed)
             .map_err(|_| unavailable("stored PIN block does not open under the key-encryption key"))?;

@@ -3,7 +3,8 @@
 //! - `POST /oauth2/token`: client credentials for the PIN service (HTTP Basic), ES256 JWTs;
 //! - `GET` and `PUT /cms/api/v1/issuers/{issuerId}/cards/{cardId}/pin`;
 //! - `GET /cms/api/v1/issuers/{issuerId}/cards/{cardId}/pin/changeCounter`;
-//! - `GET /.well-known/jwks.json`: the key `PUT` blocks are encrypted to;
+//! - `GET /.well-known/jwks.json`: the key `PUT` blocks are encrypted to (both keys, the active
+//!   one first, during a key rotation);
 //! - `GET /openapi.json`.
 //!
 //! It has one client (the PIN service). A `--issuer` list limits the issuers that client may act
@@ -20,7 +21,7 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use pinframe_core::{CardId, CorrelationId, IssuerId, PublicJwk};
+use pinframe_core::{CardId, CorrelationId, IssuerId};
 use pinframe_protocol::d1::{ChangeCounterBody, PinBlockType, PinBody, MAX_ENCRYPTED_PIN_BLOCK_LEN};
 use pinframe_protocol::issuer::{Jwks, JWKS_PATH, OAUTH_TOKEN_PATH};
 use pinframe_protocol::ops::{HEALTH_PATH, METRICS_PATH, READY_PATH};
@@ -28,7 +29,7 @@ use pinframe_server::client::ClientAddr;
 use pinframe_server::clock::Clock;
 use pinframe_server::credentials;
 use pinframe_server::error::{ApiJson, AppError, LogDetail, MAX_JSON_BODY};
-use pinframe_server::jwks::{encryption_jwk, jwks_response};
+use pinframe_server::jwks::jwks_response;
 use pinframe_server::middleware::{correlate, json_document, not_found};
 use pinframe_server::oauth::{self, Grant, JwtAuthority, OAuthState, Principal, TokenError};
 use pinframe_server::ops::Ops;
@@ -64,8 +65,6 @@ pub struct CmsState {
     pub jwt: Arc<JwtAuthority>,
     pub client: Arc<CmsClient>,
     pub clock: Arc<dyn Clock>,
-    /// `/.well-known/jwks.json`, built once.
-    pub jwks: Arc<Jwks>,
     /// Draining, rate limits and where metrics are served.
     pub ops: Arc<Ops>,
 }
@@ -81,16 +80,19 @@ impl OAuthState for CmsState {
 }
 
 impl CmsState {
-    /// The state of a CMS whose encryption key is `key`.
-    pub fn new(cms: EmbeddedCms, key: &PublicJwk, jwt: JwtAuthority, client: CmsClient, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(cms: EmbeddedCms, jwt: JwtAuthority, client: CmsClient, clock: Arc<dyn Clock>) -> Self {
         Self {
             cms: Arc::new(cms),
             jwt: Arc::new(jwt),
             client: Arc::new(client),
             clock,
-            jwks: Arc::new(Jwks { keys: vec![encryption_jwk(key)] }),
             ops: Arc::new(Ops::default()),
         }
+    }
+
+    /// `/.well-known/jwks.json`: the CMS's encryption key, and the other one during a rotation.
+    pub fn jwks(&self) -> Jwks {
+        self.cms.jwks(self.clock.now())
     }
 }
 
@@ -112,7 +114,7 @@ pub fn app(state: CmsState) -> Router {
 }
 
 async fn jwks(State(state): State<CmsState>) -> Response {
-    jwks_response(&state.jwks)
+    jwks_response(&state.jwks())
 }
 
 /// `GET /readyz`: ready while the CMS's database answers and it is not draining.

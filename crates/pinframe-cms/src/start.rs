@@ -1,5 +1,6 @@
 //! `pinframe cms`: the reference CMS on its own. Its client's id comes from `--client-id`, its
-//! secret from `PINFRAME_CMS_CLIENT_SECRET` or a file generated in the data directory.
+//! secret from `PINFRAME_CMS_CLIENT_SECRET` or a file generated in the data directory. On SIGHUP it
+//! re-reads its key files and `--recipient-jwk` ([`reload_keys`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,14 +10,20 @@ use pinframe_core::{IssuerId, PublicJwk};
 use pinframe_server::clock::SystemClock;
 use pinframe_server::config::{DatabaseArgs, KeyFiles};
 use pinframe_server::credentials;
+use pinframe_server::keyring::Ring;
 use pinframe_server::keys;
 use pinframe_server::oauth::{Grant, JwtAuthority};
 use pinframe_server::ops::{Ops, OpsArgs};
 use pinframe_server::startup::{bind, private_dir, say, StartupError};
+use pinframe_server::{reload, rotation};
 use zeroize::Zeroizing;
 
 use crate::embedded::EmbeddedCms;
+use crate::keys::CmsKeys;
 use crate::server::{app, CmsClient, CmsState, ACCESS_TOKEN_TTL, AUDIENCE, SCOPE};
+
+/// The CMS's key files, named here as before they had a module of their own.
+pub use crate::keys::{CLIENT_SECRET_FILE, KEK_FILE, KEY_FILE, SIGNING_KEY_FILE};
 
 /// `pinframe cms`: the reference CMS on its own.
 #[derive(Debug, Args)]
@@ -48,15 +55,6 @@ pub struct CmsArgs {
     pub ops: OpsArgs,
 }
 
-/// The CMS's key file (its P-256 decryption key), in its data directory.
-pub const KEY_FILE: &str = "cms-key.jwk";
-/// The CMS's key-encryption key (hex), unless `PINFRAME_CMS_KEK` gives it.
-pub const KEK_FILE: &str = "kek.hex";
-/// The key that signs the CMS's access tokens.
-pub const SIGNING_KEY_FILE: &str = "signing-key.jwk";
-/// The CMS client's secret, unless `PINFRAME_CMS_CLIENT_SECRET` gives it.
-pub const CLIENT_SECRET_FILE: &str = "client-secret";
-
 /// Creates the missing key files of a standalone CMS's data directory (`pinframe keys init
 /// --cms`), for replicas that share a database and so must share keys. Returns each file and
 /// whether it was created (`false`: it was there and is kept).
@@ -80,18 +78,6 @@ pub fn init_keys(dir: &Path) -> Result<Vec<(PathBuf, bool)>, StartupError> {
 /// own (a `PINFRAME_LOG` filter on it keeps working).
 const LOG_TARGET: &str = "pinframe::cms::server";
 
-/// The key-encryption key of a CMS data directory: `PINFRAME_CMS_KEK` (64 hex digits) if set,
-/// else its key file there (generated if `files` allow).
-pub fn kek(dir: &std::path::Path, files: KeyFiles<'_>) -> Result<Zeroizing<[u8; 32]>, StartupError> {
-    match std::env::var("PINFRAME_CMS_KEK") {
-        Ok(hex) => {
-            let hex = Zeroizing::new(hex);
-            keys::parse_key256(hex.trim()).ok_or_else(|| "PINFRAME_CMS_KEK must be 64 hexadecimal digits".into())
-        }
-        Err(_) => Ok(files.key256(&dir.join(KEK_FILE))?),
-    }
-}
-
 /// Builds the CMS's state from its arguments. Returns it and where the client secret lives (when
 /// it was not given in the environment), to tell the operator.
 pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState, Option<PathBuf>), StartupError> {
@@ -100,15 +86,8 @@ pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState,
     let database = args.database.config()?;
     let init = format!("pinframe keys init --cms --data-dir {}", dir.display());
     let files = KeyFiles::for_database(&database, &init);
-    let key = files.jwk(&dir.join(KEY_FILE))?;
-    let signing = files.jwk(&dir.join(SIGNING_KEY_FILE))?;
-    let recipient = match &args.recipient_jwk {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("--recipient-jwk {}: {e}", path.display()))?;
-            Some(PublicJwk::parse(&text).map_err(|e| format!("--recipient-jwk {}: {e}", path.display()))?)
-        }
-        None => None,
-    };
+    let keys = CmsKeys::load(dir, files, recipient(args.recipient_jwk.as_deref())?)?;
+    let signing = rotation::jwk_ring(dir, SIGNING_KEY_FILE, files, rotation::read_record(dir)?.as_ref())?;
     let (secret, secret_file) = match std::env::var("PINFRAME_CMS_CLIENT_SECRET") {
         Ok(secret) if !secret.is_empty() => (Zeroizing::new(secret), None),
         _ => {
@@ -124,12 +103,42 @@ pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState,
     };
     let secret_hash = tokio::task::spawn_blocking(move || credentials::hash_secret(&secret)).await?;
     let client = CmsClient { id: args.client_id.clone(), secret_hash, grant };
-    let jwt = JwtAuthority::new(&signing, public_url, AUDIENCE, SCOPE, ACCESS_TOKEN_TTL)?;
-    let public = key.public().clone();
-    let cms = EmbeddedCms::open(&database, dir, &*kek(dir, files)?, key, recipient).await?;
-    let mut state = CmsState::new(cms, &public, jwt, client, Arc::new(SystemClock));
+    let jwt = JwtAuthority::with_keys(&signing, public_url, AUDIENCE, SCOPE, ACCESS_TOKEN_TTL)?;
+    let cms = EmbeddedCms::open(&database, dir, keys).await?;
+    let mut state = CmsState::new(cms, jwt, client, Arc::new(SystemClock));
     state.ops = Arc::new(Ops::new(&args.ops));
     Ok((state, secret_file))
+}
+
+/// The PIN service's public key from `--recipient-jwk`, if given.
+fn recipient(path: Option<&Path>) -> Result<Option<Ring<PublicJwk>>, StartupError> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--recipient-jwk {}: {e}", path.display()))?;
+    let key = PublicJwk::parse(&text).map_err(|e| format!("--recipient-jwk {}: {e}", path.display()))?;
+    Ok(Some(Ring::single(key)))
+}
+
+/// Re-reads a running CMS's key files in `dir` and the service key in `recipient_jwk` (SIGHUP,
+/// after `pinframe keys rotate --cms` or `retire --cms`, or a new `--recipient-jwk`), each key with
+/// the previous one a rotation kept, and uses them from now on. It never creates a key. Nothing
+/// changes unless every file loads; the log names the keys' `kid`s, never a key.
+pub fn reload_keys(state: &CmsState, dir: &Path, recipient_jwk: Option<&Path>) -> Result<(), StartupError> {
+    let init = format!("pinframe keys init --cms --data-dir {}", dir.display());
+    let files = KeyFiles::Require { init: &init };
+    let keys = CmsKeys::load(dir, files, recipient(recipient_jwk)?)?;
+    let signing = rotation::jwk_ring(dir, SIGNING_KEY_FILE, files, rotation::read_record(dir)?.as_ref())?;
+    state.jwt.replace_keys(&signing)?;
+    state.cms.replace_keys(keys);
+    let (encryption, recipient, keks) = state.cms.key_summary();
+    tracing::info!(
+        target: LOG_TARGET,
+        encryption = %encryption.join(" "),
+        signing = %state.jwt.kids().join(" "),
+        recipient = %recipient.join(" "),
+        keks,
+        "keys reloaded"
+    );
+    Ok(())
 }
 
 /// `pinframe cms`: serves until Ctrl-C or SIGTERM.
@@ -151,6 +160,8 @@ pub async fn serve(args: CmsArgs) -> Result<(), StartupError> {
     if let Some(path) = secret_file {
         say(&format!("cms client secret: in {} (or set PINFRAME_CMS_CLIENT_SECRET)", path.display()));
     }
+    let (reloading, dir, recipient_jwk) = (state.clone(), args.data_dir.clone(), args.recipient_jwk.clone());
+    reload::on_sighup(move || reload_keys(&reloading, &dir, recipient_jwk.as_deref()))?;
     say(&format!("pinframe cms listening on http://{local}"));
     let ops = state.ops.clone();
     ops.serve(listener, app(state), &args.ops).await?;

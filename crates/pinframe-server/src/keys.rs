@@ -43,13 +43,28 @@ pub fn load_or_create_jwk(path: &Path) -> Result<PrivateJwk, KeyFileError> {
     match load_jwk(path)? {
         Some(key) => Ok(key),
         None => {
-            let key = PrivateJwk::generate(&mut OsRng);
-            let mut text = key.to_json();
-            text.push('\n');
+            let (key, text) = new_jwk();
             write_secret_file(path, text.as_bytes())?;
             Ok(key)
         }
     }
+}
+
+/// A new P-256 key and the text of its key file.
+pub(crate) fn new_jwk() -> (PrivateJwk, Zeroizing<String>) {
+    let key = PrivateJwk::generate(&mut OsRng);
+    let mut text = key.to_json();
+    text.push('\n');
+    (key, text)
+}
+
+/// A new 256-bit key and the text of its key file (64 hex digits).
+pub(crate) fn new_key256() -> (Zeroizing<[u8; 32]>, Zeroizing<String>) {
+    let mut key = Zeroizing::new([0u8; 32]);
+    OsRng.fill_bytes(key.as_mut());
+    let mut text = Zeroizing::new(hex_encode(key.as_ref()));
+    text.push('\n');
+    (key, text)
 }
 
 /// Loads the client secret in `path`, or generates one there (mode 0600): 256 bits, base64url.
@@ -87,10 +102,7 @@ pub fn load_or_create_key256(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFile
     match load_key256(path)? {
         Some(key) => Ok(key),
         None => {
-            let mut key = Zeroizing::new([0u8; 32]);
-            OsRng.fill_bytes(key.as_mut());
-            let mut text = Zeroizing::new(hex_encode(key.as_ref()));
-            text.push('\n');
+            let (key, text) = new_key256();
             write_secret_file(path, text.as_bytes())?;
             Ok(key)
         }
@@ -120,11 +132,17 @@ fn read_secret_file(path: &Path) -> Result<Option<Zeroizing<String>>, KeyFileErr
     fs::read_to_string(path).map(|s| Some(Zeroizing::new(s))).map_err(|e| key_error(path, e))
 }
 
-fn write_secret_file(path: &Path, bytes: &[u8]) -> Result<(), KeyFileError> {
+/// Writes a new owner-only file; fails if `path` exists.
+pub(crate) fn write_secret_file(path: &Path, bytes: &[u8]) -> Result<(), KeyFileError> {
     // create_new: two processes starting at once cannot both write a key and use different ones.
     let mut file =
         OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| key_error(path, e))?;
     file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| key_error(path, e))
+}
+
+/// Makes the renames, links and removals in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), KeyFileError> {
+    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| key_error(dir, e))
 }
 
 /// AES-256-GCM under one key-encryption key, for values stored at rest. Each sealed value is bound

@@ -8,10 +8,15 @@
 //! - [`oauth`]: the client credentials grant and the ES256 access tokens it issues and verifies.
 //! - [`jwks`]: public keys as a JWKS publishes them.
 //! - [`keys`]: key files at rest and the AES-256-GCM sealing of stored values.
+//! - [`keyring`]: a current and a previous key of each kind during a rotation, and the swappable
+//!   set a running server reloads on SIGHUP.
+//! - [`rotation`]: `keys rotate` and `keys retire` on disk: previous key files and the rotation
+//!   record.
 //! - [`db`]: the database (SQLite files or PostgreSQL schemas), one query text for both, and the
 //!   storage error.
 //! - [`config`]: the database and key-file options both servers take.
 //! - [`readiness`]: `GET /readyz`, ready while the database answers.
+//! - [`reload`]: re-reading the key files on SIGHUP.
 //! - [`clock`]: the injectable clock.
 //! - [`startup`]: binding a listener, data directories, operator output, the signals that stop a server.
 //! - [`listener`]: the connection loop: read timeouts, the connection cap, draining on shutdown
@@ -30,6 +35,7 @@ pub mod credentials;
 pub mod db;
 pub mod error;
 pub mod jwks;
+pub mod keyring;
 pub mod keys;
 pub mod lifecycle;
 pub mod listener;
@@ -37,6 +43,8 @@ pub mod middleware;
 pub mod oauth;
 pub mod ops;
 pub mod readiness;
+pub mod reload;
+pub mod rotation;
 pub mod startup;
 pub mod telemetry;
 pub mod throttle;

@@ -31,6 +31,7 @@ use zeroize::Zeroizing;
 
 use crate::credentials::{self, BasicCredentials};
 use crate::error::{challenge, has_media_type, AppError, ErrorInfo, Scheme, RETRY_AFTER_SECONDS};
+use crate::keyring::{Live, Ring};
 
 /// Clock skew tolerated between servers for `iat` and `nbf`, in seconds. `exp` gets none.
 const SKEW: i64 = 60;
@@ -117,13 +118,34 @@ impl Principal {
     }
 }
 
-/// Signs and verifies one server's access tokens.
-pub struct JwtAuthority {
+/// One ES256 key as `jsonwebtoken` uses it.
+struct Signer {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    kid: String,
+}
+
+impl Signer {
+    fn new(key: &PrivateJwk) -> Result<Self, SigningKeyError> {
+        let json = key.to_json();
+        let parts: JwkParts<'_> = serde_json::from_str(&json).map_err(|_| SigningKeyError)?;
+        let d = Zeroizing::new(Base64UrlUnpadded::decode_vec(parts.d).map_err(|_| SigningKeyError)?);
+        let secret = p256::SecretKey::from_slice(&d).map_err(|_| SigningKeyError)?;
+        let der = secret.to_pkcs8_der().map_err(|_| SigningKeyError)?;
+        let encoding = EncodingKey::from_ec_der(der.as_bytes());
+        let decoding = DecodingKey::from_ec_components(parts.x, parts.y).map_err(|_| SigningKeyError)?;
+        Ok(Self { encoding, decoding, kid: key.kid().to_owned() })
+    }
+}
+
+/// Signs and verifies one server's access tokens. Its signing keys are a [`Ring`]: new tokens are
+/// signed with the key active at the time, and a token of either key verifies, chosen by the
+/// header's `kid`, until the previous key is retired. [`replace_keys`](Self::replace_keys) swaps
+/// them in a running server.
+pub struct JwtAuthority {
+    signers: Live<Ring<Signer>>,
     /// ES256 only, `iss` and `aud` ours, the registered claims present; built once.
     validation: Validation,
-    kid: String,
     issuer: String,
     audience: &'static str,
     scope: &'static str,
@@ -133,7 +155,7 @@ pub struct JwtAuthority {
 impl fmt::Debug for JwtAuthority {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuthority")
-            .field("kid", &self.kid)
+            .field("kids", &self.kids())
             .field("iss", &self.issuer)
             .field("aud", &self.audience)
             .finish_non_exhaustive()
@@ -170,13 +192,18 @@ impl JwtAuthority {
         scope: &'static str,
         ttl: i64,
     ) -> Result<Self, SigningKeyError> {
-        let json = key.to_json();
-        let parts: JwkParts<'_> = serde_json::from_str(&json).map_err(|_| SigningKeyError)?;
-        let d = Zeroizing::new(Base64UrlUnpadded::decode_vec(parts.d).map_err(|_| SigningKeyError)?);
-        let secret = p256::SecretKey::from_slice(&d).map_err(|_| SigningKeyError)?;
-        let der = secret.to_pkcs8_der().map_err(|_| SigningKeyError)?;
-        let encoding = EncodingKey::from_ec_der(der.as_bytes());
-        let decoding = DecodingKey::from_ec_components(parts.x, parts.y).map_err(|_| SigningKeyError)?;
+        Self::with_keys(&Ring::single(key), issuer, audience, scope, ttl)
+    }
+
+    /// [`new`](Self::new) with a current and, during a rotation, a previous signing key.
+    pub fn with_keys(
+        keys: &Ring<impl std::borrow::Borrow<PrivateJwk>>,
+        issuer: String,
+        audience: &'static str,
+        scope: &'static str,
+        ttl: i64,
+    ) -> Result<Self, SigningKeyError> {
+        let signers = keys.try_map(|key| Signer::new(key.borrow()))?;
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_issuer(&[&issuer]);
         validation.set_audience(&[audience]);
@@ -185,14 +212,26 @@ impl JwtAuthority {
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.leeway = 0;
-        Ok(Self { encoding, decoding, validation, kid: key.kid().to_owned(), issuer, audience, scope, ttl })
+        Ok(Self { signers: Live::new(signers), validation, issuer, audience, scope, ttl })
+    }
+
+    /// Uses `keys` from now on (a reload): tokens signed by a key no longer in the ring stop
+    /// verifying at once.
+    pub fn replace_keys(&self, keys: &Ring<impl std::borrow::Borrow<PrivateJwk>>) -> Result<(), SigningKeyError> {
+        self.signers.replace(keys.try_map(|key| Signer::new(key.borrow()))?);
+        Ok(())
+    }
+
+    /// The signing keys' `kid`s, current first.
+    pub fn kids(&self) -> Vec<String> {
+        self.signers.get().iter().map(|signer| signer.kid.clone()).collect()
     }
 
     pub fn ttl(&self) -> i64 {
         self.ttl
     }
 
-    /// A new access token for `client_id`.
+    /// A new access token for `client_id`, signed with the key active at `now`.
     pub fn issue(&self, client_id: &str, grant: &Grant, now: i64) -> Zeroizing<String> {
         let mut jti = [0u8; 16];
         OsRng.fill_bytes(&mut jti);
@@ -207,21 +246,29 @@ impl JwtAuthority {
             scope: self.scope.to_owned(),
             issuers: grant.to_claim(),
         };
+        let signers = self.signers.get();
+        let signer = signers.active(now);
         let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.kid.clone());
+        header.kid = Some(signer.kid.clone());
         Zeroizing::new(
-            jsonwebtoken::encode(&header, &claims, &self.encoding)
+            jsonwebtoken::encode(&header, &claims, &signer.encoding)
                 .unwrap_or_else(|_| unreachable!("a P-256 key signs any claims that serialize")),
         )
     }
 
-    /// Checks signature (ES256 only), `kid`, `iss`, `aud`, `scope` and the times against `now`.
+    /// Checks signature (ES256 only, by the key the header's `kid` names; each key when it names
+    /// none), `iss`, `aud`, `scope` and the times against `now`.
     pub fn verify(&self, token: &str, now: i64) -> Option<Principal> {
         let header = jsonwebtoken::decode_header(token).ok()?;
-        if header.alg != Algorithm::ES256 || header.kid.as_ref().is_some_and(|kid| *kid != self.kid) {
+        if header.alg != Algorithm::ES256 {
             return None;
         }
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?.claims;
+        let signers = self.signers.get();
+        let claims = signers
+            .iter()
+            .filter(|signer| header.kid.as_ref().is_none_or(|kid| *kid == signer.kid))
+            .find_map(|signer| jsonwebtoken::decode::<Claims>(token, &signer.decoding, &self.validation).ok())?
+            .claims;
         let timely = now < claims.exp && claims.iat <= now + SKEW && claims.nbf <= now + SKEW;
         if !timely || claims.scope != self.scope {
             return None;
@@ -438,5 +485,39 @@ mod tests {
 
         let any = a.issue("cms-client", &Grant::AnyIssuer, 1_000);
         assert_eq!(a.verify(&any, 1_000).unwrap().grant, Grant::AnyIssuer);
+    }
+
+    fn kid_of(token: &str) -> String {
+        jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+    }
+
+    #[test]
+    fn during_a_rotation_tokens_of_either_key_verify_and_after_it_only_the_current_ones() {
+        let (old, new) = (PrivateJwk::generate(&mut OsRng), PrivateJwk::generate(&mut OsRng));
+        let a = authority(&old);
+        let grant = Grant::AnyIssuer;
+        let before = a.issue("client", &grant, 1_000);
+        a.replace_keys(&Ring::new(&new, Some(&old), 1_100)).unwrap();
+        assert_eq!(a.kids(), [new.kid(), old.kid()]);
+        assert_eq!(kid_of(&a.issue("client", &grant, 1_099)), old.kid(), "not active yet");
+        let after = a.issue("client", &grant, 1_100);
+        assert_eq!(kid_of(&after), new.kid());
+        assert!(a.verify(&before, 1_100).is_some() && a.verify(&after, 1_100).is_some());
+
+        // The header's kid chooses the key: a token signed by the old key that names the new one
+        // is refused, though the old key would verify it.
+        let claims: serde_json::Value =
+            serde_json::from_slice(&Base64UrlUnpadded::decode_vec(before.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(new.kid().to_owned());
+        let misnamed = jsonwebtoken::encode(&header, &claims, &Signer::new(&old).unwrap().encoding).unwrap();
+        assert!(a.verify(&misnamed, 1_100).is_none());
+        header.kid = None;
+        let unnamed = jsonwebtoken::encode(&header, &claims, &Signer::new(&old).unwrap().encoding).unwrap();
+        assert!(a.verify(&unnamed, 1_100).is_some(), "without a kid, each key is tried");
+
+        a.replace_keys(&Ring::single(&new)).unwrap();
+        assert!(a.verify(&before, 1_100).is_none(), "the retired key's tokens stop at once");
+        assert!(a.verify(&after, 1_100).is_some());
     }
 }

@@ -1,4 +1,5 @@
-//! The offline tools of the command line: `jwe`, `pinblock` and `keys` (`docs/protocol.md`, "Command line").
+//! The offline tools of the command line: `jwe`, `pinblock` and `keys` (`docs/protocol.md`, "Command line");
+//! `keys rotate` and `keys retire` are `rotate`'s.
 //!
 //! Each command computes its whole output first and writes it only on success, so a failure leaves
 //! stdout empty; the caller prints the one-line reason on stderr.
@@ -12,6 +13,7 @@ pub use pinframe_cms::CmsArgs;
 use pinframe_core::pinblock::{self, PinBlockFormat, PinBlockKey};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, FormatError, Pan, Pin, PrivateJwk, PublicJwk};
+use pinframe_server::clock::{Clock, SystemClock};
 pub use pinframe_server::config::DatabaseArgs;
 pub use pinframe_server::ops::OpsArgs;
 use zeroize::Zeroizing;
@@ -148,7 +150,7 @@ pub enum ToolCommand {
     /// Encode or decode ISO 9564-1 PIN blocks.
     #[command(subcommand)]
     Pinblock(PinblockCommand),
-    /// Generate keys.
+    /// Generate keys, and make, rotate and retire a deployment's key files.
     #[command(subcommand)]
     Keys(KeysCommand),
 }
@@ -221,6 +223,39 @@ pub enum KeysCommand {
         /// The key files of `pinframe cms --data-dir DIR` instead of `pinframe serve`'s.
         #[arg(long)]
         cms: bool,
+    },
+    /// Rotate the keys in DIR without downtime: a new encryption, signing and data key (and, with
+    /// DIR/cms, the embedded CMS's encryption key and key-encryption key), each old key kept as
+    /// NAME.previous.EXT, the time in DIR/key-rotation.json. Then copy DIR to every replica and send
+    /// each server SIGHUP: they publish and accept both keys, and use the new ones from the
+    /// activation time on. Refused while previous keys are kept: retire them first.
+    Rotate {
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// DIR is a standalone CMS's (`pinframe cms --data-dir DIR`): its encryption, signing and
+        /// key-encryption keys.
+        #[arg(long)]
+        cms: bool,
+        /// Seconds before servers use the new keys for what they make: enough to copy the files to
+        /// every replica and reload each, so that none makes what another cannot read yet.
+        #[arg(long, value_name = "SECONDS", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=86400))]
+        activate_after: u32,
+    },
+    /// Retire the previous keys a rotation kept: seal every stored PAN and PIN block under the
+    /// current keys, then remove the previous key files. Refused until nothing made with them can
+    /// still arrive (access tokens 900 s and JWKS caches 300 s after the activation, and PIN-control
+    /// tokens issued before it); then copy DIR to every replica and send each server SIGHUP.
+    Retire {
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// DIR is a standalone CMS's.
+        #[arg(long)]
+        cms: bool,
+        /// Retire now, whatever may still use the previous keys (a compromised key).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 
@@ -305,6 +340,23 @@ pub fn run(command: ToolCommand, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u
                 out.push('\n');
             }
             Ok(Zeroizing::new(out.into_bytes()))
+        }
+        ToolCommand::Keys(KeysCommand::Rotate { data_dir, cms, activate_after }) => {
+            let out = crate::rotate::rotate(&data_dir, cms, activate_after, SystemClock.now())
+                .map_err(|e| CliError::Keys(e.to_string()))?;
+            Ok(Zeroizing::new(out.into_bytes()))
+        }
+        ToolCommand::Keys(KeysCommand::Retire { data_dir, cms, force, database }) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| CliError::Keys(format!("cannot start the async runtime: {e}")))?;
+            let retire = crate::rotate::retire(&data_dir, cms, &database, force, SystemClock.now());
+            let retired = runtime.block_on(retire).map_err(|e| CliError::Keys(e.to_string()))?;
+            if let Some(warning) = retired.warning {
+                eprintln!("{warning}");
+            }
+            Ok(Zeroizing::new(retired.out.into_bytes()))
         }
     }
 }

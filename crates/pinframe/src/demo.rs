@@ -61,7 +61,7 @@ pub async fn seed(state: &AppState, origins: &[Origin]) -> Result<(), AppError> 
         None => false,
     };
     if !registered {
-        let sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan);
+        let sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan, now);
         state.store.put_card(&issuer, &consumer, &card, &sealed, now).await?;
     }
     let correlation = CorrelationId::parse("demo-seed").map_err(AppError::internal)?;

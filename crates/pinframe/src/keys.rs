@@ -1,14 +1,15 @@
 //! The service's key files: their names in the data directory, loading them (created on first
-//! start with SQLite, only read with a database), and `pinframe keys init`, which makes a
-//! deployment's set once for every replica to copy.
+//! start with SQLite, only read with a database, each with the previous key a rotation kept), and
+//! `pinframe keys init`, which makes a deployment's set once for every replica to copy.
 
 use std::path::{Path, PathBuf};
 
 use pinframe_core::PrivateJwk;
 use pinframe_server::config::KeyFiles;
-use pinframe_server::keys as key_files;
+use pinframe_server::keyring::Ring;
+use pinframe_server::keys::{self as key_files, Sealer};
+use pinframe_server::rotation::{self, KeyKind, KeySpec};
 use pinframe_server::startup::{private_dir, StartupError};
-use zeroize::Zeroizing;
 
 /// The service's decryption key (P-256), in its data directory.
 pub const SERVICE_KEY_FILE: &str = "service-key.jwk";
@@ -19,26 +20,36 @@ pub const SIGNING_KEY_FILE: &str = "signing-key.jwk";
 /// The embedded CMS's directory inside the service's.
 pub const CMS_DIR: &str = "cms";
 
+/// The service's key files that `pinframe keys rotate` rotates: all of them.
+pub const ROTATING: [KeySpec; 3] = [
+    KeySpec { name: SERVICE_KEY_FILE, kind: KeyKind::Jwk },
+    KeySpec { name: SIGNING_KEY_FILE, kind: KeyKind::Jwk },
+    KeySpec { name: DATA_KEY_FILE, kind: KeyKind::Key256 },
+];
+
 /// The service's keys: the JWK the widget encrypts new PINs to, the data key, and the signing key
-/// (signing and encryption keys are never the same key).
+/// (signing and encryption keys are never the same key); each with the previous key while a
+/// rotation is under way.
 pub struct Keys {
-    pub encryption: PrivateJwk,
-    pub data: Zeroizing<[u8; 32]>,
-    pub signing: PrivateJwk,
+    pub encryption: Ring<PrivateJwk>,
+    pub data: Ring<Sealer>,
+    pub signing: Ring<PrivateJwk>,
 }
 
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keys").finish_non_exhaustive()
+        f.debug_struct("Keys").field("encryption", &self.encryption.kids()).finish_non_exhaustive()
     }
 }
 
-/// The service's keys in `data`, created if `files` allow.
+/// The service's keys in `data`, created if `files` allow (a previous key never is).
 pub fn load_keys(data: &Path, files: KeyFiles<'_>) -> Result<Keys, StartupError> {
+    let record = rotation::read_record(data)?;
+    let record = record.as_ref();
     Ok(Keys {
-        encryption: files.jwk(&data.join(SERVICE_KEY_FILE))?,
-        data: files.key256(&data.join(DATA_KEY_FILE))?,
-        signing: files.jwk(&data.join(SIGNING_KEY_FILE))?,
+        encryption: rotation::jwk_ring(data, SERVICE_KEY_FILE, files, record)?,
+        data: rotation::sealer_ring(data, DATA_KEY_FILE, files, record)?,
+        signing: rotation::jwk_ring(data, SIGNING_KEY_FILE, files, record)?,
     })
 }
 
@@ -53,8 +64,8 @@ pub fn init_keys(data: &Path) -> Result<Vec<(PathBuf, bool)>, StartupError> {
         data.join(SERVICE_KEY_FILE),
         data.join(DATA_KEY_FILE),
         data.join(SIGNING_KEY_FILE),
-        cms_dir.join(pinframe_cms::start::KEY_FILE),
-        cms_dir.join(pinframe_cms::start::KEK_FILE),
+        cms_dir.join(pinframe_cms::keys::KEY_FILE),
+        cms_dir.join(pinframe_cms::keys::KEK_FILE),
     ];
     let existed: Vec<bool> = paths.iter().map(|p| p.exists()).collect();
     load_keys(data, KeyFiles::CreateMissing)?;

@@ -1,5 +1,6 @@
-//! The service's side of the D1 hop: PANs sealed at rest, and PINs read from and written to the CMS
-//! as ISO 9564 format-0 blocks inside JWEs. A clear PIN exists here only for the length of a request.
+//! The service's side of the D1 hop: PANs sealed at rest (and moved to a new data key by `pinframe
+//! keys retire`), and PINs read from and written to the CMS as ISO 9564 format-0 blocks inside
+//! JWEs. A clear PIN exists here only for the length of a request.
 
 use pinframe_cms::EncryptedPinBlock;
 use pinframe_core::pinblock::{decode_iso0, encode_iso0, hex_decode, hex_encode};
@@ -7,25 +8,58 @@ use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, CardId, CorrelationId, IssuerId, Pan, Pin};
 use pinframe_protocol::d1::{PinBlockJson, PinBlockType};
 use pinframe_server::error::AppError;
+use pinframe_server::rotation::{Resealed, RESEAL_PAGE};
 use zeroize::Zeroizing;
 
 use crate::state::{AppState, ServiceKeys};
+use crate::store::{SqlStore, StoreError};
 
 fn pan_aad(issuer: &IssuerId, card: &CardId) -> Vec<u8> {
     format!("pinframe-card-pan-v1|{}|{}", issuer.as_str(), card.as_str()).into_bytes()
 }
 
-pub fn seal_pan(keys: &ServiceKeys, issuer: &IssuerId, card: &CardId, pan: &Pan) -> Vec<u8> {
-    keys.data.seal(&pan_aad(issuer, card), pan.as_bytes())
+/// A PAN sealed under the data key active at `now`, bound to its card.
+pub fn seal_pan(keys: &ServiceKeys, issuer: &IssuerId, card: &CardId, pan: &Pan, now: i64) -> Vec<u8> {
+    keys.seal(&pan_aad(issuer, card), pan.as_bytes(), now)
 }
 
+/// Opens a PAN sealed under the current or the previous data key.
 pub fn open_pan(keys: &ServiceKeys, issuer: &IssuerId, card: &CardId, sealed: &[u8]) -> Result<Pan, AppError> {
     let bytes = keys
-        .data
         .open(&pan_aad(issuer, card), sealed)
         .map_err(|_| AppError::internal("a stored PAN does not open under the data key"))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| AppError::internal("a stored PAN is not text"))?;
     Pan::parse(text).map_err(|_| AppError::internal("a stored PAN does not parse"))
+}
+
+/// One pass of `pinframe keys retire` over the stored PANs: each PAN sealed under the previous data
+/// key is sealed again under the current one, one card at a time, by an update that applies only
+/// if the card still holds what was read (a card registered again meanwhile keeps its new PAN). A
+/// crash part-way leaves every PAN under one key or the other, both still on disk.
+pub async fn reseal_pans(store: &SqlStore, keys: &ServiceKeys) -> Result<Resealed, StoreError> {
+    let mut report = Resealed::default();
+    let mut after: Option<(IssuerId, CardId)> = None;
+    loop {
+        let page = store.sealed_pans(after.as_ref().map(|(i, c)| (i, c)), RESEAL_PAGE).await?;
+        let full = page.len() as i64 == RESEAL_PAGE;
+        for row in page {
+            match keys.reseal(&pan_aad(&row.issuer, &row.card), &row.pan_sealed) {
+                Err(_) => report.unreadable += 1,
+                Ok(None) => report.current += 1,
+                Ok(Some(new)) => {
+                    if store.reseal_pan(&row.issuer, &row.card, &row.pan_sealed, &new).await? {
+                        report.moved += 1;
+                    } else {
+                        report.raced += 1;
+                    }
+                }
+            }
+            after = Some((row.issuer, row.card));
+        }
+        if !full {
+            return Ok(report);
+        }
+    }
 }
 
 /// The PAN of a registered card; 404 when the issuer has no such card.
@@ -50,7 +84,9 @@ pub async fn read_pin(
     if block.block_type != PinBlockType::Iso0 {
         return Err(AppError::internal("the CMS returned a PIN block type the service cannot read"));
     }
-    let plaintext = jwe::decrypt(&state.keys.encryption, &block.jwe)
+    let plaintext = state
+        .keys
+        .decrypt(&block.jwe)
         .map_err(|_| AppError::internal("the CMS's PIN block does not decrypt with the service key"))?;
     let json: PinBlockJson =
         serde_json::from_slice(&plaintext).map_err(|_| AppError::internal("the CMS's PIN block JSON is malformed"))?;

@@ -1,16 +1,16 @@
 //! `pinframe serve`: opens the data directory (keys, service database, embedded CMS), seeds the
-//! demo if asked, and serves until Ctrl-C or SIGTERM.
+//! demo if asked, and serves until Ctrl-C or SIGTERM, re-reading its key files on SIGHUP.
 
 use std::fs;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pinframe_cms::{EmbeddedCms, PinManagement};
+use pinframe_cms::{CmsKeys, EmbeddedCms, PinManagement};
 use pinframe_core::PublicJwk;
 use pinframe_protocol::Origin;
 use pinframe_server::clock::SystemClock;
 use pinframe_server::config::KeyFiles;
-use pinframe_server::keys::{self as key_files, Sealer};
+use pinframe_server::keys as key_files;
 use pinframe_server::oauth::JwtAuthority;
 use pinframe_server::ops::Ops;
 use pinframe_server::startup::{bind, private_dir, say, StartupError};
@@ -21,12 +21,9 @@ use crate::demo;
 use crate::http::{app, register};
 use crate::keys::{load_keys, CMS_DIR};
 use crate::remote_cms::RemoteCms;
-use crate::state::{AppState, Config, ServiceKeys};
+use crate::state::{AppState, Config, KeySource, ServiceKeys};
 use crate::store::SqlStore;
 use crate::widget_assets::WidgetAssets;
-
-/// Lifetime of the access tokens of `/oauth2/token`, in seconds.
-const ACCESS_TOKEN_TTL: i64 = 900;
 
 /// The client of a CMS over HTTP, from `--cms-url` and its credentials.
 fn remote_cms(args: &ServeArgs, url: &str) -> Result<RemoteCms, StartupError> {
@@ -62,18 +59,18 @@ pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState
     let init = format!("pinframe keys init --data-dir {}", data.display());
     let files = KeyFiles::for_database(&database, &init);
     let loaded = load_keys(data, files)?;
-    let keys = ServiceKeys::new(loaded.encryption, Sealer::new(&loaded.data));
-    let jwt =
-        JwtAuthority::new(&loaded.signing, public_url.clone(), register::AUDIENCE, register::SCOPE, ACCESS_TOKEN_TTL)?;
-    let cms: Arc<dyn PinManagement> = match &args.cms_url {
-        Some(url) => Arc::new(remote_cms(args, url)?),
+    let (audience, scope, ttl) = (register::AUDIENCE, register::SCOPE, register::ACCESS_TOKEN_TTL);
+    let jwt = JwtAuthority::with_keys(&loaded.signing, public_url.clone(), audience, scope, ttl)?;
+    let (cms, embedded_cms): (Arc<dyn PinManagement>, _) = match &args.cms_url {
+        Some(url) => (Arc::new(remote_cms(args, url)?), None),
         None => {
-            let cms_key = files.jwk(&cms_dir.join(pinframe_cms::start::KEY_FILE))?;
-            let kek = pinframe_cms::start::kek(&cms_dir, files)?;
-            let recipient = Some(keys.encryption.public().clone());
-            Arc::new(EmbeddedCms::open(&database, &cms_dir, &kek, cms_key, recipient).await?)
+            let cms_keys = CmsKeys::load(&cms_dir, files, Some(loaded.encryption.public()))?;
+            let embedded = Arc::new(EmbeddedCms::open(&database, &cms_dir, cms_keys).await?);
+            (embedded.clone(), Some(embedded))
         }
     };
+    let source = KeySource { data_dir: data.clone(), embedded_cms };
+    let keys = ServiceKeys::new(loaded.encryption, loaded.data, Some(source));
     let store = SqlStore::open(&database, data).await?;
     let widget = WidgetAssets::load(&args.widget_dir)
         .map_err(|e| format!("widget directory {}: {e}", args.widget_dir.display()))?;
@@ -130,6 +127,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
         say(&format!("demo origins: {}", listed.join(" ")));
         say(&format!("demo: open {public_url}/demo/"));
     }
+    crate::reload::reload_on_sighup(&state)?;
     say(&format!("pinframe listening on http://{local}"));
 
     let store = state.store.clone();

@@ -2,17 +2,20 @@
 //! the clock.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use pinframe_cms::PinManagement;
-use pinframe_core::PrivateJwk;
+use pinframe_cms::{EmbeddedCms, PinManagement};
+use pinframe_core::{JweError, PrivateJwk, PublicJwk};
 use pinframe_protocol::issuer::Jwks;
 use pinframe_protocol::RawJwk;
 use pinframe_server::clock::Clock;
-use pinframe_server::jwks::encryption_jwk;
-use pinframe_server::keys::Sealer;
+use pinframe_server::jwks::{encryption_jwk, encryption_jwks};
+use pinframe_server::keyring::{Live, Ring};
+use pinframe_server::keys::{SealError, Sealer};
 use pinframe_server::oauth::{JwtAuthority, OAuthState};
 use pinframe_server::ops::Ops;
+use zeroize::Zeroizing;
 
 use crate::store::Store;
 use crate::widget_assets::WidgetAssets;
@@ -28,36 +31,97 @@ pub struct Config {
     pub demo: bool,
 }
 
-/// The service's own keys: the encryption key of `/.well-known/jwks.json` (PIN blocks from the CMS
-/// and, for set-PIN, PINs from the widget are encrypted to it) and the data key sealing PANs.
+/// The service's own keys, as a running service holds them: the encryption key of
+/// `/.well-known/jwks.json` (PIN blocks from the CMS and, for set-PIN, PINs from the widget are
+/// encrypted to it) and the data key sealing PANs, each with the previous key during a rotation.
+/// [`replace`](Self::replace) swaps both at once when the service reloads its key files.
 pub struct ServiceKeys {
-    pub encryption: PrivateJwk,
-    pub data: Sealer,
-    /// `/.well-known/jwks.json`: the public half of `encryption` as served (`use: enc`,
-    /// `alg: ECDH-ES`), built once.
-    jwks: Jwks,
+    live: Live<KeySet>,
+    source: Option<KeySource>,
+}
+
+struct KeySet {
+    encryption: Ring<PrivateJwk>,
+    data: Ring<Sealer>,
+}
+
+/// Where a service's keys came from, to read them again on SIGHUP.
+#[derive(Debug)]
+pub struct KeySource {
+    pub data_dir: PathBuf,
+    /// The embedded CMS, whose keys are in `DATA/cms`; `None` with a remote CMS.
+    pub embedded_cms: Option<Arc<EmbeddedCms>>,
 }
 
 impl ServiceKeys {
-    pub fn new(encryption: PrivateJwk, data: Sealer) -> Self {
-        let jwks = Jwks { keys: vec![encryption_jwk(encryption.public())] };
-        Self { encryption, data, jwks }
+    /// Keys read from `source` (to read them again on reload), or made in memory (`None`).
+    pub fn new(encryption: Ring<PrivateJwk>, data: Ring<Sealer>, source: Option<KeySource>) -> Self {
+        Self { live: Live::new(KeySet { encryption, data }), source }
     }
 
-    /// What `/.well-known/jwks.json` publishes.
-    pub fn jwks(&self) -> &Jwks {
-        &self.jwks
+    /// Uses these keys from now on (a reload).
+    pub fn replace(&self, encryption: Ring<PrivateJwk>, data: Ring<Sealer>) {
+        self.live.replace(KeySet { encryption, data });
     }
 
-    /// The public encryption key as the widget's session publishes it.
-    pub fn public_jwk(&self) -> RawJwk {
-        self.jwks.keys[0].clone()
+    pub fn source(&self) -> Option<&KeySource> {
+        self.source.as_ref()
+    }
+
+    /// Decrypts a JWE to the service key, current or previous (by the header's `kid` when it has
+    /// one). Failure is the one opaque error.
+    pub fn decrypt(&self, compact: &str) -> Result<Zeroizing<Vec<u8>>, JweError> {
+        self.live.get().encryption.decrypt(compact)
+    }
+
+    /// The encryption key the service hands out at `now`, public half.
+    pub fn public_key(&self, now: i64) -> PublicJwk {
+        self.live.get().encryption.active(now).public().clone()
+    }
+
+    /// The public encryption keys, as a ring: what an embedded CMS encrypts blocks to.
+    pub fn public_keys(&self) -> Ring<PublicJwk> {
+        self.live.get().encryption.public()
+    }
+
+    /// What `/.well-known/jwks.json` publishes at `now`: the active key first, then, during a
+    /// rotation, the other.
+    pub fn jwks(&self, now: i64) -> Jwks {
+        encryption_jwks(&self.live.get().encryption, now)
+    }
+
+    /// The public encryption key as the widget's session publishes it at `now` (`use: enc`,
+    /// `alg: ECDH-ES`): the active one only.
+    pub fn public_jwk(&self, now: i64) -> RawJwk {
+        encryption_jwk(&self.public_key(now))
+    }
+
+    /// Seals under the data key active at `now`.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8], now: i64) -> Vec<u8> {
+        self.live.get().data.seal(aad, plaintext, now)
+    }
+
+    /// Opens a value sealed under the current or the previous data key.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        self.live.get().data.open(aad, sealed)
+    }
+
+    /// `None` when `sealed` opens under the current data key, else the value sealed again under it.
+    pub fn reseal(&self, aad: &[u8], sealed: &[u8]) -> Result<Option<Vec<u8>>, SealError> {
+        self.live.get().data.reseal(aad, sealed)
+    }
+
+    /// The encryption keys' `kid`s (current first) and how many data keys there are: what a log may
+    /// say about them.
+    pub fn summary(&self) -> (Vec<String>, usize) {
+        let set = self.live.get();
+        (set.encryption.kids(), set.data.iter().count())
     }
 }
 
 impl fmt::Debug for ServiceKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServiceKeys").field("kid", &self.encryption.kid()).finish_non_exhaustive()
+        f.debug_struct("ServiceKeys").field("kids", &self.summary().0).finish_non_exhaustive()
     }
 }
 
@@ -65,6 +129,7 @@ impl fmt::Debug for ServiceKeys {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub cms: Arc<dyn PinManagement>,
+    /// Replaced in place on SIGHUP (`reload::reload_keys`), as are `jwt`'s signing keys.
     pub keys: Arc<ServiceKeys>,
     /// Signs and verifies the access tokens of `/oauth2/token` (Register API).
     pub jwt: Arc<JwtAuthority>,

@@ -325,7 +325,7 @@ async fn jwks_publishes_the_service_encryption_key() {
     assert!(key.get("d").is_none());
     let public = pinframe_core::PublicJwk::parse(&key.to_string()).unwrap();
     assert_eq!(key["kid"], public.thumbprint());
-    assert_eq!(public.kid(), h.state.keys.encryption.kid());
+    assert_eq!(public.kid(), h.state.keys.public_key(h.state.clock.now()).kid());
 }
 
 #[tokio::test]
@@ -411,7 +411,7 @@ async fn a_card_without_a_pin_in_the_cms_is_404_and_keeps_the_token() {
     let consumer = pinframe_core::ConsumerId::parse(demo::CONSUMER).unwrap();
     let card = pinframe_core::CardId::parse("no-pin-yet").unwrap();
     let pan = pinframe_core::Pan::parse("4000001234567899").unwrap();
-    let sealed = pinframe::pins::seal_pan(&h.state.keys, &issuer, &card, &pan);
+    let sealed = pinframe::pins::seal_pan(&h.state.keys, &issuer, &card, &pan, 0);
     h.state.store.put_card(&issuer, &consumer, &card, &sealed, 0).await.unwrap();
     let answer = h.token_answer(json!({"cardId": "no-pin-yet", "action": "VIEW_PIN"})).await;
     let token = answer.body["token"].as_str().unwrap();

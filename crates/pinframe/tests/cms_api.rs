@@ -84,7 +84,7 @@ impl Cms {
     }
 
     fn cms_key(&self) -> PublicJwk {
-        PublicJwk::parse(self.state.jwks.keys[0].get()).unwrap()
+        PublicJwk::parse(self.state.jwks().keys[0].get()).unwrap()
     }
 
     fn iso0_body(&self, pin: &str) -> Value {

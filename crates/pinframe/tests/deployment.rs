@@ -74,7 +74,7 @@ async fn two_replicas_on_one_database_are_one_service() {
         let (a, b) = (replica(&one, &database).await, replica(&two, &database).await);
 
         // The same JWKS, whichever replica answers.
-        let jwks = |state: &AppState| state.keys.jwks().keys[0].get().to_owned();
+        let jwks = |state: &AppState| state.keys.jwks(0).keys[0].get().to_owned();
         assert_eq!(jwks(&a), jwks(&b), "{backend:?}");
 
         // A token issued by one is viewed through the other, once; a PIN set through one is the
@@ -83,7 +83,7 @@ async fn two_replicas_on_one_database_are_one_service() {
         let issue =
             |action: &str| post("/api/v1/pin-control/tokens", &basic, json!({"cardId": demo::CARD, "action": action}));
         let token = send(app(a.clone()), issue("SET_PIN")).await.body["token"].as_str().unwrap().to_owned();
-        let pin = jwe::encrypt(b.keys.encryption.public(), br#"{"pin":"8642"}"#, &mut pinframe_core::rand_core::OsRng);
+        let pin = jwe::encrypt(&b.keys.public_key(0), br#"{"pin":"8642"}"#, &mut pinframe_core::rand_core::OsRng);
         let bearer = format!("Bearer {token}");
         let set = send(app(b.clone()), post("/api/v1/pin/set", &bearer, json!({"encryptedPin": pin}))).await;
         assert_eq!(set.status, StatusCode::NO_CONTENT, "{backend:?}: {}", set.text);

@@ -54,7 +54,7 @@ async fn put(h: &Harness, path: &str, bearer: Option<&str>, body: Option<Value>,
 }
 
 fn service_key(h: &Harness) -> PublicJwk {
-    PublicJwk::parse(&h.state.keys.public_jwk().to_string()).unwrap()
+    PublicJwk::parse(&h.state.keys.public_jwk(h.state.clock.now()).to_string()).unwrap()
 }
 
 fn card_data(h: &Harness, plaintext: &str) -> String {
@@ -364,7 +364,7 @@ async fn jwt_failures_are_401_and_another_issuer_is_403() {
     let hs256 = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &serde_json::from_slice::<Value>(&Base64UrlUnpadded::decode_vec(parts[1]).unwrap()).unwrap(),
-        &jsonwebtoken::EncodingKey::from_secret(h.state.keys.public_jwk().to_string().as_bytes()),
+        &jsonwebtoken::EncodingKey::from_secret(h.state.keys.public_jwk(h.state.clock.now()).to_string().as_bytes()),
     )
     .unwrap();
     let es256_header_swapped = {

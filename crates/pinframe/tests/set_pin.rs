@@ -19,8 +19,8 @@ fn pin_jwe(to: &PublicJwk, pin: &str) -> String {
 }
 
 impl Harness {
-    fn service_key(&self) -> &PublicJwk {
-        self.state.keys.encryption.public()
+    fn service_key(&self) -> PublicJwk {
+        self.state.keys.public_key(self.state.clock.now())
     }
 
     async fn set(&self, token: &str, encrypted_pin: &str) -> Answer {
@@ -48,13 +48,13 @@ async fn sets_the_pin_once_and_the_counter_moves_by_one() {
     let h = harness().await;
     assert_eq!(h.counter().await, 1);
     let token = h.token("SET_PIN").await;
-    let answer = h.set(&token, &pin_jwe(h.service_key(), "2580")).await;
+    let answer = h.set(&token, &pin_jwe(&h.service_key(), "2580")).await;
     assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text);
     assert_eq!(h.counter().await, 2);
     assert_eq!(h.viewed_pin().await, "2580");
 
     // The token is used up: reuse is the usual 401 and changes nothing.
-    assert_error(&h.set(&token, &pin_jwe(h.service_key(), "3691")).await, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_error(&h.set(&token, &pin_jwe(&h.service_key(), "3691")).await, StatusCode::UNAUTHORIZED, "unauthorized");
     assert_eq!(h.counter().await, 2);
     assert_eq!(h.viewed_pin().await, "2580");
 }
@@ -73,13 +73,13 @@ async fn each_policy_refusal_has_its_reason_and_keeps_the_token() {
     for (candidate, violation) in cases {
         // A fresh token each time: a token survives only two refusals.
         let token = h.token("SET_PIN").await;
-        let answer = h.set(&token, &pin_jwe(h.service_key(), candidate)).await;
+        let answer = h.set(&token, &pin_jwe(&h.service_key(), candidate)).await;
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{candidate}: {}", answer.text);
         assert_eq!(answer.body["error"], "pin_policy");
         assert_eq!(answer.body["reason"], violation.code(), "{candidate}");
         assert!(!answer.text.contains(candidate), "the PIN was echoed");
         // Not consumed: the same token then sets a good PIN.
-        assert_eq!(h.set(&token, &pin_jwe(h.service_key(), "2580")).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(h.set(&token, &pin_jwe(&h.service_key(), "2580")).await.status, StatusCode::NO_CONTENT);
     }
     assert_eq!(h.counter().await, 1 + cases.len() as u64);
 
@@ -89,7 +89,7 @@ async fn each_policy_refusal_has_its_reason_and_keeps_the_token() {
     let token = h.token("SET_PIN").await;
     let session = h.post("/api/v1/pin/session", Some(&format!("Bearer {token}")), None).await;
     assert_eq!(session.body["pinPolicy"], json!({"minLength": 4, "maxLength": 6, "forbidYears": true}));
-    let answer = h.set(&token, &pin_jwe(h.service_key(), "1985")).await;
+    let answer = h.set(&token, &pin_jwe(&h.service_key(), "1985")).await;
     assert_eq!(answer.body["reason"], "year");
 }
 
@@ -99,10 +99,14 @@ async fn the_third_refusal_burns_the_token() {
         let h = harness_on(&backend).await;
         let token = h.token("SET_PIN").await;
         for _ in 0..3 {
-            let answer = h.set(&token, &pin_jwe(h.service_key(), "1111")).await;
+            let answer = h.set(&token, &pin_jwe(&h.service_key(), "1111")).await;
             assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}");
         }
-        assert_error(&h.set(&token, &pin_jwe(h.service_key(), "2580")).await, StatusCode::UNAUTHORIZED, "unauthorized");
+        assert_error(
+            &h.set(&token, &pin_jwe(&h.service_key(), "2580")).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
         assert_eq!(h.counter().await, 1);
         assert_eq!(h.viewed_pin().await, demo::PIN);
     }
@@ -114,7 +118,7 @@ async fn set_concurrently(h: &Harness, token: &str, pins: &[&str]) -> Vec<Status
         .iter()
         .map(|pin| {
             let app = h.app();
-            let body = json!({ "encryptedPin": pin_jwe(h.service_key(), pin) }).to_string();
+            let body = json!({ "encryptedPin": pin_jwe(&h.service_key(), pin) }).to_string();
             let request = axum::http::Request::post("/api/v1/pin/set")
                 .header("authorization", format!("Bearer {token}"))
                 .header("content-type", "application/json")
@@ -141,7 +145,7 @@ async fn of_32_concurrent_weak_pins_exactly_three_are_refused_and_the_rest_find_
             let used = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
             assert_eq!((refused, used), (3, 29), "{backend:?}: {statuses:?}");
             assert_error(
-                &h.set(&token, &pin_jwe(h.service_key(), "2580")).await,
+                &h.set(&token, &pin_jwe(&h.service_key(), "2580")).await,
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
             );
@@ -158,8 +162,8 @@ async fn undecryptable_pins_are_refused_and_counted() {
     let cases = [
         "garbage".to_owned(),
         pin_jwe(other_key.public(), "2580"),
-        jwe::encrypt(h.service_key(), b"2580", &mut OsRng),
-        jwe::encrypt(h.service_key(), br#"{"pin":"2580","also":"x"}"#, &mut OsRng),
+        jwe::encrypt(&h.service_key(), b"2580", &mut OsRng),
+        jwe::encrypt(&h.service_key(), br#"{"pin":"2580","also":"x"}"#, &mut OsRng),
     ];
     let mut statuses = Vec::new();
     for case in &cases {
@@ -179,7 +183,7 @@ async fn undecryptable_pins_are_refused_and_counted() {
 async fn a_view_token_cannot_set_and_bodies_are_checked() {
     let h = harness().await;
     let view = h.token("VIEW_PIN").await;
-    assert_error(&h.set(&view, &pin_jwe(h.service_key(), "2580")).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_error(&h.set(&view, &pin_jwe(&h.service_key(), "2580")).await, StatusCode::FORBIDDEN, "forbidden");
     let token = h.token("SET_PIN").await;
     let answer = h.post("/api/v1/pin/set", Some(&format!("Bearer {token}")), Some(json!({"pin": "2580"}))).await;
     assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_body");
@@ -236,7 +240,7 @@ proptest! {
                 h.state.store.set_policy(&issuer, &policy).await.unwrap();
                 let widget_valid = pinframe_widget::set_state::form_check(&policy, &candidate, &candidate).is_ok();
                 let token = h.token("SET_PIN").await;
-                let answer = h.set(&token, &pin_jwe(h.service_key(), &candidate)).await;
+                let answer = h.set(&token, &pin_jwe(&h.service_key(), &candidate)).await;
                 let accepted = answer.status == StatusCode::NO_CONTENT;
                 prop_assert_eq!(widget_valid, accepted, "{:?} under {:?}: {}", candidate, policy, answer.text);
                 if !accepted {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use common::{backends, fresh_database, Backend};
 use pinframe::store::{SqlStore, Store, TokenRecord};
 use pinframe::token::new_token;
-use pinframe_cms::{EmbeddedCms, EncryptedPinBlock, PinManagement};
+use pinframe_cms::{CmsKeys, EmbeddedCms, EncryptedPinBlock, PinManagement};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, CardId, ConsumerId, CorrelationId, IssuerId, PinPolicy, PrivateJwk};
 use pinframe_protocol::d1::PinBlockType;
@@ -246,7 +246,8 @@ async fn concurrent_pin_writes_each_move_the_change_counter_once() {
         for _ in 0..handles {
             let copy = PrivateJwk::parse(&key.to_json()).unwrap();
             let recipient = Some(service.public().clone());
-            cms.push(Arc::new(EmbeddedCms::open(&db.config, db.dir.path(), &kek, copy, recipient).await.unwrap()));
+            let keys = CmsKeys::single(&kek, copy, recipient);
+            cms.push(Arc::new(EmbeddedCms::open(&db.config, db.dir.path(), keys).await.unwrap()));
         }
         let (issuer, card) = (IssuerId::parse("ISSUER0001").unwrap(), CardId::parse("card-1").unwrap());
         let writes: Vec<_> = (0..16)

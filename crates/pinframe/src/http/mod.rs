@@ -87,7 +87,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {
-    jwks_response(state.keys.jwks())
+    jwks_response(&state.keys.jwks(state.clock.now()))
 }
 
 /// `GET /openapi.json`: the API description, kept beside the code and checked against the router by

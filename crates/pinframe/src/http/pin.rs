@@ -36,7 +36,7 @@ pub async fn session(State(state): State<AppState>, token: CheckedToken) -> Resu
         expires_at: token.expires_at,
         expires_in: token.expires_at - state.clock.now(),
         pin_policy: PinPolicyJson::from(&policy),
-        encryption_jwk: state.keys.public_jwk(),
+        encryption_jwk: state.keys.public_jwk(state.clock.now()),
         hide_after_seconds: token.hide_after_seconds.unwrap_or(DEFAULT_HIDE_AFTER_SECONDS),
         allow_copy: token.allow_copy,
     };
@@ -97,7 +97,7 @@ pub async fn set(
             "encryptedPin must be a JWE to the service key (ECDH-ES, A256GCM) of {\"pin\":\"…\"}.",
         )
     };
-    let Ok(plaintext) = jwe::decrypt(&state.keys.encryption, &request.encrypted_pin) else {
+    let Ok(plaintext) = state.keys.decrypt(&request.encrypted_pin) else {
         if jwe::epk_has_private_part(&request.encrypted_pin) {
             tracing::warn!(target: "pinframe::pin", "a client sent a JWE whose ephemeral key carries its private part");
         }

@@ -7,7 +7,7 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use pinframe_core::{jwe, CardId, ConsumerId, Pan};
+use pinframe_core::{CardId, ConsumerId, Pan};
 use pinframe_protocol::issuer::{CardData, CardsRequest, ConsumerRequest};
 use pinframe_server::client::ClientAddr;
 use pinframe_server::error::{json_object, ApiJson, AppError, LogDetail};
@@ -24,6 +24,10 @@ pub const MAX_CARDS: usize = 100;
 /// The audience and scope of the service's access tokens.
 pub const AUDIENCE: &str = "pinframe-register-api";
 pub const SCOPE: &str = "register";
+
+/// Lifetime of the access tokens of `/oauth2/token`, in seconds: after a key rotation, tokens
+/// signed by the previous key stay valid this long, which `pinframe keys retire` waits out.
+pub const ACCESS_TOKEN_TTL: i64 = 900;
 
 /// `POST /oauth2/token`: client credentials (RFC 6749 §4.4) with the issuer's Basic credentials.
 pub async fn oauth_token(
@@ -110,7 +114,7 @@ pub async fn put_cards(
         if sealed.iter().any(|(seen, _): &(CardId, Vec<u8>)| *seen == card) {
             return Err(AppError::bad_request("invalid_cards", format!("cards[{i}].cardId appears twice.")));
         }
-        let plaintext = jwe::decrypt(&state.keys.encryption, &entry.encrypted_data).map_err(|_| {
+        let plaintext = state.keys.decrypt(&entry.encrypted_data).map_err(|_| {
             AppError::bad_request(
                 "invalid_encrypted_data",
                 format!(
@@ -134,7 +138,7 @@ pub async fn put_cards(
                 format!("cards[{i}]: exp must be MMYY, month 01 to 12."),
             ));
         }
-        let pan_sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan);
+        let pan_sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan, state.clock.now());
         sealed.push((card, pan_sealed));
     }
     state.store.register_cards(&issuer, &consumer, &sealed, state.clock.now()).await?;

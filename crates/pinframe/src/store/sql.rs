@@ -24,7 +24,7 @@ pub const SQLITE_FILE: &str = "service.db";
 
 #[derive(Debug, Clone)]
 pub struct SqlStore {
-    db: Db,
+    pub(super) db: Db,
 }
 
 impl SqlStore {
@@ -36,7 +36,7 @@ impl SqlStore {
     }
 }
 
-fn bad_row(what: &str) -> StoreError {
+pub(super) fn bad_row(what: &str) -> StoreError {
     StoreError::failed(format!("stored {what} does not parse"))
 }
 
