@@ -23,7 +23,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-multivalue --enable-mutable-g
 
 .PHONY: run test deps deps-build deps-servers check test-native test-postgres test-postgres-suites \
 	test-interop test-browser test-e2e widget widget-size fuzz-check fuzz-smoke host-kit host-kit-deps \
-	test-rust bench bench-wasm clean-tools
+	test-rust test-ops bench bench-wasm clean-tools
 
 # `make run LISTEN=0.0.0.0:8080 DATA_DIR=/var/lib/pinframe` to change where the demo listens and keeps data.
 LISTEN ?= 127.0.0.1:8080
@@ -141,6 +141,15 @@ test-browser: deps
 test-e2e: deps widget
 	cargo build --locked -p pinframe
 	node --test --test-concurrency=1 tests/e2e/
+
+## test-ops: the operational acceptance tests against the running binary (tests/ops/): a view flow
+## beside 1,000 slow connections with the service limited to 256 files, SIGTERM under half-sent
+## requests, a 30 s flood of wrong client secrets, ephemeral keys carrying their private part,
+## database file modes, /healthz and /metrics. About 90 s. The test process holds over a thousand
+## sockets, hence its raised descriptor limit; the widget is not needed.
+test-ops: tools/node_modules/.installed
+	cargo build --locked -p pinframe
+	ulimit -n 8192 && PINFRAME_BIN=target/debug/pinframe node --test --test-concurrency=1 tests/ops/
 
 ## bench: the widget's transfer size and time to PIN against a static floor, its wasm decrypt
 ## against WebCrypto, the service's views per second against the crypto ceiling (on SQLite, on
