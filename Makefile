@@ -23,7 +23,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-multivalue --enable-mutable-g
 
 .PHONY: run test deps deps-build deps-servers check test-native test-postgres test-postgres-suites \
 	test-interop test-browser test-e2e test-api-fuzz widget widget-size fuzz-check fuzz-smoke host-kit host-kit-deps \
-	test-rust bench bench-wasm clean-tools
+	test-rust test-ops bench bench-wasm clean-tools
 
 # `make run LISTEN=0.0.0.0:8080 DATA_DIR=/var/lib/pinframe` to change where the demo listens and keeps data.
 LISTEN ?= 127.0.0.1:8080
@@ -39,7 +39,7 @@ run: widget
 ## install (mostly I/O, most of a minute on a fresh clone) runs beside the Rust checks and suites.
 test: deps
 	@$(MAKE) --no-print-directory -j2 test-rust host-kit-deps
-	@$(MAKE) --no-print-directory host-kit test-e2e test-api-fuzz fuzz-check
+	@$(MAKE) --no-print-directory host-kit test-e2e test-api-fuzz test-ops fuzz-check
 	@echo "make test: all checks passed"
 
 # The Rust checks and suites, one after another.
@@ -148,6 +148,15 @@ test-e2e: deps widget
 test-api-fuzz: $(PYENV)/.installed
 	cargo build --locked -p pinframe
 	PINFRAME_BIN=target/debug/pinframe $(PYTHON) tests/schemathesis/run.py
+
+## test-ops: the operational acceptance tests against the running binary (tests/ops/): a view flow
+## beside 1,000 slow connections with the service limited to 256 files, SIGTERM under half-sent
+## requests, a 30 s flood of wrong client secrets, ephemeral keys carrying their private part,
+## database file modes, /healthz and /metrics. About 90 s. The test process holds over a thousand
+## sockets, hence its raised descriptor limit; the widget is not needed.
+test-ops: tools/node_modules/.installed
+	cargo build --locked -p pinframe
+	ulimit -n 8192 && PINFRAME_BIN=target/debug/pinframe node --test --test-concurrency=1 tests/ops/
 
 ## bench: the widget's transfer size and time to PIN against a static floor, its wasm decrypt
 ## against WebCrypto, the service's views per second against the crypto ceiling (on SQLite, on

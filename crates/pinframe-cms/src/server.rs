@@ -81,13 +81,7 @@ impl OAuthState for CmsState {
 
 impl CmsState {
     pub fn new(cms: EmbeddedCms, jwt: JwtAuthority, client: CmsClient, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            cms: Arc::new(cms),
-            jwt: Arc::new(jwt),
-            client: Arc::new(client),
-            clock,
-            ops: Arc::new(Ops::default()),
-        }
+        Self { cms: Arc::new(cms), jwt: Arc::new(jwt), client: Arc::new(client), clock, ops: Arc::new(Ops::default()) }
     }
 
     /// `/.well-known/jwks.json`: the CMS's encryption key, and the other one during a rotation.

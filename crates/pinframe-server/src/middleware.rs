@@ -13,9 +13,9 @@ use pinframe_core::CorrelationId;
 use pinframe_protocol::issuer::OAUTH_TOKEN_PATH;
 
 use crate::error::{AppError, LogDetail};
+use crate::oauth::token_endpoint_error;
 use crate::telemetry::record_request;
 use crate::timeouts::BodyDeadline;
-use crate::oauth::token_endpoint_error;
 
 pub const CORRELATION_HEADER: HeaderName = HeaderName::from_static("x-correlation-id");
 
