@@ -166,6 +166,28 @@ try {
   await server.stop();
 }
 
+// Metrics on and off: the same load against the same data directory, the two alternating three
+// times so that drift of the machine falls on both alike. Medians of each are compared.
+{
+  const runs = { on: [], off: [] };
+  for (let round = 0; round < 3; round++) {
+    for (const mode of ["on", "off"]) {
+      step(`server: views with metrics ${mode} (round ${round + 1} of 3)`);
+      const args = mode === "off" ? ["--no-metrics"] : [];
+      const s = await startServer({ dataDir: server.dataDir, args, env: { PINFRAME_LOG: "info" } });
+      try {
+        runs[mode].push((await runJson(release("loadgen"), ["--url", s.url, "--data-dir", s.dataDir])).per_s);
+      } finally {
+        await s.stop();
+      }
+    }
+  }
+  summary.server_view_per_s_metrics_on = round(median(runs.on), 0);
+  summary.server_view_per_s_metrics_off = round(median(runs.off), 0);
+  summary.metrics_overhead_percent = round((100 * (median(runs.off) - median(runs.on))) / median(runs.off), 2);
+  detail.metrics = runs;
+}
+
 // The same load with the service's tables in PostgreSQL (a cluster of tools/with-postgres.sh): one
 // replica, then two behind HAProxy (deploy/haproxy.cfg, unchanged), on one fresh database. loadgen
 // writes its tokens into the database's service schema, as the token endpoint would.
@@ -245,6 +267,8 @@ const targets = [
   ["browser_decrypt_webcrypto_us_median", "(the reference)", null],
   ["server_view_per_s", `>= 50% of ceiling (${Math.round(summary.crypto_ceiling_per_s / 2)})`, summary.server_view_per_s >= summary.crypto_ceiling_per_s / 2],
   ["server_view_p99_ms", "<= 20", summary.server_view_p99_ms <= 20],
+  ["server_view_per_s_metrics_on", `within 5% of off (${summary.server_view_per_s_metrics_off})`, Math.abs(summary.metrics_overhead_percent) <= 5],
+  ["server_view_per_s_metrics_off", "(metrics off, same run, alternating)", null],
   ...(summary.server_view_per_s_postgres === null
     ? POSTGRES_FIELDS.map((field) => [field, "(skipped: no PINFRAME_TEST_DATABASE_URL)", null])
     : [

@@ -70,9 +70,9 @@ export async function startCms({ dataDir, recipientJwk, secret, listen = "127.0.
 /// Starts the service. Resolves once it prints the address it listens on. With `cms`, the service
 /// uses that CMS over HTTP (`--cms-url`) with `dataDir` prepared by the caller; `env` adds to or
 /// overrides its environment (`PINFRAME_LOG`, say).
-export async function startServer({ cms, dataDir: given, env: extraEnv = {} } = {}) {
+export async function startServer({ cms, dataDir: given, env: extraEnv = {}, args: extraArgs = [] } = {}) {
   const dataDir = given ?? mkdtempSync(join(tmpdir(), "pinframe-e2e-"));
-  const args = ["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--widget-dir", join(root, "dist")];
+  const args = ["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--widget-dir", join(root, "dist"), ...extraArgs];
   const env = { ...extraEnv };
   if (cms) {
     args.push("--cms-url", cms.url);

@@ -172,7 +172,7 @@ impl AuthThrottle {
             tables.sources.insert(source, now + wait.max(Duration::from_secs(1)));
         }
         if client_over {
-            if !tables.attacked.get(client_id).is_some_and(|u| *u > now) {
+            if tables.attacked.get(client_id).is_none_or(|u| *u <= now) {
                 tracing::warn!(target: "pinframe::throttle", client_id, "failed authentications over the limit: unknown addresses throttled");
             }
             tables.attacked.insert(client_id.to_owned(), now + UNDER_ATTACK);
