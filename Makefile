@@ -23,7 +23,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-multivalue --enable-mutable-g
 
 .PHONY: run test deps deps-build deps-servers check test-native test-postgres test-postgres-suites \
 	test-interop test-browser test-e2e test-api-fuzz widget widget-size fuzz-check fuzz-smoke host-kit host-kit-deps \
-	test-rust test-ops bench bench-wasm clean-tools
+	test-rust test-ops bench bench-wasm clean-tools test-fonts
 
 # `make run LISTEN=0.0.0.0:8080 DATA_DIR=/var/lib/pinframe` to change where the demo listens and keeps data.
 LISTEN ?= 127.0.0.1:8080
@@ -200,6 +200,11 @@ host-kit: packages/pinframe-host/node_modules/.installed
 packages/pinframe-host/node_modules/.installed: packages/pinframe-host/package.json packages/pinframe-host/package-lock.json
 	npm ci --prefix packages/pinframe-host --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
+
+## test-fonts: rebuild the WOFF2 fonts the theme tests upload (crates/pinframe/tests/fixtures/fonts)
+## with fontTools and brotli; the output is the same bytes every time.
+test-fonts: $(PYENV)/.installed
+	$(PYTHON) tools/make-test-fonts.py
 
 ## fuzz-check: the fuzz crate (excluded from the workspace) still builds.
 fuzz-check:

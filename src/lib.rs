@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod locale;
 pub mod set_state;
 pub mod state;
+pub mod theme_fonts;
 
 use yew::prelude::*;
 

@@ -411,6 +411,7 @@ async fn discovery(t: &mut Transcript) -> PublicJwk {
     .await;
     t.service("fallback.not_found", Call::get("/no/such/path")).await;
     t.service("readyz", Call::get("/readyz")).await;
+    t.service("healthz", Call::get("/healthz")).await;
     service_key
 }
 
@@ -772,11 +773,16 @@ async fn themes(t: &mut Transcript, jwt: &str) {
     t.service("theme.put.too_large", bearer(Call::put(THEME)).text("text/css", &big)).await;
     t.service("theme.put.unsupported_media_type", bearer(Call::put(THEME)).json(json!({}))).await;
     t.service("theme.put.invalid_theme", bearer(Call::put(THEME)).bytes("text/css", vec![0x2e, 0xff])).await;
+    let unsafe_css = "@font-face { font-family: D; src: url(/pin/fonts/DEMOISSUER/d.woff2); unicode-range: U+33 }";
+    t.service("theme.put.unsafe_theme", bearer(Call::put(THEME)).text("text/css", unsafe_css)).await;
 
     let font_path = "/api/v1/issuers/DEMOISSUER/fonts/brand-sans.woff2";
-    let font = [b"wOF2".as_slice(), &[0u8; 60]].concat();
+    // A real WOFF2 font of the ten digits (tools/make-test-fonts.py).
+    let font = include_bytes!("fixtures/fonts/digits.woff2").to_vec();
     t.service("font.put", bearer(Call::put(font_path)).bytes("font/woff2", font.clone())).await;
     t.service("font.put.invalid_font", bearer(Call::put(font_path)).bytes("font/woff2", b"<svg/>".to_vec())).await;
+    let digit_3 = include_bytes!("fixtures/fonts/digit-3.woff2").to_vec();
+    t.service("font.put.font_missing_digits", bearer(Call::put(font_path)).bytes("font/woff2", digit_3)).await;
     t.service(
         "font.put.invalid_font_name",
         bearer(Call::put("/api/v1/issuers/DEMOISSUER/fonts/x.ttf")).bytes("font/woff2", font.clone()),
@@ -843,6 +849,7 @@ async fn cms_api(t: &mut Transcript, h: &Harness, secret: &str) {
     let openapi = t.cms("cms.openapi", Call::get("/openapi.json")).await;
     t.summarise_response(openapi_summary(&openapi.body));
     t.cms("cms.readyz", Call::get("/readyz")).await;
+    t.cms("cms.healthz", Call::get("/healthz")).await;
 
     let path = "/oauth2/token";
     let with_secret = |call: Call| call.basic_secret(CMS_CLIENT, secret, "<client secret>");

@@ -133,10 +133,14 @@ async fn themes_have_limits() {
     assert_error(&latin1, StatusCode::BAD_REQUEST, "invalid_theme");
 }
 
+/// A real WOFF2 font of the ten digits (tools/make-test-fonts.py), and one of the digit 3 alone.
+const DIGITS_FONT: &[u8] = include_bytes!("fixtures/fonts/digits.woff2");
+const DIGIT_3_FONT: &[u8] = include_bytes!("fixtures/fonts/digit-3.woff2");
+
 #[tokio::test]
 async fn fonts_are_uploaded_and_served_for_the_theme() {
     let h = harness().await;
-    let font = [b"wOF2".as_slice(), &[0u8; 60]].concat();
+    let font = DIGITS_FONT.to_vec();
     let path = "/api/v1/issuers/DEMOISSUER/fonts/brand-sans.woff2";
     let answer = request(&h, Method::PUT, path, Some(&demo_basic()), "font/woff2", font.clone()).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
@@ -147,6 +151,22 @@ async fn fonts_are_uploaded_and_served_for_the_theme() {
 
     let not_woff2 = request(&h, Method::PUT, path, Some(&demo_basic()), "font/woff2", b"<svg/>".to_vec()).await;
     assert_error(&not_woff2, StatusCode::BAD_REQUEST, "invalid_font");
+    // The signature and nothing behind it, or a real font cut short: not fonts.
+    let signature = [b"wOF2".as_slice(), &[0u8; 60]].concat();
+    let cut = DIGITS_FONT[..DIGITS_FONT.len() - 40].to_vec();
+    for body in [signature, cut] {
+        let answer = request(&h, Method::PUT, path, Some(&demo_basic()), "font/woff2", body).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_font");
+        assert!(answer.body["message"].as_str().unwrap().starts_with("The body is not a WOFF2 font"));
+    }
+    // A real font that lacks digits: a font-family list would fetch another font for them.
+    let path_3 = "/api/v1/issuers/DEMOISSUER/fonts/p1d3.woff2";
+    let answer = request(&h, Method::PUT, path_3, Some(&demo_basic()), "font/woff2", DIGIT_3_FONT.to_vec()).await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, "font_missing_digits");
+    assert_eq!(h.get("/pin/fonts/DEMOISSUER/p1d3.woff2").await.status, StatusCode::NOT_FOUND);
+    // The one stored before is still the one served.
+    let served = h.send(Request::get("/pin/fonts/DEMOISSUER/brand-sans.woff2").body(Body::empty()).unwrap()).await;
+    assert_eq!(served.text, String::from_utf8_lossy(DIGITS_FONT));
     let bad_name = "/api/v1/issuers/DEMOISSUER/fonts/x.ttf";
     let answer = request(&h, Method::PUT, bad_name, Some(&demo_basic()), "font/woff2", font.clone()).await;
     assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_font_name");
@@ -159,6 +179,30 @@ async fn fonts_are_uploaded_and_served_for_the_theme() {
     let answer = put_theme(&h, Some(&demo_basic()), css).await;
     assert_eq!(answer.body["dropped"], json!([]), "{}", answer.text);
     assert_eq!(h.get("/pin/fonts/DEMOISSUER/missing.woff2").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn unicode_range_refuses_the_theme_and_keeps_the_one_before() {
+    let h = harness().await;
+    let before = put_theme(&h, Some(&demo_basic()), ":root { --pinframe-accent: #123456 }").await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.text);
+    let drill = ".pinframe-digit:first-child { font-family: P1D3 }\n\
+                 @font-face { font-family: P1D3; src: url(/pin/fonts/DEMOISSUER/p1d3.woff2); unicode-range: U+33 }";
+    let answer = put_theme(&h, Some(&demo_basic()), drill).await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, "unsafe_theme");
+    let message = answer.body["message"].as_str().unwrap();
+    assert!(message.contains("line 2, column 77: unicode-range is not allowed in @font-face"), "{message}");
+    let page = h.get("/pin/DEMOISSUER/view").await;
+    let version = before.body["version"].as_str().unwrap();
+    assert!(page.text.contains(&format!("/pin/themes/DEMOISSUER/{version}.css")), "the theme before stays");
+
+    // A theme stored before the rule (written to the store directly here) is no longer served.
+    let old = "@font-face{font-family:P1D3;src:url(\"/pin/fonts/DEMOISSUER/p1d3.woff2\");unicode-range:U+33}\n";
+    let issuer = IssuerId::parse("DEMOISSUER").unwrap();
+    let old_version = pinframe::theme::version_of(old);
+    h.state.store.put_theme(&issuer, &old_version, old, 0).await.unwrap();
+    let url = format!("/pin/themes/DEMOISSUER/{old_version}.css");
+    assert_eq!(h.get(&url).await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

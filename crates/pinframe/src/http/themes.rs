@@ -15,7 +15,7 @@ use pinframe_server::error::{has_media_type, ApiPath, AppError};
 
 use crate::auth::IssuerCredentials;
 use crate::state::AppState;
-use crate::theme::{self, theme_path, MAX_FONT_BYTES, MAX_THEME_BYTES};
+use crate::theme::{self, theme_path, Refused, MAX_FONT_BYTES, MAX_THEME_BYTES};
 
 /// What an upload route takes: one media type, up to a size.
 struct Upload {
@@ -56,9 +56,10 @@ fn upload(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, rules: &Uplo
 }
 
 /// Checks `source`, keeps what the allowlist allows, and makes it the issuer's theme: what an
-/// issuer's upload does, and the demo's theme switcher too.
+/// issuer's upload does, and the demo's theme switcher too. 400 `unsafe_theme` when something in
+/// it could make a request depend on what the page shows.
 pub async fn store_theme(state: &AppState, issuer: &IssuerId, source: &str) -> Result<ThemeResponse, AppError> {
-    let checked = theme::sanitize(source, issuer);
+    let checked = theme::sanitize(source, issuer).map_err(|refused| refused_theme(&refused))?;
     let version = checked.version();
     state.store.put_theme(issuer, &version, &checked.css, state.clock.now()).await?;
     tracing::info!(
@@ -75,6 +76,10 @@ pub async fn store_theme(state: &AppState, issuer: &IssuerId, source: &str) -> R
         bytes: checked.css.len(),
         dropped: checked.dropped,
     })
+}
+
+fn refused_theme(refused: &Refused) -> AppError {
+    AppError::bad_request(Refused::CODE, refused.message())
 }
 
 /// `PUT /api/v1/issuers/{issuerId}/theme`: checks the CSS, keeps what the allowlist allows, and
@@ -117,7 +122,9 @@ pub async fn delete_theme(
 }
 
 /// `PUT /api/v1/issuers/{issuerId}/fonts/{name}`: a WOFF2 font (`NAME.woff2`, at most 512 KiB)
-/// that the issuer's theme may name in `@font-face`. 201 with its URL.
+/// that the issuer's theme may name in `@font-face`. 201 with its URL. The font is parsed whole
+/// first (`theme::check_font`): 400 `invalid_font` if it does not parse, `font_missing_digits` if
+/// it does not draw every digit.
 pub async fn put_font(
     State(state): State<AppState>,
     credentials: IssuerCredentials,
@@ -133,15 +140,17 @@ pub async fn put_font(
         ));
     }
     let body = upload(&headers, body, &FONT_UPLOAD)?;
-    if !theme::is_woff2(&body) {
-        return Err(AppError::bad_request("invalid_font", "The body is not a WOFF2 font."));
-    }
+    // Decompressing and parsing up to 512 KiB of font is CPU work: off the async workers.
+    let checked = body.clone();
+    let verdict = tokio::task::spawn_blocking(move || theme::check_font(&checked)).await.map_err(AppError::internal)?;
+    verdict.map_err(|refusal| AppError::bad_request(refusal.code(), refusal.message()))?;
     state.store.put_font(&issuer, &name, &body, state.clock.now()).await?;
     let url = format!("{}/pin/fonts/{}/{name}", state.config.public_url, issuer.as_str());
     Ok((StatusCode::CREATED, Json(FontResponse { url })).into_response())
 }
 
-/// `GET /pin/themes/{issuerId}/{version}.css`: the issuer's current theme, if that is its version.
+/// `GET /pin/themes/{issuerId}/{version}.css`: the issuer's current theme, if that is its version
+/// and today's check still takes it (a theme stored before a rule was added is not served).
 pub async fn serve_theme(
     State(state): State<AppState>,
     ApiPath((issuer_id, file)): ApiPath<(String, String)>,
@@ -151,6 +160,7 @@ pub async fn serve_theme(
     let version = file.strip_suffix(".css").ok_or_else(not_found)?;
     let theme = state.store.theme(&issuer).await?;
     let theme = theme.filter(|t| t.version == version).ok_or_else(not_found)?;
+    theme::sanitize(&theme.css, &issuer).map_err(|_| not_found())?;
     Ok(immutable("text/css; charset=utf-8", theme.css.into_bytes()))
 }
 

@@ -111,8 +111,10 @@ pub const PROPERTIES: &[&str] = &[
     "word-spacing",
 ];
 
+/// Descriptors an `@font-face` may hold. Not `unicode-range`, which refuses the whole theme: a
+/// font fetched only for some characters tells which of them are on the page.
 pub(super) const FONT_FACE_DESCRIPTORS: &[&str] =
-    &["font-family", "src", "font-weight", "font-style", "font-display", "font-stretch", "unicode-range"];
+    &["font-family", "src", "font-weight", "font-style", "font-display", "font-stretch"];
 
 /// Functions allowed in values: arithmetic, custom properties, colours and gradients.
 pub const FUNCTIONS: &[&str] = &[

@@ -8,29 +8,28 @@ use cssparser::{
 };
 use pinframe_core::IssuerId;
 
-use super::sanitize::{self, refuse, AtRule, Context, Dropped, Failure, Reason};
+use super::sanitize::{self, refuse, AtRule, Context, Failure, Reason, Report};
 use super::serialize;
 
-/// The rules of a style sheet (`top`) or of an `@media` block, one per line. What is dropped is
-/// added to `dropped`, which is kept in the order of the upload.
-pub(super) fn rules<'i>(input: &mut Parser<'i>, issuer: &IssuerId, dropped: &mut Vec<Dropped>, top: bool) -> String {
+/// The rules of a style sheet (`top`) or of an `@media` block, one per line. What is dropped or
+/// refuses the theme is added to `report`, in the order of the upload.
+pub(super) fn rules<'i>(input: &mut Parser<'i>, issuer: &IssuerId, report: &mut Report, top: bool) -> String {
     let mut kept = Vec::new();
-    let mut parser = RuleParser { issuer, dropped: Vec::new(), top };
+    let mut parser = RuleParser { issuer, report: Report::default(), top };
     let results: Vec<_> = StyleSheetParser::new(input, &mut parser).collect();
     for result in results {
         match result {
             Ok(rule) => kept.push(rule),
-            Err((error, _, location)) => parser.dropped.push(sanitize::dropped(&error, location)),
+            Err((error, _, location)) => parser.report.add(&error, location),
         }
     }
-    dropped.append(&mut parser.dropped);
-    dropped.sort_by_key(|d| (d.line, d.column));
+    report.append(parser.report);
     serialize::rule_list(&kept)
 }
 
 struct RuleParser<'a> {
     issuer: &'a IssuerId,
-    dropped: Vec<Dropped>,
+    report: Report,
     /// At the top of the sheet (where `@media` and `@font-face` may be), not inside `@media`.
     top: bool,
 }
@@ -63,11 +62,11 @@ impl<'i> AtRuleParser<'i> for RuleParser<'_> {
     ) -> Result<String, Failure> {
         match prelude {
             AtPrelude::FontFace => {
-                let body = declarations(input, Context::FontFace, self.issuer, &mut self.dropped);
+                let body = declarations(input, Context::FontFace, self.issuer, &mut self.report);
                 Ok(serialize::font_face(&body))
             }
             AtPrelude::Media(query) => {
-                let inner = rules(input, self.issuer, &mut self.dropped, false);
+                let inner = rules(input, self.issuer, &mut self.report, false);
                 Ok(serialize::media_rule(&query, &inner))
             }
         }
@@ -89,7 +88,7 @@ impl<'i> QualifiedRuleParser<'i> for RuleParser<'_> {
         _start: &ParserState,
         input: &mut Parser<'i>,
     ) -> Result<String, Failure> {
-        let body = declarations(input, Context::Style, self.issuer, &mut self.dropped);
+        let body = declarations(input, Context::Style, self.issuer, &mut self.report);
         Ok(serialize::style_rule(&selectors, &body))
     }
 }
@@ -146,13 +145,13 @@ impl<'i> RuleBodyItemParser<'i, String, Reason> for DeclarationsParser<'_> {
 }
 
 /// The declarations of a style rule or `@font-face` block that `context` allows.
-fn declarations<'i>(input: &mut Parser<'i>, context: Context, issuer: &IssuerId, dropped: &mut Vec<Dropped>) -> String {
+fn declarations<'i>(input: &mut Parser<'i>, context: Context, issuer: &IssuerId, report: &mut Report) -> String {
     let mut parser = DeclarationsParser { context, issuer };
     let mut kept = Vec::new();
     for result in RuleBodyParser::new(input, &mut parser) {
         match result {
             Ok(declaration) => kept.push(declaration),
-            Err((error, _, location)) => dropped.push(sanitize::dropped(&error, location)),
+            Err((error, _, location)) => report.add(&error, location),
         }
     }
     serialize::declaration_block(&kept)

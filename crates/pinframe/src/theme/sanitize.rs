@@ -19,28 +19,61 @@ use super::store::valid_font_name;
 /// Something of the upload that the theme does not keep: where (1-based line and column) and why.
 pub use pinframe_protocol::issuer::ThemeIssue as Dropped;
 
-/// Why a piece was dropped.
+/// Why a piece was dropped, or why it refuses the whole theme.
 #[derive(Clone, Debug)]
-pub(super) struct Reason(String);
+pub(super) struct Reason {
+    text: String,
+    /// The piece could make a request depend on what the page shows: the theme is refused whole,
+    /// since keeping the rest would hide that the issuer's design relies on it.
+    refuses_theme: bool,
+}
 
 pub(super) type Failure = ParseError<Reason>;
 
+/// A piece that is dropped for `reason`; the rest of the theme is kept.
 pub(super) fn refuse(reason: impl Into<String>) -> Failure {
-    ParseError::custom(Reason(reason.into()))
+    ParseError::custom(Reason { text: reason.into(), refuses_theme: false })
+}
+
+/// A piece that refuses the whole theme for `reason`.
+pub(super) fn refuse_theme(reason: impl Into<String>) -> Failure {
+    ParseError::custom(Reason { text: reason.into(), refuses_theme: true })
 }
 
 fn describe(error: &Failure) -> String {
     match &error.kind {
-        ParseErrorKind::Custom(Reason(reason)) => reason.clone(),
+        ParseErrorKind::Custom(reason) => reason.text.clone(),
         ParseErrorKind::Basic(BasicParseErrorKind::UnexpectedToken) => "this is not valid CSS here".to_owned(),
         ParseErrorKind::Basic(BasicParseErrorKind::EndOfInput) => "the CSS ends too early here".to_owned(),
         ParseErrorKind::Basic(_) => "this is not valid CSS".to_owned(),
     }
 }
 
-/// The report of a piece dropped for `error`, which starts at `location`.
-pub(super) fn dropped(error: &Failure, location: SourceLocation) -> Dropped {
-    Dropped { line: location.line + 1, column: location.column, reason: describe(error) }
+/// What the check reports: the pieces it dropped, and those that refuse the whole theme, each in
+/// the order of the upload.
+#[derive(Debug, Default)]
+pub(super) struct Report {
+    pub(super) dropped: Vec<Dropped>,
+    pub(super) refusals: Vec<Dropped>,
+}
+
+impl Report {
+    /// Reports the piece that starts at `location` and failed with `error`.
+    pub(super) fn add(&mut self, error: &Failure, location: SourceLocation) {
+        let issue = Dropped { line: location.line + 1, column: location.column, reason: describe(error) };
+        match &error.kind {
+            ParseErrorKind::Custom(Reason { refuses_theme: true, .. }) => self.refusals.push(issue),
+            _ => self.dropped.push(issue),
+        }
+    }
+
+    /// Adds what a nested check reported, keeping the order of the upload.
+    pub(super) fn append(&mut self, mut other: Report) {
+        self.dropped.append(&mut other.dropped);
+        self.refusals.append(&mut other.refusals);
+        self.dropped.sort_by_key(|d| (d.line, d.column));
+        self.refusals.sort_by_key(|d| (d.line, d.column));
+    }
 }
 
 /// The at-rules a theme may hold.
@@ -73,6 +106,13 @@ pub(super) enum Context {
 /// may use.
 pub(super) fn declaration<'a>(name: &str, context: Context, issuer: &'a IssuerId) -> Result<Urls<'a>, Failure> {
     let lower = name.to_ascii_lowercase();
+    if context == Context::FontFace && lower == "unicode-range" {
+        return Err(refuse_theme(
+            "unicode-range is not allowed in @font-face: the browser would fetch a font only when a character \
+             of its range is on the page, so which fonts are fetched would tell which characters (digits of the \
+             PIN) are shown",
+        ));
+    }
     let custom = lower.starts_with("--");
     let allowed = match context {
         Context::Style if custom => lower.starts_with("--pinframe-"),

@@ -1,5 +1,5 @@
-//! What storing and serving a theme needs: the size limits, the version in its URL, and the checks
-//! on font files.
+//! What storing and serving a theme needs: the size limits, the version in its URL, and the names
+//! of font files.
 
 use pinframe_core::pinblock::hex_encode;
 use sha2::{Digest, Sha256};
@@ -22,11 +22,6 @@ pub fn valid_font_name(name: &str) -> bool {
     })
 }
 
-/// Whether `bytes` look like a WOFF2 file (its signature, `wOF2`).
-pub fn is_woff2(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"wOF2")
-}
-
 /// The path of a theme's CSS: versioned, so it is cached for good and a new theme gets a new URL.
 pub fn theme_path(issuer: &pinframe_core::IssuerId, version: &str) -> String {
     format!("/pin/themes/{}/{version}.css", issuer.as_str())
@@ -42,7 +37,5 @@ mod tests {
         for bad in ["x.woff", ".woff2", "../x.woff2", "a/b.woff2", "x y.woff2"] {
             assert!(!valid_font_name(bad), "{bad}");
         }
-        assert!(is_woff2(b"wOF2\0\x01"));
-        assert!(!is_woff2(b"wOFF"));
     }
 }

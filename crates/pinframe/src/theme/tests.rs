@@ -7,7 +7,11 @@ fn issuer() -> IssuerId {
 }
 
 fn clean(css: &str) -> Theme {
-    sanitize(css, &issuer())
+    sanitize(css, &issuer()).expect("the theme is refused")
+}
+
+fn refused(css: &str) -> Refused {
+    sanitize(css, &issuer()).expect_err("the theme is kept")
 }
 
 #[test]
@@ -130,6 +134,66 @@ fn outside_strings(css: &str) -> String {
     out
 }
 
+#[test]
+fn unicode_range_refuses_the_whole_theme() {
+    // The per-digit font drill: one font per digit and place, each fetched only for its digit.
+    let drill = ".pinframe-digit:first-child { font-family: P1D3, P1D5 }\n\
+                 @font-face { font-family: P1D3; src: url(/pin/fonts/DEMOISSUER/p1d3.woff2); unicode-range: U+0033 }\n\
+                 @font-face { font-family: P1D5; src: url(/pin/fonts/DEMOISSUER/p1d5.woff2); unicode-range: U+35 }";
+    let refusal = refused(drill);
+    let places: Vec<(u32, u32)> = refusal.issues.iter().map(|i| (i.line, i.column)).collect();
+    assert_eq!(places, vec![(2, 77), (3, 77)], "{refusal:#?}");
+    assert!(refusal.issues[0].reason.starts_with("unicode-range is not allowed in @font-face"), "{refusal:#?}");
+    assert!(refusal.message().starts_with("The theme is refused (docs/theming.md): line 2, column 77: unicode-range"));
+    assert_eq!(Refused::CODE, "unsafe_theme");
+
+    // However it is spelt, wherever in the block, whatever the range.
+    for css in [
+        "@font-face{font-family:A;src:url(/pin/fonts/DEMOISSUER/a.woff2);UNICODE-RANGE:U+30-39}",
+        "@font-face{font-family:A;src:url(/pin/fonts/DEMOISSUER/a.woff2);unicode-r\\61nge:U+3?}",
+        ":root{--pinframe-fg:#000}\n@font-face{unicode-range:U+0-10FFFF;font-family:A;src:url(/pin/fonts/DEMOISSUER/a.woff2)}",
+        "@font-face{font-family:A;unicode-range:U+30}",
+    ] {
+        assert_eq!(refused(css).issues.len(), 1, "{css}");
+    }
+    // Outside @font-face it is no descriptor: an unknown property, dropped like any other.
+    let theme = clean(".pinframe { unicode-range: U+30; color: red }");
+    assert_eq!((theme.css.as_str(), theme.dropped.len()), (".pinframe{color:red}\n", 1));
+}
+
+/// Everything else that could make a request, or a style, depend on a digit on the page or in an
+/// input is dropped: selectors on an input's value or state, functional pseudo-classes (`:has`,
+/// `:nth-child`), generated content and counters, every URL but the issuer's fonts, `@import`.
+#[test]
+fn digit_dependent_constructs_are_dropped() {
+    let font = "url(/pin/fonts/DEMOISSUER/a.woff2)";
+    let pieces = [
+        ".pinframe-input[value^=\"1\"] { color: red }".to_owned(),
+        ".pinframe-input:placeholder-shown { color: red }".to_owned(),
+        ".pinframe-input:valid, .pinframe-input:invalid { color: red }".to_owned(),
+        ".pinframe-input:in-range { color: red }".to_owned(),
+        ".pinframe-field:has(.pinframe-input:focus) { color: red }".to_owned(),
+        ".pinframe-digit:nth-child(1) { color: red }".to_owned(),
+        ".pinframe-digit:nth-of-type(2) { color: red }".to_owned(),
+        ".pinframe-pin:empty { color: red }".to_owned(),
+        ".pinframe-digit { content: attr(data-x); counter-increment: d; font-family: attr(x) }".to_owned(),
+        "@counter-style d { system: cyclic; symbols: a }".to_owned(),
+        ".pinframe-digit { background: image-set(\"a.png\" 1x); border-image: url(a.png) 1 }".to_owned(),
+        ".pinframe-digit { background: -webkit-image-set(url(a.png) 1x); color: src(\"x\") }".to_owned(),
+        format!(".pinframe-digit {{ background: {font} }}"),
+        format!("@font-face {{ font-family: A; src: local(Arial), {font} }}"),
+        "@import url(/pin/fonts/DEMOISSUER/a.woff2);".to_owned(),
+        "@font-feature-values A { @styleset { x: 1 } }".to_owned(),
+        "@property --pinframe-x { syntax: '<url>'; inherits: true }".to_owned(),
+        "@container (min-width: 1px) { .pinframe { color: red } }".to_owned(),
+    ];
+    for piece in pieces {
+        let theme = clean(&piece);
+        assert_eq!(theme.css, "", "{piece}");
+        assert!(!theme.dropped.is_empty(), "{piece}");
+    }
+}
+
 proptest::proptest! {
     /// Whatever is uploaded: no panic; what comes out is kept whole when checked again (so
     /// nothing in it relied on a parse quirk); and it holds no fetch, no import and no
@@ -141,17 +205,21 @@ proptest::proptest! {
             "\"", "'", "\\", "/*", "*/", "@import", "@media", "@font-face", "url(", "/pin/fonts/DEMOISSUER/a.woff2",
             "http://x", "color", "--pinframe-a", "red", "#fff", "1px", "calc(", "var(", "expression(", "!important",
             "value^=", "input", "src", "font-family", ":hover", "::placeholder", "(max-width: 1px)", "\n", "\u{0}",
-            "<", "-->", "<!--", "e", "0",
+            "<", "-->", "<!--", "e", "0", "unicode-range", "U+30", ":nth-child(1)", "attr(", "content",
         ]), 0..60),
     ) {
         let source: String = pieces.concat();
-        let once = clean(&source);
+        let Ok(once) = sanitize(&source, &issuer()) else {
+            // Only unicode-range refuses a theme whole.
+            proptest::prop_assert!(source.contains("unicode-range"), "{source:?}");
+            return Ok(());
+        };
         let twice = clean(&once.css);
         proptest::prop_assert_eq!(&twice.css, &once.css);
         proptest::prop_assert!(twice.dropped.is_empty(), "{:?}", twice.dropped);
         let without_fonts = once.css.replace("url(\"/pin/fonts/DEMOISSUER/a.woff2\")", "");
         let code = outside_strings(&without_fonts);
-        for banned in ["url(", "@import", "[", "expression("] {
+        for banned in ["url(", "@import", "[", "expression(", "unicode-range:", "attr(", "nth-child", "{content:"] {
             proptest::prop_assert!(!code.contains(banned), "{banned} in {:?}", once.css);
         }
     }
