@@ -37,13 +37,25 @@ pub fn say(line: &str) {
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
+/// Connections the kernel completes and queues for `accept`: a burst of clients (or a few hundred
+/// hostile ones the listener is pushing out) must not make the kernel drop a cardholder's SYN.
+/// The kernel caps it at `net.core.somaxconn`.
+const BACKLOG: u32 = 4096;
+
+fn listen_socket(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(BACKLOG)
+}
+
 /// Binds `listen`; returns the listener, the address it got, and the public URL (`public_url`
 /// without a trailing slash, or `http://ADDR`).
 pub async fn bind(
     listen: SocketAddr,
     public_url: Option<&str>,
 ) -> Result<(TcpListener, SocketAddr, String), StartupError> {
-    let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = listen_socket(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let local = listener.local_addr()?;
     let public_url = match public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
