@@ -2,10 +2,12 @@
 //! its request headers, for its request body and for idling between requests; open connections
 //! are capped below the process's file-descriptor limit; and `SIGTERM` drains within a deadline.
 //!
-//! At the cap, a new connection pushes out the connection that has waited longest without a
-//! request in progress, preferring connections that never completed a request: a client that
-//! holds sockets open without sending (or sends a byte a second) loses them to clients that send
-//! whole requests, and a request in progress is never cut off for a newcomer.
+//! At the cap, the listener pushes out the connection that has waited longest without a request in
+//! progress, preferring connections that never completed a request, before it accepts the next
+//! one; a connection is safe for its first [`GRACE`], time enough to send a request head. When no
+//! connection can go, newcomers wait in the kernel's queue, in order. So a client that holds
+//! sockets open without sending (or sends a byte a second) loses them to clients that send whole
+//! requests, and a request in progress is never cut off for a newcomer.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -35,6 +37,11 @@ use crate::timeouts::{BodyDeadline, DeadlineBody, InFlight};
 /// Descriptors kept for everything but client connections: database files and pools, the CMS
 /// client, log files, the blocking pool.
 const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// How long a new connection (or one that just finished a request) is safe from being pushed out
+/// at the cap: time for a client to send a request head. Slow or silent clients are pushed out
+/// after it, so the cap turns over at least `cap / GRACE` times a second.
+const GRACE: Duration = Duration::from_millis(100);
 
 /// Largest request head (request line and headers) a connection may send.
 const MAX_HEAD_BYTES: usize = 32 * 1024;
@@ -174,6 +181,8 @@ struct Registry {
     next_id: AtomicU64,
     open: Mutex<HashMap<u64, Arc<Connection>>>,
     all_closed: tokio::sync::Notify,
+    /// Notified whenever a connection closes.
+    changed: tokio::sync::Notify,
 }
 
 impl Registry {
@@ -193,6 +202,7 @@ impl Registry {
         });
         if let Ok(mut open) = self.open.lock() {
             open.insert(id, connection.clone());
+            metrics::gauge!("pinframe_connections_open").set(open.len() as f64);
         }
         (id, connection)
     }
@@ -200,17 +210,28 @@ impl Registry {
     fn remove(&self, id: u64) {
         if let Ok(mut open) = self.open.lock() {
             open.remove(&id);
+            metrics::gauge!("pinframe_connections_open").set(open.len() as f64);
+            self.changed.notify_waiters();
             if open.is_empty() {
                 self.all_closed.notify_waiters();
             }
         }
     }
 
-    /// Closes the connection to push out for a newcomer; `false` when every one has a request in
-    /// progress.
+    /// Connections open and not yet told to close.
+    fn active(&self) -> usize {
+        self.open.lock().map_or(0, |open| open.values().filter(|c| !c.closing.load(Ordering::Acquire)).count())
+    }
+
+    /// Closes the connection to push out for a newcomer: one without a request in progress that
+    /// has had [`GRACE`] to send one. `false` when there is none.
     fn evict_one(&self) -> bool {
         let Ok(open) = self.open.lock() else { return false };
-        let victim = open.values().filter(|c| c.idle()).min_by_key(|c| c.eviction_rank());
+        let now = Instant::now();
+        let victim = open
+            .values()
+            .filter(|c| c.idle() && now.saturating_duration_since(c.eviction_rank().1) >= GRACE)
+            .min_by_key(|c| c.eviction_rank());
         match victim {
             Some(connection) => {
                 connection.close();
@@ -251,6 +272,20 @@ pub async fn serve(listener: TcpListener, router: Router, args: ListenerArgs, li
     let builder = Arc::new(builder);
 
     loop {
+        // At the cap, make room before accepting: push out a connection that has had its grace,
+        // or wait (the kernel keeps the newcomers queued in order) until one closes or ages.
+        if registry.active() >= cap {
+            if !registry.evict_one() {
+                metrics::counter!("pinframe_connections_waited_total").increment(1);
+            }
+            tokio::select! {
+                biased;
+                () = lifecycle.draining() => break,
+                () = registry.changed.notified() => {}
+                () = tokio::time::sleep(GRACE / 8) => {}
+            }
+            continue;
+        }
         let accepted = tokio::select! {
             biased;
             () = lifecycle.draining() => break,
@@ -269,11 +304,6 @@ pub async fn serve(listener: TcpListener, router: Router, args: ListenerArgs, li
                 continue;
             }
         };
-        if registry.len() >= cap && !registry.evict_one() {
-            metrics::counter!("pinframe_connections_refused_total").increment(1);
-            drop(stream);
-            continue;
-        }
         let (id, connection) = registry.insert();
         let task = ConnectionTask {
             builder: builder.clone(),

@@ -81,6 +81,7 @@ impl MetricsArgs {
         }
         recorder();
         describe();
+        metrics::gauge!("pinframe_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         let Some(address) = self.metrics_listen else { return Ok(MetricsRoute::Main) };
         let socket =
             tokio::net::TcpListener::bind(address).await.map_err(|e| format!("--metrics-listen {address}: {e}"))?;
@@ -107,6 +108,8 @@ fn recorder_if_installed() -> Option<&'static PrometheusHandle> {
 
 /// Help texts for the metrics every server records.
 fn describe() {
+    metrics::describe_gauge!("pinframe_build_info", "Always 1; the label names the running version.");
+    metrics::describe_gauge!("pinframe_connections_open", "Connections open, over every listener of the process.");
     metrics::describe_counter!(
         "pinframe_http_requests_total",
         "Requests answered, by method, route template and status."
@@ -122,8 +125,8 @@ fn describe() {
         "Idle connections closed to make room at the connection cap."
     );
     metrics::describe_counter!(
-        "pinframe_connections_refused_total",
-        "Connections refused at the cap (every open one busy)."
+        "pinframe_connections_waited_total",
+        "Times the listener, at the cap, waited for a connection to close or outlive its grace."
     );
     metrics::describe_counter!(
         "pinframe_request_timeouts_total",

@@ -100,6 +100,8 @@ pub async fn set(
     let Ok(plaintext) = state.keys.decrypt(&request.encrypted_pin) else {
         if jwe::epk_has_private_part(&request.encrypted_pin) {
             tracing::warn!(target: "pinframe::pin", "a client sent a JWE whose ephemeral key carries its private part");
+            let leaked = AppError::invalid("invalid_epk", pinframe_core::FormatError::JwkHasPrivatePart);
+            return Err(token.refuse(&state, leaked).await);
         }
         return Err(token.refuse(&state, undecryptable()).await);
     };
