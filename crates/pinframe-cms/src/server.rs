@@ -137,7 +137,7 @@ async fn token(
         Err(e) => return e.into_response(),
     };
     let throttle = &state.ops.throttle.auth;
-    if let Err(e) = throttle.admit(&credentials.client_id, source) {
+    if let Err(e) = throttle.admit_slowly(&credentials.client_id, source).await {
         return TokenError::from_failure(&e).into_response();
     }
     let stored = (credentials.client_id == state.client.id).then(|| state.client.secret_hash.clone());

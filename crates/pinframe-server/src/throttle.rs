@@ -8,7 +8,7 @@
 //! - per source address, whatever the client id: three times that;
 //! - per client id, from anywhere: when it fails more than the limit in a minute, the client id is
 //!   *under attack* for a minute; addresses it has authenticated from in the last day keep being
-//!   checked as usual, and every other address shares one check a second. An attacker failing with
+//!   checked as usual, and every other address shares one check every two seconds. An attacker failing with
 //!   a real client's id from elsewhere thus locks out only themselves: the client's own addresses
 //!   are never throttled by others' failures, and a new address of the client still gets through
 //!   within seconds.
@@ -42,6 +42,11 @@ const UNDER_ATTACK: Duration = Duration::from_secs(60);
 const KNOWN_FOR: Duration = Duration::from_secs(86_400);
 /// Addresses remembered per client id.
 const KNOWN_PER_CLIENT: usize = 32;
+/// How long a repeated refusal is held back, and how many at once.
+const TARPIT: Duration = Duration::from_secs(1);
+const TARPIT_SLOTS: usize = 32;
+/// How often an unknown address may have its secret checked while its client id is under attack.
+const TRICKLE: Duration = Duration::from_secs(2);
 
 /// The rate-limit options of both servers.
 #[derive(Debug, Clone, Args)]
@@ -79,6 +84,8 @@ struct Tables {
     attacked: HashMap<String, Instant>,
     /// Addresses each client id authenticated from, and when last.
     known: HashMap<String, Vec<(IpAddr, Instant)>>,
+    /// When each address was last answered 429.
+    refused: HashMap<IpAddr, Instant>,
 }
 
 /// The failed-authentication limits of one server.
@@ -86,6 +93,8 @@ struct Tables {
 pub struct AuthThrottle {
     limits: Option<Limiters>,
     tables: Mutex<Tables>,
+    /// Refusals being held back: bounded, so that held requests cannot fill the connection cap.
+    tarpit: tokio::sync::Semaphore,
 }
 
 #[derive(Debug)]
@@ -93,7 +102,7 @@ struct Limiters {
     pair: DefaultKeyedRateLimiter<(String, IpAddr)>,
     source: DefaultKeyedRateLimiter<IpAddr>,
     client: DefaultKeyedRateLimiter<String>,
-    /// The one check a second that unknown addresses share while their client id is under attack.
+    /// The one check every [`TRICKLE`] that unknown addresses share while their client id is under attack.
     trickle: DefaultKeyedRateLimiter<String>,
 }
 
@@ -112,9 +121,34 @@ impl AuthThrottle {
             pair: RateLimiter::keyed(per_minute(failures_per_minute)),
             source: RateLimiter::keyed(per_minute(failures_per_minute.saturating_mul(3))),
             client: RateLimiter::keyed(per_minute(failures_per_minute)),
-            trickle: RateLimiter::keyed(Quota::per_second(NonZeroU32::MIN)),
+            trickle: RateLimiter::keyed(
+                Quota::with_period(TRICKLE).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)),
+            ),
         });
-        Self { limits, tables: Mutex::new(Tables::default()) }
+        Self { limits, tables: Mutex::new(Tables::default()), tarpit: tokio::sync::Semaphore::new(TARPIT_SLOTS) }
+    }
+
+    /// [`admit`](Self::admit), but an address refused again within a minute gets its 429 after
+    /// [`TARPIT`]: a client that retries at once, as a flood does, then costs a timer instead of
+    /// a core. At most [`TARPIT_SLOTS`] refusals wait at once; others are answered at once.
+    pub async fn admit_slowly(&self, client_id: &str, source: IpAddr) -> Result<(), AppError> {
+        let Err(refusal) = self.admit(client_id, source) else { return Ok(()) };
+        let now = Instant::now();
+        let again = match self.tables.lock() {
+            Ok(mut tables) => {
+                if tables.refused.len() > MAX_ENTRIES {
+                    tables.refused.clear();
+                }
+                tables.refused.insert(source, now).is_some_and(|last| now - last < Duration::from_secs(60))
+            }
+            Err(_) => false,
+        };
+        if again {
+            if let Ok(_slot) = self.tarpit.try_acquire() {
+                tokio::time::sleep(TARPIT).await;
+            }
+        }
+        Err(refusal)
     }
 
     /// Whether a secret from `source` for `client_id` may be checked now; otherwise the 429 to
@@ -145,6 +179,17 @@ impl AuthThrottle {
             }
             None => Ok(()),
         }
+    }
+
+    /// Whether `client_id` authenticated from `source` in the last day: its secret checks go first.
+    pub fn is_known(&self, client_id: &str, source: IpAddr) -> bool {
+        let now = Instant::now();
+        self.tables.lock().is_ok_and(|tables| {
+            tables
+                .known
+                .get(client_id)
+                .is_some_and(|known| known.iter().any(|(a, at)| *a == source && now - *at < KNOWN_FOR))
+        })
     }
 
     /// Counts a failed authentication.
@@ -213,6 +258,7 @@ impl AuthThrottle {
             tables.pairs.retain(|_, l| l.until + MAX_LOCKOUT > now);
             tables.sources.retain(|_, until| *until > now);
             tables.attacked.retain(|_, until| *until > now);
+            tables.refused.retain(|_, at| now - *at < Duration::from_secs(60));
             tables.known.retain(|_, known| {
                 known.retain(|(_, at)| now - *at < KNOWN_FOR);
                 !known.is_empty()
@@ -314,7 +360,7 @@ mod tests {
             }
         }
         // The client id is under attack: its known address is still checked, new ones share one
-        // check a second.
+        // check every two seconds.
         for _ in 0..10 {
             assert!(throttle.admit("client", home).is_ok());
         }

@@ -36,7 +36,7 @@ pub async fn verify_issuer(
     source: IpAddr,
     credentials: BasicCredentials,
 ) -> Result<IssuerId, AppError> {
-    state.ops.throttle.auth.admit(&credentials.client_id, source)?;
+    state.ops.throttle.auth.admit_slowly(&credentials.client_id, source).await?;
     let issuer = state.store.issuer_by_client_id(&credentials.client_id).await?;
     let stored = issuer.as_ref().map(|i| i.secret_hash.clone());
     let throttle = &state.ops.throttle.auth;
