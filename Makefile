@@ -21,7 +21,7 @@ PG_BINDIR := /usr/lib/postgresql/15/bin
 WASM_OPT_FEATURES := --enable-bulk-memory --enable-multivalue --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext
 
-.PHONY: run test deps deps-build deps-servers check test-native test-postgres test-postgres-suites \
+.PHONY: run test deps deps-build deps-servers deps-webkit check test-native test-postgres test-postgres-suites \
 	test-interop test-browser test-e2e test-api-fuzz widget widget-size fuzz-check fuzz-smoke host-kit host-kit-deps \
 	test-rust test-ops bench bench-wasm clean-tools test-fonts
 
@@ -51,9 +51,9 @@ host-kit-deps: packages/pinframe-host/node_modules/.installed
 ## deps-build: what building needs: the wasm target, Trunk, the wasm-bindgen CLI, and wasm-opt (npm).
 deps-build: target/.deps-rust tools/node_modules/.installed
 
-## deps: deps-build, plus Chromium + ChromeDriver, the PyPI oracles, and PostgreSQL and HAProxy
-## (deps-servers) for the tests.
-deps: deps-build $(CHROMEDRIVER) $(PYENV)/.installed deps-servers
+## deps: deps-build, plus Chromium + ChromeDriver, WebKitGTK's WebDriver under Xvfb (deps-webkit), the
+## PyPI oracles, and PostgreSQL and HAProxy (deps-servers) for the tests.
+deps: deps-build $(CHROMEDRIVER) deps-webkit $(PYENV)/.installed deps-servers
 
 target/.deps-rust: Cargo.lock Makefile
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -81,6 +81,14 @@ deps-servers:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql haproxy >/dev/null; \
 		$(SUDO) service postgresql stop >/dev/null 2>&1 || true; \
 		$(SUDO) service haproxy stop >/dev/null 2>&1 || true; \
+	fi
+
+## deps-webkit: Debian's webkit2gtk-driver (WebKit, Safari's engine, for tests/e2e/framing-webkit) and
+## xvfb (its display), installed only when missing.
+deps-webkit:
+	@if ! command -v WebKitWebDriver >/dev/null || ! command -v xvfb-run >/dev/null; then \
+		$(SUDO) apt-get update -qq; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq webkit2gtk-driver xvfb >/dev/null; \
 	fi
 
 tools/node_modules/.installed: tools/package.json tools/package-lock.json
@@ -137,7 +145,8 @@ test-browser: deps
 		cargo test -p pinframe-widget --target wasm32-unknown-unknown --tests --locked
 
 ## test-e2e: the running binary against an outside JOSE client and headless Chromium (playwright-core):
-## the desktop iframe, Android and iOS flows, then a check that the logs hold no secret.
+## the desktop iframe, Android and iOS flows, then a check that the logs hold no secret; the framing
+## checks (a token's PIN only inside its parentOrigin) also in WebKit, through WebKitGTK's WebDriver.
 test-e2e: deps widget
 	cargo build --locked -p pinframe
 	node --test --test-concurrency=1 tests/e2e/

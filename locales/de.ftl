@@ -18,6 +18,7 @@ copy-failed = Die PIN konnte nicht kopiert werden.
 failure-missing-token = Dieser Link ist unvollständig. Bitte öffnen Sie Ihre PIN erneut aus der App oder Website Ihrer Bank.
 failure-refused = Dieser Link ist abgelaufen oder wurde bereits verwendet. Bitte öffnen Sie Ihre PIN erneut aus der App oder Website Ihrer Bank.
 failure-wrong-page = Dieser Link gehört zu einer anderen PIN-Seite. Bitte beginnen Sie erneut in der App oder auf der Website Ihrer Bank.
+failure-wrong-host = Dieser Link funktioniert nur auf der Website, für die er erstellt wurde. Bitte öffnen Sie Ihre PIN erneut aus der App oder Website Ihrer Bank.
 failure-unavailable = Der PIN-Dienst ist nicht erreichbar. Bitte prüfen Sie Ihre Verbindung und versuchen Sie es erneut.
 failure-broken = Beim Anzeigen Ihrer PIN ist ein Fehler aufgetreten. Bitte versuchen Sie es erneut.
 set-rule = Wählen Sie { $min } bis { $max } Ziffern, die schwer zu erraten sind.

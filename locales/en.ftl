@@ -19,6 +19,7 @@ copy-failed = The PIN could not be copied.
 failure-missing-token = This link is incomplete. Please open your PIN again from your bank's app or website.
 failure-refused = This link has expired or was already used. Please open your PIN again from your bank's app or website.
 failure-wrong-page = This link is for a different PIN page. Please start again from your bank's app or website.
+failure-wrong-host = This link works only on the website it was made for. Please open your PIN again from your bank's app or website.
 failure-unavailable = We couldn't reach the PIN service. Please check your connection and try again.
 failure-broken = Something went wrong while showing your PIN. Please try again.
 set-rule = Choose { $min } to { $max } digits that are hard to guess.

@@ -18,6 +18,7 @@ copy-failed = PIN-koodia ei voitu kopioida.
 failure-missing-token = Linkki on puutteellinen. Avaa PIN-koodi uudelleen pankkisi sovelluksesta tai verkkosivulta.
 failure-refused = Linkki on vanhentunut tai jo käytetty. Avaa PIN-koodi uudelleen pankkisi sovelluksesta tai verkkosivulta.
 failure-wrong-page = Linkki on tarkoitettu toiselle PIN-sivulle. Aloita alusta pankkisi sovelluksessa tai verkkosivulla.
+failure-wrong-host = Linkki toimii vain sillä verkkosivulla, jota varten se on tehty. Avaa PIN-koodi uudelleen pankkisi sovelluksesta tai verkkosivulta.
 failure-unavailable = PIN-palveluun ei saatu yhteyttä. Tarkista verkkoyhteys ja yritä uudelleen.
 failure-broken = PIN-koodin näyttämisessä tapahtui virhe. Yritä uudelleen.
 set-rule = Valitse { $min }–{ $max } numeroa, joita on vaikea arvata.

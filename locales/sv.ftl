@@ -18,6 +18,7 @@ copy-failed = PIN-koden kunde inte kopieras.
 failure-missing-token = Länken är ofullständig. Öppna din PIN-kod igen från bankens app eller webbplats.
 failure-refused = Länken har gått ut eller har redan använts. Öppna din PIN-kod igen från bankens app eller webbplats.
 failure-wrong-page = Länken gäller en annan PIN-sida. Börja om från bankens app eller webbplats.
+failure-wrong-host = Länken fungerar bara på den webbplats den skapades för. Öppna din PIN-kod igen från bankens app eller webbplats.
 failure-unavailable = Vi kunde inte nå PIN-tjänsten. Kontrollera din anslutning och försök igen.
 failure-broken = Något gick fel när din PIN-kod skulle visas. Försök igen.
 set-rule = Välj { $min } till { $max } siffror som är svåra att gissa.

@@ -71,16 +71,6 @@ pub fn post_resize(height: u32, parent_origins: &[String]) {
     }
 }
 
-/// The issuer's registered origins, which the service writes into the page.
-pub fn page_origins() -> Vec<String> {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.query_selector("meta[name=\"pinframe-origins\"]").ok().flatten())
-        .and_then(|meta| meta.get_attribute("content"))
-        .map(|content| content.split_ascii_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default()
-}
-
 /// Installs the host's `set_pin` command: a global `set_pin()` (Android, iOS) and, from the framing
 /// page only, `postMessage({event: "set_pin"})` from `parent_origin`. Returns a guard; dropping it
 /// removes both.

@@ -7,11 +7,12 @@ use pinframe_core::pinblock::hex_encode;
 use pinframe_core::rand_core::{OsRng, RngCore};
 use pinframe_core::{jwe, Pin, PrivateJwk};
 use pinframe_protocol::widget::{SessionResponse, ViewRequest, ViewResponse, SESSION_PATH, VIEW_PATH};
-use pinframe_protocol::Action;
+use pinframe_protocol::{Action, ErrorBody, Origin};
 use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
 use crate::api::{self, Answer};
+use crate::framing::Parent;
 use crate::state::{Display, Failure};
 
 /// The result of the flow, and the origins a desktop parent may be told it through.
@@ -32,6 +33,28 @@ pub(crate) fn failure_for(answer: &Answer) -> Failure {
     }
 }
 
+/// Where a desktop parent may hear about a token: its `parentOrigin` alone, or nowhere.
+pub(crate) fn origins_of(parent_origin: Option<&Origin>) -> Rc<[String]> {
+    parent_origin.map(|origin| origin.as_str().to_owned()).into_iter().collect()
+}
+
+/// Where a desktop parent may hear that the session was refused: the `parentOrigin` the service
+/// names in its 401 when it still keeps the token, else nowhere. A framing page the token was not
+/// issued for never hears about it, whatever went wrong.
+pub(crate) fn refusal_origins(answer: &Answer) -> Rc<[String]> {
+    let body = serde_json::from_str::<ErrorBody>(&answer.body).ok();
+    origins_of(body.as_ref().and_then(|body| body.parent_origin.as_ref()))
+}
+
+/// `Err(WrongHost)` unless the page around the widget may see this token's PIN ([`crate::framing`]).
+pub(crate) fn check_parent(parent_origin: Option<&Origin>) -> Result<(), Failure> {
+    if Parent::of_this_page().allows(parent_origin) {
+        Ok(())
+    } else {
+        Err(Failure::WrongHost)
+    }
+}
+
 /// A random id that ties the flow's requests together in the service's logs.
 pub(crate) fn correlation_id() -> String {
     let mut bytes = [0u8; 8];
@@ -45,8 +68,9 @@ pub fn pin_from_plaintext(plaintext: &[u8]) -> Result<Pin, Failure> {
     Pin::parse(text).map_err(|_| Failure::Broken)
 }
 
-pub async fn view_pin(token: Zeroizing<String>, page_origins: Vec<String>) -> Outcome {
-    let mut parent_origins: Rc<[String]> = Rc::from(page_origins);
+pub async fn view_pin(token: Zeroizing<String>) -> Outcome {
+    // Until the service names the token's origin, no desktop parent hears anything.
+    let mut parent_origins: Rc<[String]> = Rc::from([]);
     let mut language = None;
     let correlation = correlation_id();
     let result = async {
@@ -55,13 +79,16 @@ pub async fn view_pin(token: Zeroizing<String>, page_origins: Vec<String>) -> Ou
         let key = PrivateJwk::generate(&mut OsRng);
         let answer = session.await.map_err(|_| Failure::Unavailable)?;
         if answer.status != 200 {
+            parent_origins = refusal_origins(&answer);
             return Err(failure_for(&answer));
         }
         let session: SessionResponse = serde_json::from_str(&answer.body).map_err(|_| Failure::Unavailable)?;
         // From here on, only the origin this token was issued for hears about it.
-        parent_origins = Rc::from(session.parent_origin.iter().map(|o| o.as_str().to_owned()).collect::<Vec<_>>());
+        parent_origins = origins_of(session.parent_origin.as_ref());
         language = session.language.clone();
         let display = Display::of(&session);
+        // Before the PIN is asked for: only inside the page the token was issued for.
+        check_parent(session.parent_origin.as_ref())?;
         if session.action != Action::ViewPin {
             return Err(Failure::WrongPage);
         }
@@ -98,6 +125,16 @@ mod tests {
         ] {
             assert_eq!(pin_from_plaintext(bad).unwrap_err(), Failure::Broken);
         }
+    }
+
+    #[test]
+    fn a_refusal_is_heard_only_by_the_origin_it_names() {
+        let answer = |body: &str| Answer { status: 401, body: body.to_owned() };
+        let named = r#"{"error":"unauthorized","message":"…","parentOrigin":"https://a.example"}"#;
+        assert_eq!(&*refusal_origins(&answer(named)), ["https://a.example".to_owned()]);
+        assert!(refusal_origins(&answer(r#"{"error":"unauthorized","message":"…"}"#)).is_empty());
+        assert!(refusal_origins(&answer(r#"{"error":"x","message":"…","parentOrigin":"javascript:1"}"#)).is_empty());
+        assert!(refusal_origins(&answer("<html>a proxy's page</html>")).is_empty());
     }
 
     #[test]

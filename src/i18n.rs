@@ -185,6 +185,7 @@ keys! {
     FailureMissingToken => "failure-missing-token",
     FailureRefused => "failure-refused",
     FailureWrongPage => "failure-wrong-page",
+    FailureWrongHost => "failure-wrong-host",
     FailureUnavailable => "failure-unavailable",
     FailureBroken => "failure-broken",
     SetRule => "set-rule",

@@ -9,6 +9,7 @@ pub mod bridge;
 pub mod components;
 pub mod flow;
 pub mod fragment;
+pub mod framing;
 pub mod hooks;
 pub mod i18n;
 pub mod locale;

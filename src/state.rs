@@ -16,6 +16,9 @@ pub enum Failure {
     Refused,
     /// The token is for another page (a set-PIN link opened as view, say).
     WrongPage,
+    /// The page is framed by another origin than the token's `parentOrigin` (or, for a webview's
+    /// token, framed at all): the PIN is neither asked for nor taken ([`crate::framing`]).
+    WrongHost,
     /// The service or the network could not be reached, or answered with an error.
     Unavailable,
     /// The answer could not be decrypted or read.
@@ -29,6 +32,7 @@ impl Failure {
             Self::MissingToken => Key::FailureMissingToken,
             Self::Refused => Key::FailureRefused,
             Self::WrongPage => Key::FailureWrongPage,
+            Self::WrongHost => Key::FailureWrongHost,
             Self::Unavailable => Key::FailureUnavailable,
             Self::Broken => Key::FailureBroken,
         }
@@ -71,7 +75,7 @@ pub enum Phase {
 pub struct ViewState {
     pub phase: Phase,
     /// Where a desktop parent may be told the outcome: the token's `parentOrigin` once the session
-    /// is known, the issuer's registered origins before that.
+    /// (or the service's refusal of it) names it; nowhere before that.
     pub parent_origins: Rc<[String]>,
 }
 
@@ -144,7 +148,15 @@ mod tests {
 
     #[test]
     fn every_failure_has_a_sentence() {
-        for f in [Failure::MissingToken, Failure::Refused, Failure::WrongPage, Failure::Unavailable, Failure::Broken] {
+        let all = [
+            Failure::MissingToken,
+            Failure::Refused,
+            Failure::WrongPage,
+            Failure::WrongHost,
+            Failure::Unavailable,
+            Failure::Broken,
+        ];
+        for f in all {
             for lang in crate::i18n::Lang::ALL {
                 assert!(lang.text(f.key()).ends_with(['.', '。']), "{lang:?} {f:?}");
             }

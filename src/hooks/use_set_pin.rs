@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use super::use_view_pin::take_token;
 use crate::api;
 use crate::bridge::{self, SetPinCommand};
-use crate::flow::{correlation_id, failure_for};
+use crate::flow::{check_parent, correlation_id, failure_for, origins_of, refusal_origins};
 use crate::locale::{use_locale, Locale};
 use crate::set_state::{form_check, FormProblem, SetAction, SetState};
 use crate::state::Failure;
@@ -52,29 +52,32 @@ fn clear(input: &NodeRef) {
 }
 
 async fn start(state: UseReducerHandle<SetState>, context: Rc<RefCell<Option<Rc<Context>>>>, locale: Locale) {
-    let page_origins: Rc<[String]> = Rc::from(bridge::page_origins());
-    let fail = |failure, origins: &Rc<[String]>| {
-        state.dispatch(SetAction::Fail { failure, parent_origins: Some(origins.clone()) });
+    let fail = |failure, origins: Rc<[String]>| {
+        state.dispatch(SetAction::Fail { failure, parent_origins: Some(origins) });
     };
-    let Some(token) = take_token() else { return fail(Failure::MissingToken, &page_origins) };
+    // Until the service names the token's origin, no desktop parent hears anything.
+    let Some(token) = take_token() else { return fail(Failure::MissingToken, Rc::from([])) };
     let correlation = correlation_id();
     let answer = match api::post(SESSION_PATH, &token, &correlation, None).await {
         Ok(answer) if answer.status == 200 => answer,
-        Ok(answer) => return fail(failure_for(&answer), &page_origins),
-        Err(_) => return fail(Failure::Unavailable, &page_origins),
+        Ok(answer) => return fail(failure_for(&answer), refusal_origins(&answer)),
+        Err(_) => return fail(Failure::Unavailable, Rc::from([])),
     };
     let Ok(session) = serde_json::from_str::<SessionResponse>(&answer.body) else {
-        return fail(Failure::Unavailable, &page_origins);
+        return fail(Failure::Unavailable, Rc::from([]));
     };
     locale.adopt(session.language.as_deref());
-    let parent_origins: Rc<[String]> =
-        Rc::from(session.parent_origin.iter().map(|o| o.as_str().to_owned()).collect::<Vec<_>>());
+    let parent_origins = origins_of(session.parent_origin.as_ref());
+    // Before the form is shown: only inside the page the token was issued for.
+    if let Err(failure) = check_parent(session.parent_origin.as_ref()) {
+        return fail(failure, parent_origins);
+    }
     if session.action != Action::SetPin {
-        return fail(Failure::WrongPage, &parent_origins);
+        return fail(Failure::WrongPage, parent_origins);
     }
     let policy = session.pin_policy.to_policy();
     let service_key = PublicJwk::parse(session.encryption_jwk.get());
-    let (Ok(policy), Ok(service_key)) = (policy, service_key) else { return fail(Failure::Broken, &parent_origins) };
+    let (Ok(policy), Ok(service_key)) = (policy, service_key) else { return fail(Failure::Broken, parent_origins) };
     *context.borrow_mut() = Some(Rc::new(Context {
         token,
         correlation,

@@ -7,7 +7,6 @@ use wasm_bindgen::JsValue;
 use yew::prelude::*;
 use zeroize::Zeroizing;
 
-use crate::bridge;
 use crate::flow;
 use crate::fragment::token_from_fragment;
 use crate::locale::use_locale;
@@ -36,14 +35,15 @@ pub fn use_view_pin() -> UseReducerHandle<ViewState> {
         let state = state.clone();
         use_effect_with((), move |()| {
             let token = take_token();
-            let page_origins = bridge::page_origins();
             wasm_bindgen_futures::spawn_local(async move {
                 let outcome = match token {
-                    Some(token) => flow::view_pin(token, page_origins).await,
-                    None => {
-                        let parent_origins = Rc::from(page_origins);
-                        flow::Outcome { result: Err(Failure::MissingToken), parent_origins, language: None }
-                    }
+                    Some(token) => flow::view_pin(token).await,
+                    // No token, no origin to tell: only the webview bridges hear of it.
+                    None => flow::Outcome {
+                        result: Err(Failure::MissingToken),
+                        parent_origins: Rc::from([]),
+                        language: None,
+                    },
                 };
                 locale.adopt(outcome.language.as_deref());
                 let parent_origins = outcome.parent_origins;

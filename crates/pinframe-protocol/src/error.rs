@@ -5,8 +5,10 @@ use alloc::string::String;
 
 use serde::{Deserialize, Serialize};
 
-/// `{"error": <code>, "reason"?: <policy reason>, "message": <sentence>}`. Neither part ever
-/// carries a request value (a value can be a PIN, a token or a PAN).
+use crate::origin::Origin;
+
+/// `{"error": <code>, "reason"?: <policy reason>, "message": <sentence>, "parentOrigin"?: <origin>}`.
+/// None of it ever carries a request value (a value can be a PIN, a token or a PAN).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// A stable code: `invalid_card_id`, `unauthorized`, `pin_policy`, …
@@ -16,4 +18,8 @@ pub struct ErrorBody {
     pub reason: Option<String>,
     /// A sentence for the developer reading the response; not for the cardholder.
     pub message: String,
+    /// With the widget session's 401 only: the refused token's `parentOrigin`, while the service
+    /// still keeps the token, so that the widget tells that origin alone and no other.
+    #[serde(rename = "parentOrigin", default, skip_serializing_if = "Option::is_none")]
+    pub parent_origin: Option<Origin>,
 }

@@ -146,7 +146,7 @@ impl IntoResponse for AppError {
             Self::PinPolicy(violation) => Some(violation.code().to_owned()),
             _ => None,
         };
-        let body = ErrorBody { error: code.to_owned(), reason, message: message.to_owned() };
+        let body = ErrorBody { error: code.to_owned(), reason, message: message.to_owned(), parent_origin: None };
         let body = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         if let Self::Unauthorized { scheme } = self {

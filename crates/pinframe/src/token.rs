@@ -11,7 +11,7 @@ use std::fmt;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use pinframe_core::rand_core::{OsRng, RngCore};
@@ -19,9 +19,9 @@ use pinframe_core::{CardId, IssuerId};
 use pinframe_protocol::issuer::{TokenRequest, TokenResponse};
 use pinframe_protocol::token::TOKEN_BYTES;
 use pinframe_protocol::widget::MAX_HIDE_AFTER_SECONDS;
-use pinframe_protocol::{Action, Origin, TokenText};
+use pinframe_protocol::{Action, ErrorBody, Origin, TokenText};
 use pinframe_server::credentials::authorization;
-use pinframe_server::error::{AppError, Scheme};
+use pinframe_server::error::{AppError, Scheme, MAX_JSON_BODY};
 use pinframe_server::metrics;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -89,6 +89,27 @@ impl FromRequestParts<AppState> for CheckedToken {
         }
         Ok(Self(record))
     }
+}
+
+/// The widget session's answer to a refused token: the one 401 every refusal gets, plus the
+/// token's `parentOrigin` while the service still keeps the token (used, burnt, or expired less
+/// than the purge delay ago) and it names one. The widget then tells that origin alone, the one a
+/// desktop parent that the token was not issued for never hears. A token the service does not know
+/// (or cannot look up now) gets the plain 401.
+pub async fn session_refusal(state: &AppState, headers: &HeaderMap) -> Response {
+    let refusal = unauthorized().into_response();
+    let known = match bearer_token_hash(headers) {
+        Some(hash) => state.store.token(&hash).await.ok().flatten(),
+        None => None,
+    };
+    let Some(origin) = known.and_then(|record| record.parent_origin) else { return refusal };
+    let (parts, body) = refusal.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_JSON_BODY).await else {
+        return unauthorized().into_response();
+    };
+    let Ok(mut body) = serde_json::from_slice::<ErrorBody>(&bytes) else { return unauthorized().into_response() };
+    body.parent_origin = Some(origin);
+    Response::from_parts(parts, Json(body).into_response().into_body())
 }
 
 impl CheckedToken {

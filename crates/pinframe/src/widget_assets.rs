@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 
 /// Where Trunk's `public_url` puts the assets (Trunk.toml).
 pub const ASSET_PREFIX: &str = "/pin/assets/";
-/// Where the page gets the issuer's origins and theme, just before `</head>`.
-pub const ORIGINS_PLACEHOLDER: &str = "<!--pinframe-origins-->";
+/// Where the page gets the issuer's theme, just before `</head>`.
+pub const HEAD_PLACEHOLDER: &str = "<!--pinframe-head-->";
 
 #[derive(Debug)]
 pub struct Asset {
@@ -143,7 +143,7 @@ impl WidgetAssets {
         self.page.is_some()
     }
 
-    /// The page, with [`ORIGINS_PLACEHOLDER`] where the issuer's origins and theme go; `None` until
+    /// The page, with [`HEAD_PLACEHOLDER`] where the issuer's theme goes; `None` until
     /// the widget is built.
     pub fn page_template(&self) -> Option<&str> {
         self.page.as_deref()
@@ -157,7 +157,7 @@ impl WidgetAssets {
 const LOADER_PLACEHOLDER: &str = "\u{0}loader\u{0}";
 
 /// Splits Trunk's inline module script out of `index`: returns the page with a
-/// `<script type="module" src=…>` in its place (and a marker for the issuer's origins before
+/// `<script type="module" src=…>` in its place (and a marker for the issuer's theme before
 /// `</head>`), and the script's text.
 fn externalize_loader(index: &str) -> Option<(String, String)> {
     const OPEN: &str = "<script type=\"module\">";
@@ -173,7 +173,7 @@ fn externalize_loader(index: &str) -> Option<(String, String)> {
     page.push_str(&format!("<script type=\"module\" src=\"{LOADER_PLACEHOLDER}\"></script>"));
     page.push_str(&index[body_start + body_len + "</script>".len()..]);
     let head_end = page.find("</head>")?;
-    page.insert_str(head_end, ORIGINS_PLACEHOLDER);
+    page.insert_str(head_end, HEAD_PLACEHOLDER);
     Some((page, loader))
 }
 
@@ -193,7 +193,7 @@ mod tests {
         assert_eq!(loader, "import init from '/pin/assets/w.js';\nawait init();");
         assert!(!page.contains("import init"));
         assert!(page.contains(&format!("<script type=\"module\" src=\"{LOADER_PLACEHOLDER}\"></script>")));
-        assert!(page.contains(&format!("{ORIGINS_PLACEHOLDER}</head>")));
+        assert!(page.contains(&format!("{HEAD_PLACEHOLDER}</head>")));
         assert!(externalize_loader("<html><head></head></html>").is_none());
     }
 

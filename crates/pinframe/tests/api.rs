@@ -214,6 +214,37 @@ async fn missing_unknown_malformed_and_expired_tokens_get_the_same_401() {
 }
 
 #[tokio::test]
+async fn a_refused_session_names_the_tokens_parent_origin_and_nothing_else() {
+    let h = &harness().await;
+    let (_, epk) = ephemeral();
+    let desktop_token = || async {
+        let answer = h.token_answer(json!({"cardId": "demo-card", "action": "VIEW_PIN", "parentOrigin": ORIGIN})).await;
+        answer.body["token"].as_str().unwrap().to_owned()
+    };
+    let session =
+        |token: String| async move { h.post("/api/v1/pin/session", Some(&format!("Bearer {token}")), None).await };
+    let plain = h.post("/api/v1/pin/session", None, None).await;
+    let mut named = plain.body.clone();
+    named["parentOrigin"] = json!(ORIGIN);
+
+    let (desktop, webview) = (desktop_token().await, h.token("VIEW_PIN").await);
+    for token in [&desktop, &webview] {
+        assert_eq!(h.view(token, epk.clone()).await.status, StatusCode::OK);
+    }
+    let used = session(desktop.clone()).await;
+    assert_error(&used, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(used.headers[header::WWW_AUTHENTICATE], plain.headers[header::WWW_AUTHENTICATE]);
+    assert_eq!(used.body, named);
+    // A webview's token names no origin, nor does any other route's 401.
+    assert_eq!(session(webview).await.body, plain.body);
+    assert_eq!(h.view(&desktop, epk).await.body, plain.body);
+    // Expired but still kept: named as well.
+    let expired = desktop_token().await;
+    h.clock.0.fetch_add(300, Ordering::SeqCst);
+    assert_eq!(session(expired).await.body, named);
+}
+
+#[tokio::test]
 async fn view_rejects_bad_ephemeral_keys_without_using_the_token() {
     let h = harness().await;
     let token = h.token("VIEW_PIN").await;
@@ -338,7 +369,7 @@ async fn the_widget_page_carries_a_strict_csp() {
     assert!(csp.ends_with(&format!("frame-ancestors {ORIGIN}")), "{csp}");
     assert!(!csp.contains("unsafe-inline"));
     assert_eq!(page.headers[header::REFERRER_POLICY], "no-referrer");
-    assert!(page.text.contains(&format!("<meta name=\"pinframe-origins\" content=\"{ORIGIN}\">")));
+    assert!(!page.text.contains("pinframe-origins"), "the page names no origin");
     // Trunk's inline loader was moved out into an asset of its own.
     assert!(!page.text.contains("import init"));
     let src = page.text.split("<script type=\"module\" src=\"").nth(1).unwrap().split('"').next().unwrap();

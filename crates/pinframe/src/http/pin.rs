@@ -2,7 +2,7 @@
 //! token as a Bearer credential ([`CheckedToken`]).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use pinframe_core::rand_core::OsRng;
@@ -16,7 +16,7 @@ use pinframe_server::error::{ApiJson, AppError};
 
 use crate::pins;
 use crate::state::AppState;
-use crate::token::CheckedToken;
+use crate::token::{self, CheckedToken};
 
 async fn issuer_policy(state: &AppState, issuer: &IssuerId) -> Result<PinPolicy, AppError> {
     let record = state.store.issuer(issuer).await?;
@@ -24,7 +24,17 @@ async fn issuer_policy(state: &AppState, issuer: &IssuerId) -> Result<PinPolicy,
 }
 
 /// `POST /api/v1/pin/session`: what the widget needs to run the flow. Does not use up the token.
-pub async fn session(State(state): State<AppState>, token: CheckedToken) -> Result<Response, AppError> {
+/// A refused token's 401 names the token's `parentOrigin` ([`token::session_refusal`]).
+pub async fn session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    token: Result<CheckedToken, AppError>,
+) -> Result<Response, AppError> {
+    let token = match token {
+        Ok(token) => token,
+        Err(AppError::Unauthorized { .. }) => return Ok(token::session_refusal(&state, &headers).await),
+        Err(other) => return Err(other),
+    };
     let token = token.record();
     let policy = issuer_policy(&state, &token.issuer).await?;
     let body = SessionResponse {

@@ -10,7 +10,7 @@ use pinframe_server::error::{ApiPath, AppError};
 
 use crate::state::AppState;
 use crate::theme::theme_path;
-use crate::widget_assets::ORIGINS_PLACEHOLDER;
+use crate::widget_assets::HEAD_PLACEHOLDER;
 
 fn escape_attribute(text: &str) -> String {
     text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
@@ -40,18 +40,15 @@ pub async fn page(State(state): State<AppState>, ApiPath(issuer_id): ApiPath<Str
         });
     };
     let origins: Vec<String> = state.store.origins(&issuer).await?.into_iter().map(Origin::into_string).collect();
-    // Before its session starts (or when the token is refused) the widget can only tell a desktop
-    // parent through the issuer's origins: framing is limited to them, and postMessage delivers to
-    // the one that matches.
-    let meta = format!("<meta name=\"pinframe-origins\" content=\"{}\">", escape_attribute(&origins.join(" ")));
     // The issuer's theme, after the default stylesheet so that it wins; same origin, so the CSP's
-    // `style-src 'self'` holds.
-    let mut head = meta;
+    // `style-src 'self'` holds. The page names no origin: until the widget knows its token's
+    // `parentOrigin` it tells no framing page anything.
+    let mut head = String::new();
     if let Some(theme) = state.store.theme(&issuer).await? {
         let href = theme_path(&issuer, &theme.version);
         head.push_str(&format!("<link rel=\"stylesheet\" href=\"{}\">", escape_attribute(&href)));
     }
-    let html = template.replace(ORIGINS_PLACEHOLDER, &head);
+    let html = template.replace(HEAD_PLACEHOLDER, &head);
     let csp = HeaderValue::from_str(&content_security_policy(&origins)).map_err(AppError::internal)?;
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
