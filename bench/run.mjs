@@ -267,7 +267,8 @@ const targets = [
   ["browser_decrypt_webcrypto_us_median", "(the reference)", null],
   ["server_view_per_s", `>= 50% of ceiling (${Math.round(summary.crypto_ceiling_per_s / 2)})`, summary.server_view_per_s >= summary.crypto_ceiling_per_s / 2],
   ["server_view_p99_ms", "<= 20", summary.server_view_p99_ms <= 20],
-  ["server_view_per_s_metrics_on", `within 5% of off (${summary.server_view_per_s_metrics_off})`, Math.abs(summary.metrics_overhead_percent) <= 5],
+  // What metrics may cost: at most 5% of the views. A run where "on" comes out faster is noise.
+  ["server_view_per_s_metrics_on", `>= 95% of off (${Math.round(0.95 * summary.server_view_per_s_metrics_off)})`, summary.metrics_overhead_percent <= 5],
   ["server_view_per_s_metrics_off", "(metrics off, same run, alternating)", null],
   ...(summary.server_view_per_s_postgres === null
     ? POSTGRES_FIELDS.map((field) => [field, "(skipped: no PINFRAME_TEST_DATABASE_URL)", null])
