@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createRequire } from "node:module";
+import { createServer } from "node:net";
 
 const root = resolve(import.meta.dirname, "../..");
 const require = createRequire(join(root, "tools/package.json"));
@@ -173,4 +174,16 @@ export function serverAndBrowser(options) {
     await running.server?.stop();
   });
   return running;
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1 (the kernel's pick for port 0).
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.on("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
 }

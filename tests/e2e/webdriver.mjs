@@ -2,20 +2,10 @@
 // WebKit is the engine of Safari and of iOS's WKWebView, and playwright-core drives only Chromium
 // here. Just what the tests use: a session, navigation, scripts, elements and frames.
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "./harness.mjs";
 
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.on("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
-}
 
 /// Starts `xvfb-run -a WebKitWebDriver` on a free port, in a process group of its own so that
 /// `stop()` ends the driver, the browser and the X server together, and waits for them.

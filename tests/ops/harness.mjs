@@ -5,14 +5,14 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import http from "node:http";
-import { createServer, connect } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { DEMO, bin, jose } from "../e2e/harness.mjs";
+import { DEMO, bin, freePort, jose } from "../e2e/harness.mjs";
 
-export { DEMO, bin, jose, sleep };
+export { DEMO, bin, freePort, jose, sleep };
 export const root = resolve(import.meta.dirname, "../..");
 export const now = () => performance.now();
 
@@ -149,17 +149,6 @@ export function openFiles(pid) {
   }
 }
 
-/// A TCP port that was free a moment ago on 127.0.0.1.
-export function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.on("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // HTTP. `request` never throws: `status` is 0 and `error` says why when no answer came.

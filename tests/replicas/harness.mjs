@@ -7,17 +7,16 @@
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { after, before } from "node:test";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { randomInt } from "node:crypto";
 import { promisify } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { DEMO, bin, jose } from "../e2e/harness.mjs";
+import { DEMO, bin, freePort, jose } from "../e2e/harness.mjs";
 
 export const root = resolve(import.meta.dirname, "../..");
-export { DEMO, bin, jose, sleep };
+export { DEMO, bin, freePort, jose, sleep };
 export const DATABASE_URL = process.env.PINFRAME_TEST_DATABASE_URL;
 export const PGCLUSTER = process.env.PINFRAME_TEST_PGCLUSTER;
 /// `false`, or why the tests of a file cannot run (node:test's `skip` option takes it as the message).
@@ -92,17 +91,6 @@ async function spawnUntil(program, args, env, ready, what, timeoutMs = 30_000) {
   return { child, out, value };
 }
 
-/// A TCP port that was free a moment ago on 127.0.0.1 (the kernel's pick for port 0).
-export function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.on("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
