@@ -21,6 +21,13 @@ pub const DEFAULT_HIDE_AFTER_SECONDS: u32 = 30;
 /// The longest an issuer may have a revealed PIN stay on screen, in seconds.
 pub const MAX_HIDE_AFTER_SECONDS: u32 = 300;
 
+/// The `error` of a view's 404 when the card is registered but the issuer's CMS has no PIN for it
+/// (an unknown card is `not_found`). The token is not used up.
+pub const NO_PIN: &str = "no_pin";
+
+/// Refused set-PIN attempts a token survives: the third refusal is answered and uses the token up.
+pub const MAX_SET_ATTEMPTS: u32 = 3;
+
 /// The issuer's PIN policy as the session sends it to the widget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

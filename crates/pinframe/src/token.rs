@@ -29,8 +29,7 @@ use zeroize::Zeroizing;
 use crate::state::AppState;
 use crate::store::TokenRecord;
 
-/// Refused set-PIN attempts a token survives; the third refusal uses it up.
-pub const MAX_SET_ATTEMPTS: u32 = 3;
+pub use pinframe_protocol::widget::MAX_SET_ATTEMPTS;
 
 /// A new PIN-control token and the hash under which it is stored.
 pub struct NewToken {
