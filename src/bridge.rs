@@ -1,5 +1,5 @@
 //! Every call between the widget and its host, in one place (`docs/protocol.md`, "Host events and commands"):
-//! `window.android_handler.<event>()`, `webkit.messageHandlers.ios_handler.postMessage({event})`
+//! `window.android_handler.<event>()` (with `pin_valid`'s boolean or `error`'s code), `webkit.messageHandlers.ios_handler.postMessage({event})`
 //! and `window.parent.postMessage({event}, parentOrigin)`. Never to `"*"`. The names and payloads
 //! are `pinframe_protocol::host`'s.
 
@@ -8,6 +8,8 @@ use pinframe_protocol::host::{HostCommand, ResizeMessage, ANDROID_HANDLER, IOS_H
 use pinframe_protocol::HostEvent;
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
+
+use crate::state::Failure;
 
 fn get(target: &JsValue, key: &str) -> Option<JsValue> {
     Reflect::get(target, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
@@ -31,9 +33,10 @@ pub fn notify(event: HostEvent, parent_origins: &[String]) {
     // Android: an object injected with @JavascriptInterface, one method per event.
     if let Some(handler) = get(global, ANDROID_HANDLER) {
         if let Some(method) = get(&handler, event.name()).and_then(|m| m.dyn_into::<Function>().ok()) {
-            let _ = match event.pin_valid() {
-                Some(valid) => method.call1(&handler, &valid.into()),
-                None => method.call0(&handler),
+            let _ = match (event.pin_valid(), event.code()) {
+                (Some(valid), _) => method.call1(&handler, &valid.into()),
+                (_, Some(code)) => method.call1(&handler, &code.as_str().into()),
+                _ => method.call0(&handler),
             };
         }
     }
@@ -54,6 +57,15 @@ pub fn notify(event: HostEvent, parent_origins: &[String]) {
                 let _ = parent.post_message(&message(event), origin);
             }
         }
+    }
+}
+
+/// Tells the host that a flow stopped: `error` with its code, then `final_event`
+/// (`view_pin_error` or `set_pin_error`) when only a new link can help.
+pub fn report_failure(failure: Failure, final_event: HostEvent, parent_origins: &[String]) {
+    notify(HostEvent::Error(failure.code()), parent_origins);
+    if !failure.retryable() {
+        notify(final_event, parent_origins);
     }
 }
 

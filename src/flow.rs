@@ -6,13 +6,13 @@ use std::rc::Rc;
 use pinframe_core::pinblock::hex_encode;
 use pinframe_core::rand_core::{OsRng, RngCore};
 use pinframe_core::{jwe, Pin, PrivateJwk};
-use pinframe_protocol::widget::{SessionResponse, ViewRequest, ViewResponse, SESSION_PATH, VIEW_PATH};
+use pinframe_protocol::widget::{SessionResponse, ViewRequest, ViewResponse, NO_PIN, SESSION_PATH, VIEW_PATH};
 use pinframe_protocol::{Action, ErrorBody, Origin};
 use serde_json::value::RawValue;
-use zeroize::Zeroizing;
 
 use crate::api::{self, Answer};
 use crate::framing::Parent;
+use crate::link;
 use crate::state::{Display, Failure};
 
 /// The result of the flow, and the origins a desktop parent may be told it through.
@@ -22,15 +22,47 @@ pub struct Outcome {
     pub parent_origins: Rc<[String]>,
     /// The session's language, once the session is known.
     pub language: Option<String>,
+    /// When the token expires (this device's clock, ms), once the session is known.
+    pub deadline_ms: Option<f64>,
 }
 
-/// Maps a refused answer to what the cardholder is told.
+/// Maps a refused answer to what the cardholder is told. A 401 does not say whether the token
+/// was used or expired; [`refused`] tells them apart where the widget knows the expiry.
 pub(crate) fn failure_for(answer: &Answer) -> Failure {
     match answer.status {
         401 => Failure::Refused,
         403 => Failure::WrongPage,
-        _ => Failure::Unavailable,
+        404 if error_code(answer).as_deref() == Some(NO_PIN) => Failure::NoPin,
+        408 | 429 | 500..=599 => Failure::Unavailable,
+        _ => Failure::Broken,
     }
+}
+
+fn error_code(answer: &Answer) -> Option<String> {
+    serde_json::from_str::<ErrorBody>(&answer.body).ok().map(|body| body.error)
+}
+
+/// A refusal of the token, as the cardholder should hear it: expired once its known expiry has
+/// passed, else no longer valid.
+pub(crate) fn refused(deadline_ms: Option<f64>, now_ms: f64) -> Failure {
+    if deadline_ms.is_some_and(|deadline| now_ms >= deadline) {
+        Failure::Expired
+    } else {
+        Failure::Refused
+    }
+}
+
+/// [`failure_for`], with a 401 after the token's known expiry told as expired.
+pub(crate) fn failure_at(answer: &Answer, deadline_ms: Option<f64>) -> Failure {
+    match failure_for(answer) {
+        Failure::Refused => refused(deadline_ms, link::now_ms()),
+        other => other,
+    }
+}
+
+/// When a token the session says lives `expires_in` more seconds expires, by this device's clock.
+pub(crate) fn deadline_of(session: &SessionResponse) -> f64 {
+    link::now_ms() + session.expires_in.max(0) as f64 * 1000.0
 }
 
 /// Where a desktop parent may hear about a token: its `parentOrigin` alone, or nowhere.
@@ -68,21 +100,24 @@ pub fn pin_from_plaintext(plaintext: &[u8]) -> Result<Pin, Failure> {
     Pin::parse(text).map_err(|_| Failure::Broken)
 }
 
-pub async fn view_pin(token: Zeroizing<String>) -> Outcome {
+/// Session, ephemeral key, view request, decryption, with `token`. `deadline_ms` is the token's
+/// expiry when an earlier attempt's session named it.
+pub async fn view_pin(token: &str, mut deadline_ms: Option<f64>) -> Outcome {
     // Until the service names the token's origin, no desktop parent hears anything.
     let mut parent_origins: Rc<[String]> = Rc::from([]);
     let mut language = None;
     let correlation = correlation_id();
     let result = async {
-        let session = api::post(SESSION_PATH, &token, &correlation, None);
+        let session = api::post(SESSION_PATH, token, &correlation, None);
         // The ephemeral key is made while the session request is on the network.
         let key = PrivateJwk::generate(&mut OsRng);
-        let answer = session.await.map_err(|_| Failure::Unavailable)?;
+        let answer = session.await.map_err(|_| Failure::NoNetwork)?;
         if answer.status != 200 {
             parent_origins = refusal_origins(&answer);
-            return Err(failure_for(&answer));
+            return Err(failure_at(&answer, deadline_ms));
         }
         let session: SessionResponse = serde_json::from_str(&answer.body).map_err(|_| Failure::Unavailable)?;
+        deadline_ms = Some(deadline_of(&session));
         // From here on, only the origin this token was issued for hears about it.
         parent_origins = origins_of(session.parent_origin.as_ref());
         language = session.language.clone();
@@ -95,16 +130,16 @@ pub async fn view_pin(token: Zeroizing<String>) -> Outcome {
 
         let epk = RawValue::from_string(key.public().to_json()).map_err(|_| Failure::Broken)?;
         let body = serde_json::to_string(&ViewRequest { epk }).map_err(|_| Failure::Broken)?;
-        let answer = api::post(VIEW_PATH, &token, &correlation, Some(&body)).await.map_err(|_| Failure::Unavailable)?;
+        let answer = api::post(VIEW_PATH, token, &correlation, Some(&body)).await.map_err(|_| Failure::NoNetwork)?;
         if answer.status != 200 {
-            return Err(failure_for(&answer));
+            return Err(failure_at(&answer, deadline_ms));
         }
         let view: ViewResponse = serde_json::from_str(&answer.body).map_err(|_| Failure::Broken)?;
         let plaintext = jwe::decrypt(&key, &view.encrypted_pin).map_err(|_| Failure::Broken)?;
         Ok((pin_from_plaintext(&plaintext)?, display))
     }
     .await;
-    Outcome { result, parent_origins, language }
+    Outcome { result, parent_origins, language, deadline_ms }
 }
 
 #[cfg(test)]
@@ -143,6 +178,21 @@ mod tests {
         assert_eq!(failure_for(&answer(401)), Failure::Refused);
         assert_eq!(failure_for(&answer(403)), Failure::WrongPage);
         assert_eq!(failure_for(&answer(503)), Failure::Unavailable);
-        assert_eq!(failure_for(&answer(400)), Failure::Unavailable);
+        assert_eq!(failure_for(&answer(500)), Failure::Unavailable);
+        assert_eq!(failure_for(&answer(429)), Failure::Unavailable);
+        assert_eq!(failure_for(&answer(400)), Failure::Broken);
+        assert_eq!(failure_for(&answer(404)), Failure::Broken);
+        let no_pin = Answer { status: 404, body: r#"{"error":"no_pin","message":"…"}"#.to_owned() };
+        assert_eq!(failure_for(&no_pin), Failure::NoPin);
+        let unknown = Answer { status: 404, body: r#"{"error":"not_found","message":"…"}"#.to_owned() };
+        assert_eq!(failure_for(&unknown), Failure::Broken);
+    }
+
+    #[test]
+    fn a_refusal_after_the_known_expiry_is_an_expiry() {
+        assert_eq!(refused(None, 1_000.0), Failure::Refused);
+        assert_eq!(refused(Some(2_000.0), 1_000.0), Failure::Refused);
+        assert_eq!(refused(Some(1_000.0), 1_000.0), Failure::Expired);
+        assert_eq!(refused(Some(1_000.0), 5_000.0), Failure::Expired);
     }
 }

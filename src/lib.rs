@@ -12,6 +12,7 @@ pub mod fragment;
 pub mod framing;
 pub mod hooks;
 pub mod i18n;
+pub mod link;
 pub mod locale;
 pub mod set_state;
 pub mod state;

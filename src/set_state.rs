@@ -61,18 +61,39 @@ pub struct SetState {
     pub new_len: usize,
     pub confirm_len: usize,
     pub check: Option<Result<(), FormProblem>>,
-    /// A submission was refused (by the widget's check or by the service): show every message now.
+    /// What the last refused submission was refused for (by the widget's check or by the
+    /// service), until the cardholder types again.
     pub refused: Option<FormProblem>,
+    /// A submission was refused: from now on every message shows as soon as it applies.
+    pub insist: bool,
+    /// A submission that did not get through, and may on a second try; the form keeps what was typed.
+    pub trouble: Option<Failure>,
 }
 
 #[derive(Debug)]
 pub enum SetAction {
-    Ready { policy: PinPolicy, parent_origins: Rc<[String]> },
-    Typed { new_len: usize, confirm_len: usize, check: Result<(), FormProblem> },
+    Ready {
+        policy: PinPolicy,
+        parent_origins: Rc<[String]>,
+    },
+    Typed {
+        new_len: usize,
+        confirm_len: usize,
+        check: Result<(), FormProblem>,
+    },
     Submitting,
     Refused(FormProblem),
+    /// The submission failed in a way that may pass ([`Failure::retryable`]): back to the form.
+    Trouble(Failure),
     Done,
-    Fail { failure: Failure, parent_origins: Option<Rc<[String]>> },
+    Fail {
+        failure: Failure,
+        parent_origins: Option<Rc<[String]>>,
+    },
+    /// "Try again" after the session failed in a way that may pass: back to loading.
+    Retry,
+    /// The unused token expired.
+    Expire,
 }
 
 impl Reducible for SetState {
@@ -87,6 +108,8 @@ impl Reducible for SetState {
             confirm_len: self.confirm_len,
             check: self.check,
             refused: self.refused,
+            insist: self.insist,
+            trouble: self.trouble,
         };
         match (&self.phase, action) {
             (SetPhase::Loading, SetAction::Ready { policy, parent_origins }) => {
@@ -97,15 +120,28 @@ impl Reducible for SetState {
             (SetPhase::Ready, SetAction::Typed { new_len, confirm_len, check }) => {
                 next.phase = SetPhase::Ready;
                 (next.new_len, next.confirm_len, next.check) = (new_len, confirm_len, Some(check));
-                // A refusal stands until the cardholder fixes what it was about.
-                if check.is_ok() {
-                    next.refused = None;
-                }
+                // From the next keystroke on, the messages are the live check's.
+                next.refused = None;
             }
-            (SetPhase::Ready, SetAction::Submitting) => next.phase = SetPhase::Submitting,
+            (SetPhase::Ready, SetAction::Submitting) => {
+                next.phase = SetPhase::Submitting;
+                next.trouble = None;
+            }
             (SetPhase::Ready | SetPhase::Submitting, SetAction::Refused(problem)) => {
                 next.phase = SetPhase::Ready;
                 next.refused = Some(problem);
+                next.insist = true;
+            }
+            (SetPhase::Submitting, SetAction::Trouble(failure)) if failure.retryable() => {
+                next.phase = SetPhase::Ready;
+                next.trouble = Some(failure);
+            }
+            (SetPhase::Failed(failure), SetAction::Retry) if failure.retryable() => next.phase = SetPhase::Loading,
+            (SetPhase::Ready | SetPhase::Submitting, SetAction::Expire) => {
+                next.phase = SetPhase::Failed(Failure::Expired)
+            }
+            (SetPhase::Failed(failure), SetAction::Expire) if failure.retryable() => {
+                next.phase = SetPhase::Failed(Failure::Expired);
             }
             (SetPhase::Submitting, SetAction::Done) => next.phase = SetPhase::Done,
             (
@@ -124,15 +160,16 @@ impl Reducible for SetState {
 }
 
 impl SetState {
-    /// The message under the new-PIN field: once it is as long as the policy's minimum (no nagging
-    /// at the first digit), or after a refused submission.
+    /// The message under the new-PIN field, from the check of what is typed now (or, until the next
+    /// keystroke, the refusal): once it is as long as the policy's minimum (no nagging at the
+    /// first digit), or at once after a refused submission. It goes as soon as the PIN is valid.
     pub fn new_pin_message(&self) -> Option<Key> {
-        let problem = match (self.check, self.refused) {
-            (_, Some(FormProblem::Policy(v))) => Some(FormProblem::Policy(v)),
-            (Some(Err(p @ FormProblem::Policy(_))), _) => Some(p),
+        let problem = match (self.refused, self.check) {
+            (Some(p @ FormProblem::Policy(_)), _) => Some(p),
+            (_, Some(Err(p @ FormProblem::Policy(_)))) => Some(p),
             _ => None,
         }?;
-        let shown = self.refused.is_some()
+        let shown = self.insist
             || self.new_len >= self.policy.min_len()
             || self.new_len > 0 && {
                 matches!(problem, FormProblem::Policy(Violation::NotDigits | Violation::TooLong))
@@ -140,11 +177,14 @@ impl SetState {
         shown.then(|| problem.key())
     }
 
-    /// The message under the confirmation field: once it is as long as the new PIN, or after a
-    /// refused submission.
+    /// The message under the confirmation field: once it is as long as the new PIN, or at once
+    /// after a refused submission; it goes as soon as both match.
     pub fn confirm_message(&self) -> Option<Key> {
-        let mismatch = self.check == Some(Err(FormProblem::Mismatch)) || self.refused == Some(FormProblem::Mismatch);
-        let shown = self.refused.is_some() || (self.confirm_len > 0 && self.confirm_len >= self.new_len);
+        let mismatch = match self.refused {
+            Some(refused) => refused == FormProblem::Mismatch,
+            None => self.check == Some(Err(FormProblem::Mismatch)),
+        };
+        let shown = self.insist || (self.confirm_len > 0 && self.confirm_len >= self.new_len);
         (mismatch && shown).then_some(Key::Mismatch)
     }
 }
@@ -189,12 +229,45 @@ mod tests {
     }
 
     #[test]
-    fn a_refusal_shows_until_fixed_and_submission_is_one_at_a_time() {
+    fn messages_follow_every_keystroke_after_a_refusal() {
         let state = typed(ready(), "25", "");
         let state = state.reduce(SetAction::Refused(FormProblem::Policy(Violation::TooShort)));
         assert_eq!(state.new_pin_message(), Some(Key::PolicyTooShort));
+        assert_eq!(state.confirm_message(), None);
+        // Still too short: said at once, without waiting for the minimum length.
+        let state = typed(state, "258", "");
+        assert_eq!(state.new_pin_message(), Some(Key::PolicyTooShort));
+        // Fixed, with the confirmation still to type: the stale message is gone.
+        let state = typed(state, "2580", "");
+        assert_eq!(state.new_pin_message(), None);
+        assert_eq!(state.confirm_message(), Some(Key::Mismatch));
         let state = typed(state, "2580", "2580");
-        assert_eq!(state.refused, None);
+        assert_eq!((state.new_pin_message(), state.confirm_message()), (None, None));
+        // And back: breaking it again shows the new problem at once.
+        let state = typed(state, "1111", "2580");
+        assert_eq!(state.new_pin_message(), Some(Key::PolicyAllSame));
+    }
+
+    #[test]
+    fn a_submission_that_did_not_get_through_keeps_the_form() {
+        let state = typed(ready(), "2580", "2580").reduce(SetAction::Submitting);
+        let state = state.reduce(SetAction::Trouble(Failure::NoNetwork));
+        assert_eq!((&state.phase, state.trouble), (&SetPhase::Ready, Some(Failure::NoNetwork)));
+        assert_eq!(state.new_len, 4, "what was typed stays");
+        let state = state.reduce(SetAction::Submitting);
+        assert_eq!(state.trouble, None);
+        let final_failure = state.reduce(SetAction::Trouble(Failure::Refused));
+        assert_eq!(final_failure.phase, SetPhase::Submitting, "only a failure that may pass goes back to the form");
+        let expired = typed(ready(), "25", "").reduce(SetAction::Expire);
+        assert_eq!(expired.phase, SetPhase::Failed(Failure::Expired));
+        let offline =
+            Rc::<SetState>::default().reduce(SetAction::Fail { failure: Failure::NoNetwork, parent_origins: None });
+        assert_eq!(offline.reduce(SetAction::Retry).phase, SetPhase::Loading);
+    }
+
+    #[test]
+    fn submission_is_one_at_a_time() {
+        let state = typed(ready(), "2580", "2580");
         let state = state.reduce(SetAction::Submitting);
         assert_eq!(state.phase, SetPhase::Submitting);
         let same = state.clone().reduce(SetAction::Submitting);

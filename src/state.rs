@@ -5,37 +5,86 @@ use std::rc::Rc;
 use pinframe_core::Pin;
 use yew::Reducible;
 
+use pinframe_protocol::host::ErrorCode;
+
 use crate::i18n::Key;
 
 /// Why the flow stopped. Each has one message for the cardholder; none says more than they need.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {
-    /// The page was opened without a token in its fragment.
+    /// The page was opened without a token in its fragment (and none was kept for a reload).
     MissingToken,
-    /// The service refused the token: unknown, expired or already used.
+    /// The service refused the token: unknown, already used, or used up by refused attempts. Its
+    /// 401 does not say which, on purpose.
     Refused,
+    /// The token expired before it was used (the widget knows when, from the session).
+    Expired,
+    /// The service refused set-PIN attempts until the token was used up.
+    TooManyAttempts,
+    /// The card has no PIN at the issuer's CMS yet.
+    NoPin,
     /// The token is for another page (a set-PIN link opened as view, say).
     WrongPage,
     /// The page is framed by another origin than the token's `parentOrigin` (or, for a webview's
     /// token, framed at all): the PIN is neither asked for nor taken ([`crate::framing`]).
     WrongHost,
-    /// The service or the network could not be reached, or answered with an error.
+    /// No answer came: the device is offline or the request did not get through.
+    NoNetwork,
+    /// The service answered that it (or its database, or the CMS) is unavailable.
     Unavailable,
     /// The answer could not be decrypted or read.
     Broken,
 }
 
 impl Failure {
+    pub const ALL: [Failure; 10] = [
+        Self::MissingToken,
+        Self::Refused,
+        Self::Expired,
+        Self::TooManyAttempts,
+        Self::NoPin,
+        Self::WrongPage,
+        Self::WrongHost,
+        Self::NoNetwork,
+        Self::Unavailable,
+        Self::Broken,
+    ];
+
     /// What the cardholder is told, from the message catalogues.
     pub fn key(self) -> Key {
         match self {
             Self::MissingToken => Key::FailureMissingToken,
             Self::Refused => Key::FailureRefused,
+            Self::Expired => Key::FailureExpired,
+            Self::TooManyAttempts => Key::FailureTooMany,
+            Self::NoPin => Key::FailureNoPin,
             Self::WrongPage => Key::FailureWrongPage,
             Self::WrongHost => Key::FailureWrongHost,
+            Self::NoNetwork => Key::FailureNoNetwork,
             Self::Unavailable => Key::FailureUnavailable,
             Self::Broken => Key::FailureBroken,
         }
+    }
+
+    /// The `code` of the host's `error` event.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Self::MissingToken => ErrorCode::LinkMissing,
+            Self::Refused => ErrorCode::LinkInvalid,
+            Self::Expired => ErrorCode::LinkExpired,
+            Self::TooManyAttempts => ErrorCode::TooManyAttempts,
+            Self::NoPin => ErrorCode::NoPin,
+            Self::WrongPage => ErrorCode::WrongPage,
+            Self::WrongHost => ErrorCode::WrongHost,
+            Self::NoNetwork => ErrorCode::NoNetwork,
+            Self::Unavailable => ErrorCode::ServiceUnavailable,
+            Self::Broken => ErrorCode::Failed,
+        }
+    }
+
+    /// Whether trying again with the same token can help: the widget offers "Try again".
+    pub fn retryable(self) -> bool {
+        self.code().retryable()
     }
 }
 
@@ -81,8 +130,19 @@ pub struct ViewState {
 
 #[derive(Debug)]
 pub enum ViewAction {
-    Reveal { pin: Pin, display: Display, parent_origins: Rc<[String]> },
-    Fail { failure: Failure, parent_origins: Rc<[String]> },
+    Reveal {
+        pin: Pin,
+        display: Display,
+        parent_origins: Rc<[String]>,
+    },
+    Fail {
+        failure: Failure,
+        parent_origins: Rc<[String]>,
+    },
+    /// "Try again" after a failure that may pass: back to loading, with the same token.
+    Retry,
+    /// The unused token expired while a failure that may pass was shown.
+    Expire,
 }
 
 impl Reducible for ViewState {
@@ -96,7 +156,14 @@ impl Reducible for ViewState {
             (Phase::Loading, ViewAction::Fail { failure, parent_origins }) => {
                 Rc::new(Self { phase: Phase::Failed(failure), parent_origins })
             }
-            // The flow ends once: a late answer cannot replace a shown PIN or a reported failure.
+            (Phase::Failed(failure), ViewAction::Retry) if failure.retryable() => {
+                Rc::new(Self { phase: Phase::Loading, parent_origins: self.parent_origins.clone() })
+            }
+            (Phase::Failed(failure), ViewAction::Expire) if failure.retryable() => {
+                Rc::new(Self { phase: Phase::Failed(Failure::Expired), parent_origins: self.parent_origins.clone() })
+            }
+            // Otherwise the flow ends once: a late answer cannot replace a shown PIN or a final
+            // failure.
             _ => self,
         }
     }
@@ -147,16 +214,34 @@ mod tests {
     }
 
     #[test]
+    fn only_a_failure_that_may_pass_is_tried_again() {
+        let offline = reduce(Rc::default(), fail(Failure::NoNetwork));
+        let again = reduce(offline, ViewAction::Retry);
+        assert!(matches!(again.phase, Phase::Loading));
+        let shown = reduce(again, reveal("2468"));
+        assert!(matches!(shown.phase, Phase::Shown(..)));
+
+        let refused = reduce(Rc::default(), fail(Failure::Refused));
+        assert!(Rc::ptr_eq(&reduce(refused.clone(), ViewAction::Retry), &refused));
+
+        let down = reduce(Rc::default(), fail(Failure::Unavailable));
+        let expired = reduce(down, ViewAction::Expire);
+        assert!(matches!(expired.phase, Phase::Failed(Failure::Expired)));
+        assert!(Rc::ptr_eq(&reduce(expired.clone(), ViewAction::Retry), &expired));
+    }
+
+    #[test]
+    fn failures_have_distinct_messages_and_codes() {
+        let keys: std::collections::HashSet<_> = Failure::ALL.iter().map(|f| f.key()).collect();
+        let codes: std::collections::HashSet<_> = Failure::ALL.iter().map(|f| f.code()).collect();
+        assert_eq!((keys.len(), codes.len()), (Failure::ALL.len(), Failure::ALL.len()));
+        let retried: Vec<_> = Failure::ALL.into_iter().filter(|f| f.retryable()).collect();
+        assert_eq!(retried, [Failure::NoNetwork, Failure::Unavailable]);
+    }
+
+    #[test]
     fn every_failure_has_a_sentence() {
-        let all = [
-            Failure::MissingToken,
-            Failure::Refused,
-            Failure::WrongPage,
-            Failure::WrongHost,
-            Failure::Unavailable,
-            Failure::Broken,
-        ];
-        for f in all {
+        for f in Failure::ALL {
             for lang in crate::i18n::Lang::ALL {
                 assert!(lang.text(f.key()).ends_with(['.', '。']), "{lang:?} {f:?}");
             }

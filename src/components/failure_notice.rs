@@ -1,9 +1,11 @@
 //! A failure, in words the cardholder can act on. It takes the focus, so a screen reader reads it
-//! and a keyboard user starts from it; `on_shown` fires once it is on screen.
+//! and a keyboard user starts from it; `on_shown` fires once it is on screen. When trying again
+//! with the same link can help, a "Try again" button follows it.
 
 use yew::prelude::*;
 
 use crate::hooks::use_focus_on_mount;
+use crate::i18n::Key;
 use crate::locale::use_locale;
 use crate::state::Failure;
 
@@ -11,6 +13,12 @@ use crate::state::Failure;
 pub struct FailureNoticeProps {
     pub failure: Failure,
     pub on_shown: Callback<()>,
+    /// Offered only for a failure that may pass ([`Failure::retryable`]).
+    #[prop_or_default]
+    pub on_retry: Option<Callback<()>>,
+    /// A sentence said before the failure's own (what did not happen).
+    #[prop_or_default]
+    pub lead: Option<Key>,
 }
 
 #[component]
@@ -21,9 +29,24 @@ pub fn FailureNotice(props: &FailureNoticeProps) -> Html {
         let on_shown = props.on_shown.clone();
         use_effect_with(props.failure, move |_| on_shown.emit(()));
     }
+    let retry = props.on_retry.as_ref().filter(|_| props.failure.retryable()).map(|on_retry| {
+        let onclick = on_retry.reform(|_: MouseEvent| ());
+        html! {
+            <div class="pinframe-actions">
+                <button type="button" class="pinframe-toggle pinframe-retry" {onclick}>{ locale.text(Key::TryAgain) }</button>
+            </div>
+        }
+    });
     html! {
-        <p class="pinframe-error" role="alert" tabindex="-1" ref={node} data-failure={format!("{:?}", props.failure)}>
-            { locale.text(props.failure.key()) }
-        </p>
+        <div class="pinframe-failure">
+            <p class="pinframe-error" role="alert" tabindex="-1" ref={node}
+                data-failure={format!("{:?}", props.failure)} data-code={props.failure.code().as_str()}>
+                if let Some(lead) = props.lead {
+                    { locale.text(lead) }{ " " }
+                }
+                { locale.text(props.failure.key()) }
+            </p>
+            { for retry }
+        </div>
     }
 }

@@ -1,11 +1,14 @@
 //! The revealed PIN. It is shown digit by digit, and read digit by digit by a screen reader (a
 //! live region announces it). It hides itself after the issuer's time (30 s unless the session
 //! says otherwise) and whenever the page is hidden; the reveal control shows it again. Copying it
-//! is blocked unless the issuer allows it, in which case a copy control appears.
+//! is blocked unless the issuer allows it, in which case a copy control appears: with copying off,
+//! neither the digits nor the screen reader's sentence can be selected, and copy, cut, the context
+//! menu and dragging are refused while the PIN is on the page.
 //! `on_shown` fires after it is first in the page, which is when the host hears `view_pin_success`.
 
 use std::rc::Rc;
 
+use gloo_events::{EventListener, EventListenerOptions};
 use gloo_timers::callback::Timeout;
 use pinframe_core::Pin;
 use wasm_bindgen_futures::JsFuture;
@@ -77,7 +80,21 @@ pub fn PinDisplay(props: &PinDisplayProps) -> Html {
         })
     };
     let allow_copy = props.display.allow_copy;
-    let block_copy = Callback::from(move |event: Event| {
+    // With copying off, no copy or cut anywhere in the page while the PIN is in it: a select-all
+    // reaches the PIN's digits and the screen reader's sentence wherever the selection starts.
+    use_effect_with(allow_copy, |allow_copy| {
+        let listeners = (!*allow_copy).then(|| {
+            let document = web_sys::window().and_then(|w| w.document())?;
+            let block = |kind: &'static str| {
+                let options = EventListenerOptions::enable_prevent_default();
+                EventListener::new_with_options(&document, kind, options, |event| event.prevent_default())
+            };
+            Some([block("copy"), block("cut")])
+        });
+        move || drop(listeners)
+    });
+    // Nor a context menu or a drag from the PIN.
+    let block = Callback::from(move |event: Event| {
         if !allow_copy {
             event.prevent_default();
         }
@@ -121,9 +138,10 @@ pub fn PinDisplay(props: &PinDisplayProps) -> Html {
         (false, true) => "pinframe-pin pinframe-pin-hidden pinframe-pin-copyable",
     };
     html! {
-        <div class="pinframe-reveal-area" oncopy={block_copy.clone()} oncut={block_copy}>
+        <div class="pinframe-reveal-area" oncontextmenu={block.reform(|e: MouseEvent| e.into())}
+            ondragstart={block.reform(|e: DragEvent| e.into())}>
             <p class={pin_class} id={PIN_ID} aria-hidden="true" data-revealed={shown.to_string()}>{ for digits }</p>
-            <p class="pinframe-sr-only" aria-live="polite" aria-atomic="true">{ announcement.as_str() }</p>
+            <p class="pinframe-sr-only pinframe-announce" aria-live="polite" aria-atomic="true">{ announcement.as_str() }</p>
             <div class="pinframe-actions">
                 <button type="button" class="pinframe-toggle pinframe-reveal" aria-controls={PIN_ID} onclick={toggle}>
                     { locale.text(if shown { Key::HidePin } else { Key::ShowPin }) }

@@ -61,9 +61,9 @@ pub fn SetPage() -> Html {
     let body = match &state.phase {
         SetPhase::Loading => html! { <Loading message={Key::LoadingSet} /> },
         SetPhase::Failed(failure) => {
-            let origins = state.parent_origins.clone();
-            let on_shown = Callback::from(move |()| bridge::notify(HostEvent::SetPinError, &origins));
-            html! { <FailureNotice failure={*failure} {on_shown} /> }
+            let (failure, origins) = (*failure, state.parent_origins.clone());
+            let on_shown = Callback::from(move |()| bridge::report_failure(failure, HostEvent::SetPinError, &origins));
+            html! { <FailureNotice {failure} {on_shown} on_retry={flow.on_retry.clone()} /> }
         }
         SetPhase::Done => html! { <Done /> },
         SetPhase::Ready | SetPhase::Submitting => {
@@ -74,6 +74,16 @@ pub fn SetPage() -> Html {
                 Callback::from(move |_: MouseEvent| revealed.set(!*revealed))
             };
             let (min, max) = (state.policy.min_len().to_string(), state.policy.max_len().to_string());
+            // A submission that did not get through: said above the buttons, with "Try again",
+            // which submits what is still typed.
+            let trouble = state.trouble.map(|failure| {
+                let origins = state.parent_origins.clone();
+                let on_shown =
+                    Callback::from(move |()| bridge::report_failure(failure, HostEvent::SetPinError, &origins));
+                html! {
+                    <FailureNotice {failure} {on_shown} lead={Key::SetFailed} on_retry={flow.on_submit.clone()} />
+                }
+            });
             html! {
                 <form class="pinframe-form" {onsubmit} novalidate=true>
                     <p class="pinframe-hint">
@@ -85,6 +95,9 @@ pub fn SetPage() -> Html {
                     <PinField id="pinframe-confirm-pin" label={Key::ConfirmPinLabel} node_ref={flow.confirm_pin.clone()}
                         revealed={*revealed} max_len={state.policy.max_len()} message={state.confirm_message()}
                         disabled={submitting} on_input={flow.on_input.clone()} />
+                    // Always in the form, so that the fields before it keep their place (and
+                    // what is typed in them) when the message comes and goes.
+                    <div class="pinframe-trouble">{ for trouble }</div>
                     <div class="pinframe-actions">
                         <button type="button" class="pinframe-toggle" aria-controls="pinframe-new-pin pinframe-confirm-pin"
                             onclick={toggle}>

@@ -16,27 +16,27 @@ use crate::state::Phase;
 #[component]
 pub fn ViewPage() -> Html {
     let locale = use_locale();
-    let state = use_view_pin();
+    let flow = use_view_pin();
+    let state = &*flow.state;
     use_resize_reporter(state.parent_origins.clone());
-    let notify = |event: HostEvent| {
-        let origins = state.parent_origins.clone();
-        Callback::from(move |()| bridge::notify(event, &origins))
-    };
     let busy = matches!(state.phase, Phase::Loading);
+    let body = match &state.phase {
+        Phase::Loading => html! { <Loading message={Key::LoadingView} /> },
+        Phase::Shown(pin, display) => {
+            let origins = state.parent_origins.clone();
+            let on_shown = Callback::from(move |()| bridge::notify(HostEvent::ViewPinSuccess, &origins));
+            html! { <PinDisplay pin={pin.clone()} display={*display} {on_shown} /> }
+        }
+        Phase::Failed(failure) => {
+            let (failure, origins) = (*failure, state.parent_origins.clone());
+            let on_shown = Callback::from(move |()| bridge::report_failure(failure, HostEvent::ViewPinError, &origins));
+            html! { <FailureNotice {failure} {on_shown} on_retry={flow.on_retry.clone()} /> }
+        }
+    };
     html! {
         <main class="pinframe pinframe-view" aria-busy={busy.to_string()}>
             <h1 class="pinframe-title">{ locale.text(Key::ViewHeading) }</h1>
-            {
-                match &state.phase {
-                    Phase::Loading => html! { <Loading message={Key::LoadingView} /> },
-                    Phase::Shown(pin, display) => html! {
-                        <PinDisplay pin={pin.clone()} display={*display} on_shown={notify(HostEvent::ViewPinSuccess)} />
-                    },
-                    Phase::Failed(failure) => html! {
-                        <FailureNotice failure={*failure} on_shown={notify(HostEvent::ViewPinError)} />
-                    },
-                }
-            }
+            { body }
         </main>
     }
 }

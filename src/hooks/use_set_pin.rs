@@ -1,24 +1,26 @@
 //! The set flow: session, then the form; each input change checks the form and tells the host
 //! `pin_valid`; a submission (button, host `set_pin()`, or the parent's `postMessage`) encrypts the
-//! new PIN to the service key and sends it.
+//! new PIN to the service key and sends it. A session or a submission that did not get through can
+//! be tried again with the same token; the form keeps what was typed (in the inputs only).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, Pin, PinPolicy, PublicJwk, Violation};
-use pinframe_protocol::widget::{pin_plaintext, SessionResponse, SetRequest, SESSION_PATH, SET_PATH};
+use pinframe_protocol::widget::{pin_plaintext, SessionResponse, SetRequest, MAX_SET_ATTEMPTS, SESSION_PATH, SET_PATH};
 use pinframe_protocol::{Action, ErrorBody, HostEvent};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 use zeroize::Zeroizing;
 
-use super::use_view_pin::take_token;
-use crate::api;
+use super::use_token_expiry;
+use crate::api::{self, Answer};
 use crate::bridge::{self, SetPinCommand};
-use crate::flow::{check_parent, correlation_id, failure_for, origins_of, refusal_origins};
+use crate::flow::{check_parent, correlation_id, deadline_of, failure_at, origins_of, refusal_origins};
+use crate::link::{self, Found};
 use crate::locale::{use_locale, Locale};
-use crate::set_state::{form_check, FormProblem, SetAction, SetState};
+use crate::set_state::{form_check, FormProblem, SetAction, SetPhase, SetState};
 use crate::state::Failure;
 
 /// What a submission needs once the session is known.
@@ -28,7 +30,10 @@ struct Context {
     policy: PinPolicy,
     service_key: PublicJwk,
     parent_origins: Rc<[String]>,
+    deadline_ms: f64,
     busy: Cell<bool>,
+    /// Submissions the service refused so far; the [`MAX_SET_ATTEMPTS`]th uses the token up.
+    refusals: Cell<u32>,
 }
 
 /// The handles the set page wires into its form.
@@ -39,7 +44,12 @@ pub struct SetFlow {
     pub confirm_pin: NodeRef,
     pub on_input: Callback<()>,
     pub on_submit: Callback<()>,
+    /// "Try again" after the session failed in a way that may pass.
+    pub on_retry: Callback<()>,
 }
+
+type Token = Rc<RefCell<Option<Zeroizing<String>>>>;
+type Shared = Rc<RefCell<Option<Rc<Context>>>>;
 
 fn value(input: &NodeRef) -> Zeroizing<String> {
     Zeroizing::new(input.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default())
@@ -51,47 +61,108 @@ fn clear(input: &NodeRef) {
     }
 }
 
-async fn start(state: UseReducerHandle<SetState>, context: Rc<RefCell<Option<Rc<Context>>>>, locale: Locale) {
-    let fail = |failure, origins: Rc<[String]>| {
-        state.dispatch(SetAction::Fail { failure, parent_origins: Some(origins) });
-    };
+/// Ends the flow for good: the token is forgotten, and the page says why.
+fn fail(state: &UseReducerHandle<SetState>, failure: Failure, parent_origins: Option<Rc<[String]>>) {
+    if !failure.retryable() {
+        link::end(failure == Failure::Expired);
+    }
+    state.dispatch(SetAction::Fail { failure, parent_origins });
+}
+
+async fn start(state: UseReducerHandle<SetState>, token: Token, context: Shared, locale: Locale) {
     // Until the service names the token's origin, no desktop parent hears anything.
-    let Some(token) = take_token() else { return fail(Failure::MissingToken, Rc::from([])) };
+    let none = || Some(Rc::from([]));
+    let Some(text) = token.borrow().clone() else { return fail(&state, Failure::MissingToken, none()) };
     let correlation = correlation_id();
-    let answer = match api::post(SESSION_PATH, &token, &correlation, None).await {
+    let answer = match api::post(SESSION_PATH, &text, &correlation, None).await {
         Ok(answer) if answer.status == 200 => answer,
-        Ok(answer) => return fail(failure_for(&answer), refusal_origins(&answer)),
-        Err(_) => return fail(Failure::Unavailable, Rc::from([])),
+        Ok(answer) => return fail(&state, failure_at(&answer, link::deadline()), Some(refusal_origins(&answer))),
+        Err(_) => return fail(&state, Failure::NoNetwork, none()),
     };
     let Ok(session) = serde_json::from_str::<SessionResponse>(&answer.body) else {
-        return fail(Failure::Unavailable, Rc::from([]));
+        return fail(&state, Failure::Unavailable, none());
     };
+    let deadline_ms = deadline_of(&session);
+    link::remember_deadline(deadline_ms);
     locale.adopt(session.language.as_deref());
     let parent_origins = origins_of(session.parent_origin.as_ref());
     // Before the form is shown: only inside the page the token was issued for.
     if let Err(failure) = check_parent(session.parent_origin.as_ref()) {
-        return fail(failure, parent_origins);
+        return fail(&state, failure, Some(parent_origins));
     }
     if session.action != Action::SetPin {
-        return fail(Failure::WrongPage, parent_origins);
+        return fail(&state, Failure::WrongPage, Some(parent_origins));
     }
     let policy = session.pin_policy.to_policy();
     let service_key = PublicJwk::parse(session.encryption_jwk.get());
-    let (Ok(policy), Ok(service_key)) = (policy, service_key) else { return fail(Failure::Broken, parent_origins) };
+    let (Ok(policy), Ok(service_key)) = (policy, service_key) else {
+        return fail(&state, Failure::Broken, Some(parent_origins));
+    };
     *context.borrow_mut() = Some(Rc::new(Context {
-        token,
+        token: text,
         correlation,
         policy,
         service_key,
         parent_origins: parent_origins.clone(),
+        deadline_ms,
         busy: Cell::new(false),
+        refusals: Cell::new(0),
     }));
     state.dispatch(SetAction::Ready { policy, parent_origins });
 }
 
+/// What the service's answer to a submission means for the form.
+fn settle(state: &UseReducerHandle<SetState>, context: &Context, answer: Result<Answer, ()>) -> Option<HostEvent> {
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(()) => {
+            state.dispatch(SetAction::Trouble(Failure::NoNetwork));
+            return None;
+        }
+    };
+    match answer.status {
+        204 => {
+            link::forget();
+            state.dispatch(SetAction::Done);
+            Some(HostEvent::SetPinSuccess)
+        }
+        422 => {
+            let refusals = context.refusals.get() + 1;
+            context.refusals.set(refusals);
+            let violation = serde_json::from_str::<ErrorBody>(&answer.body)
+                .ok()
+                .and_then(|r| Violation::ALL.into_iter().find(|v| r.reason.as_deref() == Some(v.code())));
+            match violation {
+                // That refusal used the token up.
+                Some(_) if refusals >= MAX_SET_ATTEMPTS => fail(state, Failure::TooManyAttempts, None),
+                Some(violation) => {
+                    state.dispatch(SetAction::Refused(FormProblem::Policy(violation)));
+                    return Some(HostEvent::SetPinValidationError);
+                }
+                None => fail(state, Failure::Broken, None),
+            }
+            None
+        }
+        // A token refused after refused attempts was used up by them.
+        401 if context.refusals.get() > 0 => {
+            fail(state, Failure::TooManyAttempts, None);
+            None
+        }
+        _ => {
+            let failure = failure_at(&answer, Some(context.deadline_ms));
+            if failure.retryable() {
+                state.dispatch(SetAction::Trouble(failure));
+            } else {
+                fail(state, failure, None);
+            }
+            None
+        }
+    }
+}
+
 fn submit(state: &UseReducerHandle<SetState>, context: Option<Rc<Context>>, new_pin: &NodeRef, confirm_pin: &NodeRef) {
     let Some(context) = context else { return };
-    if context.busy.get() {
+    if context.busy.get() || !matches!(state.phase, SetPhase::Ready) {
         return;
     }
     let new = value(new_pin);
@@ -106,48 +177,21 @@ fn submit(state: &UseReducerHandle<SetState>, context: Option<Rc<Context>>, new_
         serde_json::to_string(&SetRequest { encrypted_pin }).ok()
     });
     drop(new);
-    let Some(body) = body else {
-        state.dispatch(SetAction::Fail { failure: Failure::Broken, parent_origins: None });
-        bridge::notify(HostEvent::SetPinError, &context.parent_origins);
-        return;
-    };
+    let Some(body) = body else { return fail(state, Failure::Broken, None) };
     context.busy.set(true);
     state.dispatch(SetAction::Submitting);
 
     let (state, new_pin, confirm_pin) = (state.clone(), new_pin.clone(), confirm_pin.clone());
     wasm_bindgen_futures::spawn_local(async move {
-        let origins = context.parent_origins.clone();
-        match api::post(SET_PATH, &context.token, &context.correlation, Some(&body)).await {
-            Ok(answer) if answer.status == 204 => {
-                clear(&new_pin);
-                clear(&confirm_pin);
-                state.dispatch(SetAction::Done);
-                bridge::notify(HostEvent::SetPinSuccess, &origins);
-            }
-            Ok(answer) if answer.status == 422 => {
-                let violation = serde_json::from_str::<ErrorBody>(&answer.body)
-                    .ok()
-                    .and_then(|r| Violation::ALL.into_iter().find(|v| r.reason.as_deref() == Some(v.code())));
-                context.busy.set(false);
-                match violation {
-                    Some(violation) => {
-                        state.dispatch(SetAction::Refused(FormProblem::Policy(violation)));
-                        bridge::notify(HostEvent::SetPinValidationError, &origins);
-                    }
-                    None => {
-                        state.dispatch(SetAction::Fail { failure: Failure::Broken, parent_origins: None });
-                        bridge::notify(HostEvent::SetPinError, &origins);
-                    }
-                }
-            }
-            Ok(answer) => {
-                state.dispatch(SetAction::Fail { failure: failure_for(&answer), parent_origins: None });
-                bridge::notify(HostEvent::SetPinError, &origins);
-            }
-            Err(_) => {
-                state.dispatch(SetAction::Fail { failure: Failure::Unavailable, parent_origins: None });
-                bridge::notify(HostEvent::SetPinError, &origins);
-            }
+        let answer = api::post(SET_PATH, &context.token, &context.correlation, Some(&body)).await.map_err(drop);
+        context.busy.set(false);
+        let event = settle(&state, &context, answer);
+        if event == Some(HostEvent::SetPinSuccess) {
+            clear(&new_pin);
+            clear(&confirm_pin);
+        }
+        if let Some(event) = event {
+            bridge::notify(event, &context.parent_origins);
         }
     });
 }
@@ -155,10 +199,12 @@ fn submit(state: &UseReducerHandle<SetState>, context: Option<Rc<Context>>, new_
 #[hook]
 pub fn use_set_pin() -> SetFlow {
     let state = use_reducer(SetState::default);
-    let context = use_mut_ref(|| None::<Rc<Context>>);
+    let token: Token = use_mut_ref(|| None);
+    let context: Shared = use_mut_ref(|| None);
     let command = use_mut_ref(SetPinCommand::default);
     let new_pin = use_node_ref();
     let confirm_pin = use_node_ref();
+    let locale = use_locale();
 
     let on_submit = {
         let (state, context, new_pin, confirm_pin) =
@@ -167,13 +213,28 @@ pub fn use_set_pin() -> SetFlow {
     };
 
     {
-        let (state, context, locale) = (state.clone(), context.clone(), use_locale());
-        use_effect_with((), move |()| wasm_bindgen_futures::spawn_local(start(state, context, locale)));
+        let (state, token, context, locale) = (state.clone(), token.clone(), context.clone(), locale.clone());
+        use_effect_with((), move |()| match link::take() {
+            Found::Token(found) => {
+                *token.borrow_mut() = Some(found);
+                wasm_bindgen_futures::spawn_local(start(state, token, context, locale));
+            }
+            Found::Expired => fail(&state, Failure::Expired, Some(Rc::from([]))),
+            Found::Missing => fail(&state, Failure::MissingToken, Some(Rc::from([]))),
+        });
     }
+
+    let on_retry = {
+        let (state, token, context) = (state.clone(), token.clone(), context.clone());
+        Callback::from(move |()| {
+            state.dispatch(SetAction::Retry);
+            wasm_bindgen_futures::spawn_local(start(state.clone(), token.clone(), context.clone(), locale.clone()));
+        })
+    };
 
     // Once the form is up, the host may submit it.
     {
-        let ready = state.phase == crate::set_state::SetPhase::Ready;
+        let ready = state.phase == SetPhase::Ready;
         let (context, on_submit) = (context.clone(), on_submit.clone());
         use_effect_with(ready, move |ready| {
             if *ready {
@@ -183,6 +244,19 @@ pub fn use_set_pin() -> SetFlow {
                 }
             }
         });
+    }
+
+    // While the form waits for the cardholder (or a failure that may pass is shown), the token ages.
+    {
+        let deadline = context.borrow().as_ref().map(|ctx| ctx.deadline_ms).or_else(link::deadline);
+        let waiting = match state.phase {
+            SetPhase::Ready | SetPhase::Submitting => true,
+            SetPhase::Failed(failure) => failure.retryable(),
+            SetPhase::Loading | SetPhase::Done => false,
+        };
+        let state = state.clone();
+        let on_expired = Callback::from(move |()| state.dispatch(SetAction::Expire));
+        use_token_expiry(deadline, waiting, flow_origins(&context), on_expired);
     }
 
     let on_input = {
@@ -201,5 +275,10 @@ pub fn use_set_pin() -> SetFlow {
         })
     };
 
-    SetFlow { state, new_pin, confirm_pin, on_input, on_submit }
+    SetFlow { state, new_pin, confirm_pin, on_input, on_submit, on_retry }
+}
+
+/// The origins the session named, or none before it.
+fn flow_origins(context: &Shared) -> Rc<[String]> {
+    context.borrow().as_ref().map(|ctx| ctx.parent_origins.clone()).unwrap_or_else(|| Rc::from([]))
 }

@@ -1,58 +1,90 @@
-//! Runs the view flow once, when the page mounts. The token is taken out of the address bar first,
-//! so it is not left in history, bookmarks or a screenshot of the URL.
+//! Runs the view flow when the page mounts, and again when the cardholder asks to try again after
+//! a failure that may pass. The token is taken out of the address bar first ([`crate::link`]).
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
-use wasm_bindgen::JsValue;
 use yew::prelude::*;
 use zeroize::Zeroizing;
 
+use super::use_token_expiry;
 use crate::flow;
-use crate::fragment::token_from_fragment;
-use crate::locale::use_locale;
-use crate::state::{Failure, ViewAction, ViewState};
+use crate::link::{self, Found};
+use crate::locale::{use_locale, Locale};
+use crate::state::{Failure, Phase, ViewAction, ViewState};
 
-/// Reads `#token=…` and replaces the URL with one without a fragment.
-pub(crate) fn take_token() -> Option<Zeroizing<String>> {
-    let window = web_sys::window()?;
-    let location = window.location();
-    let hash = Zeroizing::new(location.hash().ok()?);
-    let token = token_from_fragment(&hash).map(|t| Zeroizing::new(t.expose().to_owned()));
-    if !hash.is_empty() {
-        let clean = format!("{}{}", location.pathname().unwrap_or_default(), location.search().unwrap_or_default());
-        if let Ok(history) = window.history() {
-            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&clean));
+/// The view page's state, and its "Try again".
+#[derive(Clone, Debug)]
+pub struct ViewFlow {
+    pub state: UseReducerHandle<ViewState>,
+    pub on_retry: Callback<()>,
+}
+
+type Token = Rc<RefCell<Option<Zeroizing<String>>>>;
+
+fn run(state: UseReducerHandle<ViewState>, token: Token, deadline: UseStateHandle<Option<f64>>, locale: Locale) {
+    let Some(text) = token.borrow().clone() else {
+        return state.dispatch(ViewAction::Fail { failure: Failure::MissingToken, parent_origins: Rc::from([]) });
+    };
+    let known = *deadline;
+    wasm_bindgen_futures::spawn_local(async move {
+        let outcome = flow::view_pin(&text, known).await;
+        drop(text);
+        locale.adopt(outcome.language.as_deref());
+        if let Some(at) = outcome.deadline_ms {
+            link::remember_deadline(at);
+            deadline.set(Some(at));
         }
-    }
-    token
+        let parent_origins = outcome.parent_origins;
+        let final_outcome = outcome.result.as_ref().map_or_else(|failure| !failure.retryable(), |_| true);
+        if final_outcome {
+            // Used, refused, expired or of no use here: neither memory nor a reload keeps it.
+            link::end(matches!(outcome.result, Err(Failure::Expired)));
+            token.borrow_mut().take();
+        }
+        state.dispatch(match outcome.result {
+            Ok((pin, display)) => ViewAction::Reveal { pin, display, parent_origins },
+            Err(failure) => ViewAction::Fail { failure, parent_origins },
+        });
+    });
 }
 
 #[hook]
-pub fn use_view_pin() -> UseReducerHandle<ViewState> {
+pub fn use_view_pin() -> ViewFlow {
     let state = use_reducer(ViewState::default);
     let locale = use_locale();
+    let token: Token = use_mut_ref(|| None);
+    let deadline = use_state(|| None::<f64>);
     {
-        let state = state.clone();
-        use_effect_with((), move |()| {
-            let token = take_token();
-            wasm_bindgen_futures::spawn_local(async move {
-                let outcome = match token {
-                    Some(token) => flow::view_pin(token).await,
-                    // No token, no origin to tell: only the webview bridges hear of it.
-                    None => flow::Outcome {
-                        result: Err(Failure::MissingToken),
-                        parent_origins: Rc::from([]),
-                        language: None,
-                    },
-                };
-                locale.adopt(outcome.language.as_deref());
-                let parent_origins = outcome.parent_origins;
-                state.dispatch(match outcome.result {
-                    Ok((pin, display)) => ViewAction::Reveal { pin, display, parent_origins },
-                    Err(failure) => ViewAction::Fail { failure, parent_origins },
-                });
-            });
+        let (state, token, deadline, locale) = (state.clone(), token.clone(), deadline.clone(), locale.clone());
+        use_effect_with((), move |()| match link::take() {
+            Found::Token(found) => {
+                *token.borrow_mut() = Some(found);
+                deadline.set(link::deadline());
+                run(state, token, deadline, locale);
+            }
+            // No token, no origin to tell: only the webview bridges hear of it.
+            Found::Expired => {
+                state.dispatch(ViewAction::Fail { failure: Failure::Expired, parent_origins: Rc::from([]) })
+            }
+            Found::Missing => {
+                state.dispatch(ViewAction::Fail { failure: Failure::MissingToken, parent_origins: Rc::from([]) })
+            }
         });
     }
-    state
+    let on_retry = {
+        let (state, token, deadline) = (state.clone(), token.clone(), deadline.clone());
+        Callback::from(move |()| {
+            state.dispatch(ViewAction::Retry);
+            run(state.clone(), token.clone(), deadline.clone(), locale.clone());
+        })
+    };
+    // Only while a failure that may pass is shown is the token waiting for the cardholder.
+    let waiting = matches!(state.phase, Phase::Failed(failure) if failure.retryable());
+    let on_expired = {
+        let state = state.clone();
+        Callback::from(move |()| state.dispatch(ViewAction::Expire))
+    };
+    use_token_expiry(*deadline, waiting, state.parent_origins.clone(), on_expired);
+    ViewFlow { state, on_retry }
 }

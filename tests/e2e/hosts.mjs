@@ -50,8 +50,9 @@ function startHost() {
 /// For a test file: hosts A and B, then the service (`pinframe serve --demo`) with both registered
 /// for the demo issuer before it starts (`pinframe issuer add`; the demo's seed keeps the issuer's
 /// origins and adds its own). `running.hostUrl(host, widgetUrl)` is the host page framing `widgetUrl`;
-/// `running.routeCount(route)` counts the service's log lines for a route template.
-export function serverWithTwoHosts() {
+/// `running.routeCount(route)` counts the service's log lines for a route template. `options` go to
+/// `startServer` (extra `args`, say).
+export function serverWithTwoHosts(options = {}) {
   const running = { server: null, a: null, b: null, hosts: [] };
   before(async () => {
     running.hosts = [await startHost(), await startHost()];
@@ -59,7 +60,7 @@ export function serverWithTwoHosts() {
     const dataDir = mkdtempSync(join(tmpdir(), "pinframe-framing-"));
     const add = ["issuer", "add", "--id", "DEMOISSUER", "--origin", running.a, "--origin", running.b, "--data-dir", dataDir];
     await promisify(execFile)(bin, add);
-    running.server = await startServer({ dataDir });
+    running.server = await startServer({ ...options, dataDir });
   });
   after(async () => {
     await running.server?.stop();

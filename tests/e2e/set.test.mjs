@@ -38,7 +38,7 @@ describe("an outside client (panva jose)", () => {
     assert.deepEqual(await refused.json(), {
       error: "pin_policy",
       reason: "all_same",
-      message: "Don't repeat one digit, like 1111.",
+      message: "Don't use the same digit throughout.",
     });
 
     pinsSet.push("80461");
@@ -82,7 +82,7 @@ describe("desktop iframe", () => {
 
     // A weak PIN: every pin_valid false, a message on screen, and a refused submit.
     await typePins(frame, "1234");
-    assert.match(await frame.locator("#pinframe-new-pin-message").textContent(), /digits in a row/);
+    assert.match(await frame.locator("#pinframe-new-pin-message").textContent(), /up or down in a row/);
     await frame.locator(".pinframe-submit").click();
     await page.waitForFunction(() => window.__events.some((e) => e.data.event === "set_pin_validation_error"));
     let seen = await events();

@@ -63,10 +63,10 @@ impl Violation {
             Self::NotDigits => "Use digits only.",
             Self::TooShort => "Your PIN is too short.",
             Self::TooLong => "Your PIN is too long.",
-            Self::AllSame => "Don't repeat one digit, like 1111.",
-            Self::Sequential => "Don't use digits in a row, like 1234 or 4321.",
+            Self::AllSame => "Don't use the same digit throughout.",
+            Self::Sequential => "Don't use digits that count up or down in a row.",
             Self::Common => "This PIN is one of the most common ones. Choose one that is harder to guess.",
-            Self::Year => "Don't use a year, like 1985 or 2010.",
+            Self::Year => "Don't use a year.",
         }
     }
 }

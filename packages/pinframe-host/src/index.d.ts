@@ -1,7 +1,7 @@
 // @pinframe/host: every event the pinframe widget sends its host and every command it takes
-// (docs/protocol.md, "Host events and commands"). The fixed events (view_pin_success … pin_valid)
-// plus `resize`, which only a framing page hears. Webview hosts get the same events through
-// android_handler and ios_handler.
+// (docs/protocol.md, "Host events and commands"). The fixed events (view_pin_success … pin_valid),
+// pinframe's `error`, `token_expiring` and `token_expired`, and `resize`, which only a framing page
+// hears. Webview hosts get the same events through android_handler and ios_handler.
 
 /** The widget's outcome events (docs/protocol.md, "Host events and commands"). */
 export type OutcomeEvent =
@@ -11,11 +11,34 @@ export type OutcomeEvent =
   | "set_pin_error"
   | "set_pin_validation_error";
 
+/**
+ * Why a flow stopped: the `code` of the `error` event. `no_network` and `service_unavailable` may
+ * pass (the widget offers "Try again" with the same link); after any other, only a new link helps,
+ * and `view_pin_error` or `set_pin_error` follows.
+ */
+export type ErrorCode =
+  | "no_network"
+  | "service_unavailable"
+  | "no_pin"
+  | "link_expired"
+  | "link_invalid"
+  | "too_many_attempts"
+  | "wrong_page"
+  | "wrong_host"
+  | "link_missing"
+  | "failed";
+
 /** A message from the widget, as a framing page receives it through `postMessage`. */
 export type WidgetMessage =
   | { event: OutcomeEvent }
   /** Sent on every change of the set-PIN form: whether it may be submitted. */
   | { event: "pin_valid"; pin_valid: boolean }
+  /** A flow stopped; sent before `view_pin_error` / `set_pin_error`, which follow only when a new link is needed. */
+  | { event: "error"; code: ErrorCode }
+  /** The unused link expires in 10 seconds: fetch a fresh one from your backend now. */
+  | { event: "token_expiring" }
+  /** The unused link has expired: open the fresh one. */
+  | { event: "token_expired" }
   /** The height of the widget's content in CSS pixels, whenever it changes (desktop iframes only). */
   | { event: "resize"; height: number };
 
@@ -37,6 +60,10 @@ export interface AndroidHandler {
   set_pin_error?(): void;
   set_pin_validation_error?(): void;
   pin_valid?(valid: boolean): void;
+  /** Called only when the host defines it: older hosts keep working without it. */
+  error?(code: ErrorCode): void;
+  token_expiring?(): void;
+  token_expired?(): void;
 }
 
 /** iOS: a `WKScriptMessageHandler` added under the name `ios_handler`. */

@@ -12,7 +12,10 @@ export const PINFRAME_BRIDGE = `(function () {
     set_pin_success: function () { send({ event: "set_pin_success" }); },
     set_pin_error: function () { send({ event: "set_pin_error" }); },
     set_pin_validation_error: function () { send({ event: "set_pin_validation_error" }); },
-    pin_valid: function (valid) { send({ event: "pin_valid", pin_valid: valid === true }); }
+    pin_valid: function (valid) { send({ event: "pin_valid", pin_valid: valid === true }); },
+    error: function (code) { send({ event: "error", code: String(code) }); },
+    token_expiring: function () { send({ event: "token_expiring" }); },
+    token_expired: function () { send({ event: "token_expired" }); }
   };
 })(); true;`;
 
