@@ -15,13 +15,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYENV := target/pyenv
 PYTHON := $(CURDIR)/$(PYENV)/bin/python
 CHROMEDRIVER := /usr/bin/chromedriver
+FIREFOX := /usr/bin/firefox-esr
 # Debian 12's PostgreSQL server (tools/pgcluster.sh finds it there too).
 PG_BINDIR := /usr/lib/postgresql/15/bin
 # The wasm features index.html gives Trunk's wasm-opt; the bench's wasm is optimised the same way.
 WASM_OPT_FEATURES := --enable-bulk-memory --enable-multivalue --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-sign-ext
 
-.PHONY: run test deps deps-build deps-servers deps-webkit check test-native test-postgres test-postgres-suites \
+.PHONY: run test deps deps-build deps-servers deps-webkit deps-firefox check test-native test-postgres test-postgres-suites \
 	test-interop test-browser test-e2e test-api-fuzz widget widget-size fuzz-check fuzz-smoke host-kit host-kit-deps \
 	test-rust test-ops bench bench-wasm clean-tools test-fonts
 
@@ -51,9 +52,9 @@ host-kit-deps: packages/pinframe-host/node_modules/.installed
 ## deps-build: what building needs: the wasm target, Trunk, the wasm-bindgen CLI, and wasm-opt (npm).
 deps-build: target/.deps-rust tools/node_modules/.installed
 
-## deps: deps-build, plus Chromium + ChromeDriver, WebKitGTK's WebDriver under Xvfb (deps-webkit), the
-## PyPI oracles, and PostgreSQL and HAProxy (deps-servers) for the tests.
-deps: deps-build $(CHROMEDRIVER) deps-webkit $(PYENV)/.installed deps-servers
+## deps: deps-build, plus Chromium + ChromeDriver, WebKitGTK's WebDriver under Xvfb (deps-webkit),
+## Firefox ESR (deps-firefox), the PyPI oracles, and PostgreSQL and HAProxy (deps-servers) for the tests.
+deps: deps-build $(CHROMEDRIVER) deps-webkit deps-firefox $(PYENV)/.installed deps-servers
 
 target/.deps-rust: Cargo.lock Makefile
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -89,6 +90,14 @@ deps-webkit:
 	@if ! command -v WebKitWebDriver >/dev/null || ! command -v xvfb-run >/dev/null; then \
 		$(SUDO) apt-get update -qq; \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq webkit2gtk-driver xvfb >/dev/null; \
+	fi
+
+## deps-firefox: Debian's firefox-esr (Gecko, driven over WebDriver BiDi by puppeteer-core for
+## tests/e2e/engines-firefox), installed only when missing.
+deps-firefox:
+	@if [ ! -x $(FIREFOX) ]; then \
+		$(SUDO) apt-get update -qq; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq firefox-esr >/dev/null; \
 	fi
 
 tools/node_modules/.installed: tools/package.json tools/package-lock.json
@@ -146,7 +155,10 @@ test-browser: deps
 
 ## test-e2e: the running binary against an outside JOSE client and headless Chromium (playwright-core):
 ## the desktop iframe, Android and iOS flows, then a check that the logs hold no secret; the framing
-## checks (a token's PIN only inside its parentOrigin) also in WebKit, through WebKitGTK's WebDriver.
+## checks (a token's PIN only inside its parentOrigin) also in WebKit, through WebKitGTK's WebDriver;
+## the view and set flows in a host page's iframe in WebKit and in Firefox ESR (puppeteer-core, WebDriver
+## BiDi) too (tests/e2e/engines-*); and Lighthouse's accessibility and best-practices scores (both 1)
+## on the view and set pages in Chromium, whose console must stay free of warnings and errors.
 test-e2e: deps widget
 	cargo build --locked -p pinframe
 	node --test --test-concurrency=1 tests/e2e/
