@@ -93,7 +93,7 @@ deps-webkit:
 	fi
 
 ## deps-firefox: Debian's firefox-esr (Gecko, driven over WebDriver BiDi by puppeteer-core for
-## tests/e2e/engines-firefox), installed only when missing.
+## tests/e2e/engines), installed only when missing.
 deps-firefox:
 	@if [ ! -x $(FIREFOX) ]; then \
 		$(SUDO) apt-get update -qq; \
@@ -157,7 +157,7 @@ test-browser: deps
 ## the desktop iframe, Android and iOS flows, then a check that the logs hold no secret; the framing
 ## checks (a token's PIN only inside its parentOrigin) also in WebKit, through WebKitGTK's WebDriver;
 ## the view and set flows in a host page's iframe in WebKit and in Firefox ESR (puppeteer-core, WebDriver
-## BiDi) too (tests/e2e/engines-*); and Lighthouse's accessibility and best-practices scores (both 1)
+## BiDi) too (tests/e2e/engines); and Lighthouse's accessibility and best-practices scores (both 1)
 ## on the view and set pages in Chromium, whose console must stay free of warnings and errors.
 test-e2e: deps widget
 	cargo build --locked -p pinframe
@@ -197,8 +197,9 @@ bench-wasm: deps-build
 	wasm-opt -Oz $(WASM_OPT_FEATURES) target/bench/wasm/pinframe_bench_wasm_bg.wasm \
 		-o target/bench/wasm/pinframe_bench_wasm_bg.wasm
 
-## widget: Trunk builds index.html into dist/, offline, with wasm-opt -Oz; then each asset is
-## precompressed with brotli (dist/NAME.br), which the service serves to browsers that accept it.
+## widget: Trunk builds index.html into dist/, offline, with wasm-opt -Oz; then tools/precompress.mjs
+## drops the `integrity` browsers ignore (the wasm's preload; Chromium warns of it) from dist/index.html,
+## and precompresses each asset with brotli (dist/NAME.br), which the service serves to browsers that accept it.
 widget: deps-build
 	trunk build --release --offline
 	node tools/precompress.mjs dist

@@ -1,6 +1,7 @@
 // A small W3C WebDriver client for WebKitGTK's driver (`WebKitWebDriver`, under `xvfb-run`):
 // WebKit is the engine of Safari and of iOS's WKWebView, and playwright-core drives only Chromium
-// here. Just what the tests use: a session, navigation, scripts, elements and frames.
+// here. Just what the tests use: a session, navigation, scripts, elements (typing into them and
+// clicking them as the user would) and frames.
 import { spawn } from "node:child_process";
 import { freePort } from "./harness.mjs";
 
@@ -66,6 +67,19 @@ export async function session(base) {
       await call("POST", at("/frame"), { id: { [ELEMENT]: element[ELEMENT] } });
     },
     leaveFrame: () => call("POST", at("/frame/parent"), {}),
+    /// The current frame's first element matching the CSS `selector`, once it is there.
+    async find(selector) {
+      for (let i = 0; i < 300; i++) {
+        const found = await self.run("return document.querySelector(arguments[0])", selector);
+        if (found) return found[ELEMENT];
+        await new Promise((ok) => setTimeout(ok, 50));
+      }
+      throw new Error(`no element ${selector}`);
+    },
+    /// Types `text` into the element matching `selector`, key by key (WebDriver's Element Send Keys).
+    type: async (selector, text) => call("POST", at(`/element/${await self.find(selector)}/value`), { text }),
+    /// Clicks the element matching `selector` as a pointer would (WebDriver's Element Click).
+    click: async (selector) => call("POST", at(`/element/${await self.find(selector)}/click`), {}),
     close: () => call("DELETE", at("")),
   };
   return self;
