@@ -14,6 +14,7 @@ pub enum Lang {
     Sv,
     De,
     Ja,
+    Ar,
 }
 
 /// Which way a language's text runs.
@@ -45,7 +46,7 @@ impl Direction {
 }
 
 impl Lang {
-    pub const ALL: [Lang; 5] = [Lang::En, Lang::Fi, Lang::Sv, Lang::De, Lang::Ja];
+    pub const ALL: [Lang; 6] = [Lang::En, Lang::Fi, Lang::Sv, Lang::De, Lang::Ja, Lang::Ar];
 
     /// Its BCP 47 tag, as `<html lang>` wants it.
     pub fn tag(self) -> &'static str {
@@ -55,6 +56,7 @@ impl Lang {
             Self::Sv => "sv",
             Self::De => "de",
             Self::Ja => "ja",
+            Self::Ar => "ar",
         }
     }
 
@@ -80,6 +82,7 @@ impl Lang {
             Self::Sv => include_str!("../locales/sv.ftl"),
             Self::De => include_str!("../locales/de.ftl"),
             Self::Ja => include_str!("../locales/ja.ftl"),
+            Self::Ar => include_str!("../locales/ar.ftl"),
         }
     }
 
@@ -310,8 +313,10 @@ mod tests {
         assert_eq!(Direction::of_tag("he-IL"), Direction::Rtl);
         assert_eq!(Direction::of_tag("fi"), Direction::Ltr);
         for lang in Lang::ALL {
-            assert_eq!(lang.direction(), Direction::Ltr);
+            let rtl = lang == Lang::Ar;
+            assert_eq!(lang.direction(), if rtl { Direction::Rtl } else { Direction::Ltr }, "{lang:?}");
         }
+        assert_eq!(Lang::negotiate(["ar-EG", "en"]), Lang::Ar);
     }
 
     #[test]

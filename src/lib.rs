@@ -5,6 +5,7 @@
 //! decrypted here, in wasm, with an ephemeral key made here; neither leaves the page.
 
 pub mod api;
+pub mod appearance;
 pub mod bridge;
 pub mod components;
 pub mod flow;

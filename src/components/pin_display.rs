@@ -140,7 +140,7 @@ pub fn PinDisplay(props: &PinDisplayProps) -> Html {
     html! {
         <div class="pinframe-reveal-area" oncontextmenu={block.reform(|e: MouseEvent| e.into())}
             ondragstart={block.reform(|e: DragEvent| e.into())}>
-            <p class={pin_class} id={PIN_ID} aria-hidden="true" data-revealed={shown.to_string()}>{ for digits }</p>
+            <p class={pin_class} id={PIN_ID} aria-hidden="true" dir="ltr" data-revealed={shown.to_string()}>{ for digits }</p>
             <p class="pinframe-sr-only pinframe-announce" aria-live="polite" aria-atomic="true">{ announcement.as_str() }</p>
             <div class="pinframe-actions">
                 <button type="button" class="pinframe-toggle pinframe-reveal" aria-controls={PIN_ID} onclick={toggle}>

@@ -1,4 +1,5 @@
-//! One PIN input with its label and its message, tied together with `aria-describedby`.
+//! One PIN input with its label and its message, tied together with `aria-describedby`. The input
+//! runs left to right in every language, so typed digits stay in order.
 
 use yew::prelude::*;
 
@@ -33,6 +34,7 @@ pub fn PinField(props: &PinFieldProps) -> Html {
                 ref={props.node_ref.clone()}
                 type={if props.revealed { "text" } else { "password" }}
                 inputmode="numeric"
+                dir="ltr"
                 pattern="[0-9]*"
                 autocomplete="off"
                 autocapitalize="off"

@@ -2,6 +2,9 @@
 
 /// The class names issuers may style: every element of the widget carries one (docs/theming.md).
 pub const CLASSES: &[&str] = &[
+    // On `<html>` when the host chose the appearance (`theme=light` or `theme=dark`).
+    "pinframe-light",
+    "pinframe-dark",
     "pinframe",
     "pinframe-view",
     "pinframe-set",
@@ -16,7 +19,9 @@ pub const CLASSES: &[&str] = &[
     "pinframe-digit",
     "pinframe-hint",
     "pinframe-auto-hide",
+    "pinframe-failure",
     "pinframe-error",
+    "pinframe-retry",
     "pinframe-done",
     "pinframe-form",
     "pinframe-field",

@@ -91,6 +91,22 @@ fn media_queries_from_the_allowlist() {
 }
 
 #[test]
+fn the_appearance_classes_are_kept() {
+    let theme = clean(
+        "@media (prefers-color-scheme: dark) { :root { --pinframe-bg: #101418 } }\n\
+         :root.pinframe-light { --pinframe-bg: #fafafa }\n\
+         .pinframe-dark .pinframe-title, .pinframe-failure > .pinframe-retry { color: #eeeeee }",
+    );
+    assert_eq!(theme.dropped, vec![]);
+    assert_eq!(
+        theme.css,
+        "@media (prefers-color-scheme: dark){\n:root{--pinframe-bg:#101418}\n}\n\
+         :root.pinframe-light{--pinframe-bg:#fafafa}\n\
+         .pinframe-dark .pinframe-title, .pinframe-failure > .pinframe-retry{color:#eeeeee}\n"
+    );
+}
+
+#[test]
 fn what_comes_out_goes_back_in_unchanged() {
     let inputs = [
         ":root{--pinframe-accent:#123456} .pinframe-title{color:var(--pinframe-accent)!important}",
