@@ -30,7 +30,7 @@ use pinframe_server::clock::Clock;
 use pinframe_server::credentials;
 use pinframe_server::error::{ApiJson, AppError, LogDetail, MAX_JSON_BODY};
 use pinframe_server::jwks::jwks_response;
-use pinframe_server::middleware::{correlate, json_document, not_found};
+use pinframe_server::middleware::{correlate, json_document, method_not_allowed, not_found};
 use pinframe_server::oauth::{self, Grant, JwtAuthority, OAuthState, Principal, TokenError};
 use pinframe_server::ops::Ops;
 use pinframe_server::readiness;
@@ -101,6 +101,7 @@ pub fn app(state: CmsState) -> Router {
         .route(HEALTH_PATH, get(readiness::alive))
         .route(METRICS_PATH, get(metrics))
         .route("/openapi.json", get(openapi))
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(middleware::from_fn(correlate))

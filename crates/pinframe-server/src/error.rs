@@ -42,14 +42,22 @@ pub fn challenge(scheme: Scheme) -> HeaderValue {
 /// Everything a handler can fail with, mapped to one status and one stable code each.
 #[derive(Debug)]
 pub enum AppError {
-    /// 400: a malformed identifier, header or body. The message says which rule was broken.
-    BadRequest { code: &'static str, message: String },
-    /// 401: missing, unknown, expired or used credentials. Never says which.
-    Unauthorized { scheme: Scheme },
+    /// 400: a malformed identifier, header or body. The message says which rule was broken; `field`,
+    /// when the fault is in one member of a JSON body, names it (`cards[0].cardId`), never its value.
+    BadRequest { code: &'static str, field: Option<String>, message: String },
+    /// 401: missing, unknown, expired or used credentials. Never says which. `wrong_scheme`: the
+    /// request sent the other scheme (Basic where the route takes Bearer, say), and the message
+    /// names the one the route takes.
+    Unauthorized { scheme: Scheme, wrong_scheme: bool },
     /// 403: valid credentials that do not allow this (a view token used to set, say).
     Forbidden { message: &'static str },
     /// 404: the thing named in the path is not known to this issuer.
     NotFound { message: &'static str },
+    /// 404 with a code of its own: the thing exists but lacks what was asked for (`no_pin`: a
+    /// registered card that has no PIN yet).
+    Absent { code: &'static str, message: &'static str },
+    /// 405: a method the path does not take; the router adds the `Allow` header.
+    MethodNotAllowed,
     /// 422: a new PIN that breaks the issuer's PIN policy. The reason code is the policy's; the PIN
     /// itself is never echoed.
     PinPolicy(Violation),
@@ -87,7 +95,24 @@ pub struct ErrorInfo {
 
 impl AppError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::BadRequest { code, message: message.into() }
+        Self::BadRequest { code, field: None, message: message.into() }
+    }
+
+    /// A 400 about one member of the body: `field` is its path (`cardId`, `cards[2].encryptedData`);
+    /// `message` says what it must be, without its value.
+    pub fn bad_field(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadRequest { code, field: Some(field.into()), message: message.into() }
+    }
+
+    /// The 401 of a route that takes `scheme`, telling a caller that sent the other scheme which
+    /// one the route takes.
+    pub fn unauthorized(scheme: Scheme, headers: &HeaderMap) -> Self {
+        let other = match scheme {
+            Scheme::Basic => "Bearer",
+            Scheme::Bearer => "Basic",
+        };
+        let wrong_scheme = crate::credentials::authorization(headers, other).is_some();
+        Self::Unauthorized { scheme, wrong_scheme }
     }
 
     /// A malformed identifier or value: the core's format errors never carry the value itself.
@@ -103,15 +128,19 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code, message, detail) = match &self {
-            Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, *code, message.as_str(), None),
-            Self::Unauthorized { .. } => (
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "The credentials are missing, unknown, expired or already used.",
-                None,
-            ),
+            Self::BadRequest { code, message, .. } => (StatusCode::BAD_REQUEST, *code, message.as_str(), None),
+            Self::Unauthorized { scheme, wrong_scheme } => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", unauthorized_message(*scheme, *wrong_scheme), None)
+            }
             Self::Forbidden { message } => (StatusCode::FORBIDDEN, "forbidden", *message, None),
             Self::NotFound { message } => (StatusCode::NOT_FOUND, "not_found", *message, None),
+            Self::Absent { code, message } => (StatusCode::NOT_FOUND, *code, *message, None),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This path does not take this method; the Allow header lists the methods it takes.",
+                None,
+            ),
             Self::PinPolicy(violation) => (StatusCode::UNPROCESSABLE_ENTITY, "pin_policy", violation.message(), None),
             Self::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -146,10 +175,15 @@ impl IntoResponse for AppError {
             Self::PinPolicy(violation) => Some(violation.code().to_owned()),
             _ => None,
         };
-        let body = ErrorBody { error: code.to_owned(), reason, message: message.to_owned(), parent_origin: None };
+        let field = match &self {
+            Self::BadRequest { field, .. } => field.clone(),
+            _ => None,
+        };
+        let body =
+            ErrorBody { error: code.to_owned(), reason, field, message: message.to_owned(), parent_origin: None };
         let body = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
-        if let Self::Unauthorized { scheme } = self {
+        if let Self::Unauthorized { scheme, .. } = self {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge(scheme));
         }
         match self {
@@ -169,6 +203,22 @@ impl IntoResponse for AppError {
         }
         response.extensions_mut().insert(ErrorInfo { code, message: message.to_owned() });
         response
+    }
+}
+
+/// The message of a 401: the same whatever was wrong with the credentials (a wrong client id and a
+/// wrong secret read alike), unless the request used the other scheme.
+fn unauthorized_message(scheme: Scheme, wrong_scheme: bool) -> &'static str {
+    match (scheme, wrong_scheme) {
+        (_, false) => "The credentials are missing, unknown, expired or already used.",
+        (Scheme::Basic, true) => {
+            "This endpoint takes HTTP Basic (Authorization: Basic with the issuer's client credentials), not a \
+             Bearer token."
+        }
+        (Scheme::Bearer, true) => {
+            "This endpoint takes a Bearer token (Authorization: Bearer …), not HTTP Basic: the Register API takes \
+             an access token from POST /oauth2/token, the widget API a PIN-control token."
+        }
     }
 }
 
@@ -227,16 +277,107 @@ pub fn json_object<T: DeserializeOwned>(
 }
 
 /// serde reads a struct from an array of its fields too (`["card", "VIEW_PIN"]`); every body of
-/// both APIs is an object, so anything else is refused before serde sees it. The parser's message
-/// is never echoed: it can quote the offending input.
+/// both APIs is an object, so anything else is refused before serde sees it. A member that is
+/// missing, of the wrong type or of a refused value is named in `field` (its path, such as
+/// `cards[0].cardId`); the parser's own message is never echoed, since it can quote the input.
 fn parse_object<T: DeserializeOwned>(body: Bytes) -> Result<T, AppError> {
     let bytes = zeroize::Zeroizing::new(body.to_vec());
-    let not_expected =
-        || AppError::bad_request("invalid_body", "The body is not the JSON object this endpoint expects.");
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(not_expected());
+        return Err(AppError::bad_request("invalid_body", "The body is not the JSON object this endpoint expects."));
     }
-    serde_json::from_slice(&bytes).map_err(|_| not_expected())
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| body_error(&e))?;
+    deserializer
+        .end()
+        .map_err(|_| AppError::bad_request("invalid_body", "The body has more after its JSON object."))?;
+    Ok(value)
+}
+
+/// The 400 of a body serde refused, naming the member and what it must be, from the parts of
+/// serde's message that come from the endpoint's types (field names, expected types), never from
+/// the request (serde quotes an unexpected value and an unknown member's name, which are dropped).
+fn body_error(error: &serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let inner = error.inner();
+    if !inner.is_data() {
+        return AppError::bad_request("invalid_body", "The body is not valid JSON.");
+    }
+    let path = field_path(error.path().iter());
+    let text = inner.to_string();
+    let text = text.rsplit_once(" at line ").map_or(text.as_str(), |(text, _)| text);
+    let expected = text.split_once(", expected ").map(|(_, expected)| describe(expected));
+    let quoted = |text: &str| text.split('`').nth(1).map(str::to_owned);
+    let join = |name: String| if path.is_empty() { name } else { format!("{path}.{name}") };
+    if text.starts_with("missing field `") {
+        if let Some(name) = quoted(text) {
+            let field = join(name);
+            return AppError::bad_field("invalid_body", field.clone(), format!("{field} is missing."));
+        }
+    }
+    if text.starts_with("unknown field `") {
+        // The path ends at the unknown member, whose name is the caller's: name its object only.
+        let path = field_path(error.path().iter().take(error.path().iter().count().saturating_sub(1)));
+        let message = match expected {
+            Some(list) if !list.is_empty() => {
+                format!("The body has a member this endpoint does not take; it takes {list}.")
+            }
+            _ => "The body has a member this endpoint does not take.".to_owned(),
+        };
+        return if path.is_empty() {
+            AppError::bad_request("invalid_body", message)
+        } else {
+            AppError::bad_field("invalid_body", path, message)
+        };
+    }
+    let name = if path.is_empty() { "The body".to_owned() } else { path.clone() };
+    let message = match expected {
+        Some(expected) => format!("{name} must be {expected}."),
+        None => format!("{name} is not valid."),
+    };
+    if path.is_empty() {
+        AppError::bad_request("invalid_body", message)
+    } else {
+        AppError::bad_field("invalid_body", path, message)
+    }
+}
+
+/// A path as `cards[0].cardId`. Map keys come from the endpoint's field names (serde records a
+/// member only once it matched one); anything else is `?` or left out, never echoed.
+fn field_path<'a>(segments: impl IntoIterator<Item = &'a serde_path_to_error::Segment>) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key }
+                if !key.is_empty() && key.len() <= 64 && key.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_') =>
+            {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            _ => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push('?');
+            }
+        }
+    }
+    out
+}
+
+/// serde's description of an expected type, in words for a JSON caller.
+fn describe(expected: &str) -> String {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number of 0 or more".to_owned(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_owned(),
+        "a sequence" => "an array".to_owned(),
+        "a map" => "an object".to_owned(),
+        "a boolean" => "true or false".to_owned(),
+        other if other.starts_with("struct ") => "an object".to_owned(),
+        other => other.to_owned(),
+    }
 }
 
 /// JSON body extractor whose every rejection is an [`AppError`], as [`json_object`] gives them.

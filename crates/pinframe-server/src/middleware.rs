@@ -24,6 +24,12 @@ pub async fn not_found() -> AppError {
     AppError::NotFound { message: "There is nothing at this path." }
 }
 
+/// The method-not-allowed fallback of both routers: 405 in the JSON error shape; the router adds
+/// the `Allow` header.
+pub async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}
+
 fn new_correlation_id() -> CorrelationId {
     let mut bytes = [0u8; 12];
     OsRng.fill_bytes(&mut bytes);

@@ -64,16 +64,31 @@ fn issuer_id(text: &str) -> Result<IssuerId, AdminError> {
     IssuerId::parse(text).map_err(|e| AdminError::Invalid(e.to_string()))
 }
 
+fn parse_origins(origins: &[String]) -> Result<Vec<Origin>, AdminError> {
+    origins
+        .iter()
+        .map(|o| Origin::parse(o).ok_or_else(|| AdminError::Invalid(format!("not an http(s) origin: {o}"))))
+        .collect()
+}
+
+/// What `issuer add` without `--origin` says on stderr: the issuer works, but no page can frame its
+/// widget (its pages answer `frame-ancestors 'none'`) nor get its events, until an origin is added.
+pub fn no_origin_warning(id: &IssuerId) -> String {
+    format!(
+        "warning: issuer {id} has no origin, so no web page can frame its PIN widget or receive its events \
+         (apps that open the widget in a webview still work). Add one later, without a restart:\n  \
+         pinframe issuer add-origin --id {id} --origin https://bank.example",
+        id = id.as_str()
+    )
+}
+
 /// Runs the command; returns what to print (which may hold a secret, hence `Zeroizing`).
 pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError> {
     match command {
         IssuerCommand::Add { id, origins, policy: policy_args, data_dir, database } => {
             let id = issuer_id(&id)?;
             let policy = policy(&policy_args)?;
-            let origins = origins
-                .iter()
-                .map(|o| Origin::parse(o).ok_or_else(|| AdminError::Invalid(format!("not an http(s) origin: {o}"))))
-                .collect::<Result<Vec<_>, _>>()?;
+            let origins = parse_origins(&origins)?;
             let store = open(&data_dir, &database).await?;
             if store.issuer(&id).await?.is_some() {
                 return Err(AdminError::Exists(id.as_str().to_owned()));
@@ -93,7 +108,21 @@ pub async fn run(command: IssuerCommand) -> Result<Zeroizing<String>, AdminError
                 "origins": origins,
                 "pinPolicy": policy_json(&policy),
             });
+            if origins.is_empty() {
+                eprintln!("{}", no_origin_warning(&id));
+            }
             Ok(Zeroizing::new(format!("{out}\n")))
+        }
+        IssuerCommand::AddOrigin { id, origins, data_dir, database } => {
+            let id = issuer_id(&id)?;
+            let origins = parse_origins(&origins)?;
+            let store = open(&data_dir, &database).await?;
+            store.issuer(&id).await?.ok_or_else(|| AdminError::Unknown(id.as_str().to_owned()))?;
+            for origin in &origins {
+                store.add_origin(&id, origin).await?;
+            }
+            let all = store.origins(&id).await?;
+            Ok(Zeroizing::new(format!("{}\n", json!({"issuerId": id.as_str(), "origins": all}))))
         }
         IssuerCommand::List { data_dir, database } => {
             let store = open(&data_dir, &database).await?;

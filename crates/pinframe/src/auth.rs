@@ -23,7 +23,8 @@ impl FromRequestParts<AppState> for IssuerBasic {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let credentials = basic_credentials(&parts.headers).ok_or(AppError::Unauthorized { scheme: Scheme::Basic })?;
+        let credentials =
+            basic_credentials(&parts.headers).ok_or_else(|| AppError::unauthorized(Scheme::Basic, &parts.headers))?;
         let ClientAddr(source) = ClientAddr::from_request_parts(parts, state).await.unwrap_or_else(|n| match n {});
         verify_issuer(state, source, credentials).await.map(Self)
     }
@@ -44,7 +45,8 @@ pub async fn verify_issuer(
         credentials::check_counted(throttle, source, &credentials.client_id, credentials.secret, stored).await?;
     match issuer {
         Some(issuer) if matches => Ok(issuer.id),
-        _ => Err(AppError::Unauthorized { scheme: Scheme::Basic }),
+        // One answer for an unknown client id and a wrong secret alike.
+        _ => Err(AppError::Unauthorized { scheme: Scheme::Basic, wrong_scheme: false }),
     }
 }
 

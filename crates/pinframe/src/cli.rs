@@ -57,6 +57,19 @@ pub enum IssuerCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Allow one more origin to frame an issuer's widget and receive its events; takes effect at
+    /// once, without a restart.
+    AddOrigin {
+        #[arg(long, value_name = "ISSUERID")]
+        id: String,
+        /// The origin, e.g. https://bank.example.
+        #[arg(long = "origin", value_name = "ORIGIN", required = true)]
+        origins: Vec<String>,
+        #[arg(long, value_name = "DIR", default_value = "./data")]
+        data_dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Change an issuer's PIN policy for new PINs.
     SetPolicy {
         #[arg(long, value_name = "ISSUERID")]

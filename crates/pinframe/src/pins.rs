@@ -7,6 +7,7 @@ use pinframe_core::pinblock::{decode_iso0, encode_iso0, hex_decode, hex_encode};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, CardId, CorrelationId, IssuerId, Pan, Pin};
 use pinframe_protocol::d1::{PinBlockJson, PinBlockType};
+use pinframe_protocol::widget::NO_PIN;
 use pinframe_server::error::AppError;
 use pinframe_server::rotation::{Resealed, RESEAL_PAGE};
 use zeroize::Zeroizing;
@@ -72,7 +73,8 @@ pub async fn card_pan(state: &AppState, issuer: &IssuerId, card: &CardId) -> Res
     open_pan(&state.keys, issuer, card, &record.pan_sealed)
 }
 
-/// Reads the card's PIN from the CMS.
+/// Reads the card's PIN from the CMS. A registered card the CMS has no PIN for is 404 `no_pin`
+/// (not the `not_found` of an unregistered card): the caller keeps its token for a later try.
 pub async fn read_pin(
     state: &AppState,
     issuer: &IssuerId,
@@ -80,7 +82,12 @@ pub async fn read_pin(
     pan: &Pan,
     correlation: &CorrelationId,
 ) -> Result<Pin, AppError> {
-    let block = timed("get_pin", state.cms.get_pin(issuer, card, correlation)).await?;
+    let block = timed("get_pin", state.cms.get_pin(issuer, card, correlation)).await.map_err(|e| match e {
+        pinframe_cms::CmsError::NotFound => {
+            AppError::Absent { code: NO_PIN, message: "This card has no PIN yet: set one first, then view it." }
+        }
+        other => AppError::from(other),
+    })?;
     if block.block_type != PinBlockType::Iso0 {
         return Err(AppError::internal("the CMS returned a PIN block type the service cannot read"));
     }

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use pinframe_core::rand_core::{OsRng, RngCore};
-use pinframe_core::{CardId, IssuerId};
+use pinframe_core::{CardId, FormatError, IssuerId};
 use pinframe_protocol::issuer::{TokenRequest, TokenResponse};
 use pinframe_protocol::token::TOKEN_BYTES;
 use pinframe_protocol::widget::MAX_HIDE_AFTER_SECONDS;
@@ -64,7 +64,7 @@ pub fn bearer_token_hash(headers: &axum::http::HeaderMap) -> Option<[u8; 32]> {
 }
 
 fn unauthorized() -> AppError {
-    AppError::Unauthorized { scheme: Scheme::Bearer }
+    AppError::Unauthorized { scheme: Scheme::Bearer, wrong_scheme: false }
 }
 
 /// The token of `Authorization: Bearer`, found in storage unused and unexpired: checked, not yet
@@ -77,7 +77,8 @@ impl FromRequestParts<AppState> for CheckedToken {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let hash = bearer_token_hash(&parts.headers).ok_or_else(unauthorized)?;
+        let hash =
+            bearer_token_hash(&parts.headers).ok_or_else(|| AppError::unauthorized(Scheme::Bearer, &parts.headers))?;
         let record = state.store.token(&hash).await?.ok_or_else(unauthorized)?;
         if record.used {
             return Err(unauthorized());
@@ -96,7 +97,7 @@ impl FromRequestParts<AppState> for CheckedToken {
 /// desktop parent that the token was not issued for never hears. A token the service does not know
 /// (or cannot look up now) gets the plain 401.
 pub async fn session_refusal(state: &AppState, headers: &HeaderMap) -> Response {
-    let refusal = unauthorized().into_response();
+    let refusal = AppError::unauthorized(Scheme::Bearer, headers).into_response();
     let known = match bearer_token_hash(headers) {
         Some(hash) => state.store.token(&hash).await.ok().flatten(),
         None => None,
@@ -182,18 +183,24 @@ fn valid_language(tag: &str) -> bool {
 
 /// Validates a token request for `issuer` and stores a new token: 201 with the token and its URL.
 pub async fn issue(state: &AppState, issuer: &IssuerId, request: TokenRequest) -> Result<Response, AppError> {
-    let card = CardId::parse(&request.card_id).map_err(|e| AppError::invalid("invalid_card_id", e))?;
+    let card = CardId::parse(&request.card_id)
+        .map_err(|_| AppError::bad_field("invalid_card_id", "cardId", format!("cardId: {}.", FormatError::CardId)))?;
     let action = Action::parse(&request.action)
-        .ok_or_else(|| AppError::bad_request("invalid_action", "action must be VIEW_PIN or SET_PIN."))?;
+        .ok_or_else(|| AppError::bad_field("invalid_action", "action", "action must be VIEW_PIN or SET_PIN."))?;
     let language = match &request.language {
         Some(tag) if !valid_language(tag) => {
-            return Err(AppError::bad_request("invalid_language", "language must be a language tag such as en or fi."))
+            return Err(AppError::bad_field(
+                "invalid_language",
+                "language",
+                "language must be a language tag such as en or fi.",
+            ))
         }
         other => other.clone(),
     };
     if request.hide_after_seconds.is_some_and(|s| !(1..=MAX_HIDE_AFTER_SECONDS).contains(&s)) {
-        return Err(AppError::bad_request(
+        return Err(AppError::bad_field(
             "invalid_hide_after_seconds",
+            "hideAfterSeconds",
             format!("hideAfterSeconds must be 1 to {MAX_HIDE_AFTER_SECONDS}."),
         ));
     }
@@ -201,14 +208,16 @@ pub async fn issue(state: &AppState, issuer: &IssuerId, request: TokenRequest) -
         None => None,
         Some(given) => {
             let origin = Origin::parse(given).ok_or_else(|| {
-                AppError::bad_request(
+                AppError::bad_field(
                     "invalid_parent_origin",
+                    "parentOrigin",
                     "parentOrigin must be an origin such as https://bank.example.",
                 )
             })?;
             if !state.store.origins(issuer).await?.contains(&origin) {
-                return Err(AppError::bad_request(
+                return Err(AppError::bad_field(
                     "invalid_parent_origin",
+                    "parentOrigin",
                     "parentOrigin is not one of the issuer's registered origins.",
                 ));
             }

@@ -200,13 +200,18 @@ async fn missing_unknown_malformed_and_expired_tokens_get_the_same_401() {
         Some("Bearer short".to_owned()),
         Some(format!("Bearer {unknown}")),
         Some(format!("Bearer {expired}")),
-        Some(format!("Basic {expired}")),
     ] {
         for path in ["/api/v1/pin/session", "/api/v1/pin/view"] {
             let answer = h.post(path, auth.as_deref(), Some(json!({ "epk": epk.clone() }))).await;
             assert_error(&answer, StatusCode::UNAUTHORIZED, "unauthorized");
             assert_eq!(answer.body, h.post("/api/v1/pin/session", None, None).await.body);
         }
+    }
+    // The other scheme is refused too, with a hint at the one these routes take.
+    for path in ["/api/v1/pin/session", "/api/v1/pin/view"] {
+        let answer = h.post(path, Some(&format!("Basic {expired}")), Some(json!({ "epk": epk.clone() }))).await;
+        assert_error(&answer, StatusCode::UNAUTHORIZED, "unauthorized");
+        assert!(answer.body["message"].as_str().unwrap().contains("takes a Bearer token"), "{}", answer.text);
     }
     // One second before expiry it still worked.
     h.clock.0.fetch_sub(1, Ordering::SeqCst);
@@ -379,8 +384,12 @@ async fn the_widget_page_carries_a_strict_csp() {
     assert_eq!(loader.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
     assert!(loader.headers[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
 
-    assert_error(&h.get("/pin/NOSUCHISSU/view").await, StatusCode::NOT_FOUND, "not_found");
-    assert_error(&h.get("/pin/SHORT/view").await, StatusCode::BAD_REQUEST, "invalid_issuer_id");
+    // A browser gets the HTML error page (tests/integrator.rs); a caller asking for JSON, the body.
+    let json_get = |path: &'static str| {
+        h.send(Request::get(path).header(header::ACCEPT, "application/json").body(Body::empty()).unwrap())
+    };
+    assert_error(&json_get("/pin/NOSUCHISSU/view").await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(&json_get("/pin/SHORT/view").await, StatusCode::BAD_REQUEST, "invalid_issuer_id");
     assert_error(&h.get("/pin/assets/nothing.js").await, StatusCode::NOT_FOUND, "not_found");
     assert_error(&h.get("/pin/assets/..%2Fdata%2Fservice-key.jwk").await, StatusCode::NOT_FOUND, "not_found");
     assert_error(&h.get("/no/such/path").await, StatusCode::NOT_FOUND, "not_found");
@@ -447,7 +456,7 @@ async fn a_card_without_a_pin_in_the_cms_is_404_and_keeps_the_token() {
     let answer = h.token_answer(json!({"cardId": "no-pin-yet", "action": "VIEW_PIN"})).await;
     let token = answer.body["token"].as_str().unwrap();
     let (_, epk) = ephemeral();
-    assert_error(&h.view(token, epk).await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(&h.view(token, epk).await, StatusCode::NOT_FOUND, "no_pin");
     let session = h.post("/api/v1/pin/session", Some(&format!("Bearer {token}")), None).await;
     assert_eq!(session.status, StatusCode::OK);
 }

@@ -278,7 +278,7 @@ impl JwtAuthority {
 
     /// Reads `Authorization: Bearer <JWT>` and verifies it; 401 otherwise.
     pub fn authenticate(&self, headers: &HeaderMap, now: i64) -> Result<Principal, AppError> {
-        let unauthorized = || AppError::Unauthorized { scheme: Scheme::Bearer };
+        let unauthorized = || AppError::unauthorized(Scheme::Bearer, headers);
         let token = credentials::authorization(headers, "Bearer").ok_or_else(unauthorized)?;
         self.verify(token, now).ok_or_else(unauthorized)
     }

@@ -1,6 +1,7 @@
 //! The service's HTTP surface: one router (the middleware for correlation ids, headers and logs is
 //! `pinframe_server::middleware`'s, shared with the CMS).
 
+pub mod error_page;
 pub mod pin;
 pub mod register;
 pub mod themes;
@@ -8,8 +9,9 @@ pub mod tokens;
 pub mod widget;
 
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Uri};
 use axum::middleware;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 use pinframe_protocol::issuer::{JWKS_PATH, OAUTH_TOKEN_PATH, TOKENS_PATH};
@@ -17,7 +19,7 @@ use pinframe_protocol::ops::{HEALTH_PATH, METRICS_PATH, READY_PATH};
 use pinframe_protocol::widget::{SESSION_PATH, SET_PATH, VIEW_PATH};
 use pinframe_server::error::{AppError, MAX_JSON_BODY};
 use pinframe_server::jwks::jwks_response;
-use pinframe_server::middleware::{correlate, json_document, not_found};
+use pinframe_server::middleware::{correlate, json_document, method_not_allowed};
 use pinframe_server::readiness;
 use pinframe_server::telemetry::metrics_response;
 
@@ -64,11 +66,25 @@ pub fn app(state: AppState) -> Router {
     if state.config.demo {
         router = router.merge(crate::demo::routes());
     }
+    // After every route: a method a path does not take is 405 in the JSON error shape, with the
+    // `Allow` header the router adds.
     router
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(middleware::from_fn(correlate))
         .with_state(state)
+}
+
+/// Any other path: 404, as the HTML error page under `/pin/` (where a cardholder's browser may
+/// land), as the JSON error body everywhere else.
+async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
+    let error = AppError::NotFound { message: "There is nothing at this path." };
+    if uri.path() == "/pin" || uri.path().starts_with("/pin/") {
+        error_page::respond(&headers, error)
+    } else {
+        error.into_response()
+    }
 }
 
 /// `GET /.well-known/jwks.json`: the service's public encryption key.

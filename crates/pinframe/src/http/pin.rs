@@ -55,7 +55,9 @@ pub async fn session(
 
 /// `POST /api/v1/pin/view`: the card's PIN, encrypted to the widget's ephemeral key. The token is
 /// claimed only once the encrypted PIN is ready, so a CMS failure does not burn it, and the claim
-/// lets exactly one of any concurrent requests through.
+/// lets exactly one of any concurrent requests through. A card the CMS has no PIN for is 404
+/// `no_pin`, and the token stays unused: the same link shows the PIN once one is set, until it
+/// expires.
 pub async fn view(
     State(state): State<AppState>,
     Extension(correlation): Extension<CorrelationId>,
@@ -73,7 +75,7 @@ pub async fn view(
         if e == pinframe_core::FormatError::JwkHasPrivatePart {
             tracing::warn!(target: "pinframe::pin", "a client sent its ephemeral private key (epk with d): refused");
         }
-        AppError::invalid("invalid_epk", e)
+        AppError::bad_field("invalid_epk", "epk", format!("epk: {e}."))
     })?;
 
     let record = token.record();
@@ -102,15 +104,20 @@ pub async fn set(
     let policy = issuer_policy(&state, &record.issuer).await?;
 
     let undecryptable = || {
-        AppError::bad_request(
+        AppError::bad_field(
             "invalid_encrypted_pin",
+            "encryptedPin",
             "encryptedPin must be a JWE to the service key (ECDH-ES, A256GCM) of {\"pin\":\"…\"}.",
         )
     };
     let Ok(plaintext) = state.keys.decrypt(&request.encrypted_pin) else {
         if jwe::epk_has_private_part(&request.encrypted_pin) {
             tracing::warn!(target: "pinframe::pin", "a client sent a JWE whose ephemeral key carries its private part");
-            let leaked = AppError::invalid("invalid_epk", pinframe_core::FormatError::JwkHasPrivatePart);
+            let leaked = AppError::bad_field(
+                "invalid_epk",
+                "encryptedPin",
+                format!("encryptedPin: {}.", pinframe_core::FormatError::JwkHasPrivatePart),
+            );
             return Err(token.refuse(&state, leaked).await);
         }
         return Err(token.refuse(&state, undecryptable()).await);

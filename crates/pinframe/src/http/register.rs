@@ -105,18 +105,25 @@ pub async fn put_cards(
     let (issuer, consumer) = principal.authorize_path(path, consumer_id)?;
     let ApiJson(request) = body?;
     if request.cards.is_empty() || request.cards.len() > MAX_CARDS {
-        return Err(AppError::bad_request("invalid_cards", format!("cards must list 1 to {MAX_CARDS} cards.")));
+        return Err(AppError::bad_field("invalid_cards", "cards", format!("cards must list 1 to {MAX_CARDS} cards.")));
     }
     let mut sealed = Vec::with_capacity(request.cards.len());
     for (i, entry) in request.cards.iter().enumerate() {
+        let card_field = || format!("cards[{i}].cardId");
+        let data_field = || format!("cards[{i}].encryptedData");
         let card = CardId::parse(&entry.card_id)
-            .map_err(|e| AppError::bad_request("invalid_card_id", format!("cards[{i}].cardId: {e}")))?;
+            .map_err(|e| AppError::bad_field("invalid_card_id", card_field(), format!("cards[{i}].cardId: {e}")))?;
         if sealed.iter().any(|(seen, _): &(CardId, Vec<u8>)| *seen == card) {
-            return Err(AppError::bad_request("invalid_cards", format!("cards[{i}].cardId appears twice.")));
+            return Err(AppError::bad_field(
+                "invalid_cards",
+                card_field(),
+                format!("cards[{i}].cardId appears twice."),
+            ));
         }
         let plaintext = state.keys.decrypt(&entry.encrypted_data).map_err(|_| {
-            AppError::bad_request(
+            AppError::bad_field(
                 "invalid_encrypted_data",
+                data_field(),
                 format!(
                     "cards[{i}].encryptedData does not decrypt: it must be a compact JWE (ECDH-ES, A256GCM) to \
                      the key at /.well-known/jwks.json."
@@ -124,17 +131,23 @@ pub async fn put_cards(
             )
         })?;
         let data: CardData<'_> = serde_json::from_slice(&plaintext).map_err(|_| {
-            AppError::bad_request(
+            AppError::bad_field(
                 "invalid_encrypted_data",
+                data_field(),
                 format!("cards[{i}].encryptedData must hold {{\"pan\": \"…\", \"exp\": \"MMYY\"}}."),
             )
         })?;
         let pan = Pan::parse(&Zeroizing::new(data.pan.to_owned())).map_err(|_| {
-            AppError::bad_request("invalid_encrypted_data", format!("cards[{i}]: pan must be 12 to 19 digits."))
+            AppError::bad_field(
+                "invalid_encrypted_data",
+                data_field(),
+                format!("cards[{i}]: pan must be 12 to 19 digits."),
+            )
         })?;
         if !valid_expiry(data.exp) {
-            return Err(AppError::bad_request(
+            return Err(AppError::bad_field(
                 "invalid_encrypted_data",
+                data_field(),
                 format!("cards[{i}]: exp must be MMYY, month 01 to 12."),
             ));
         }

@@ -26,12 +26,28 @@ pub fn content_security_policy(origins: &[String]) -> String {
     )
 }
 
-/// `GET /pin/{issuerId}/view`.
-pub async fn page(State(state): State<AppState>, ApiPath(issuer_id): ApiPath<String>) -> Result<Response, AppError> {
-    let issuer = IssuerId::parse(&issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
-    if state.store.issuer(&issuer).await?.is_none() {
-        return Err(AppError::NotFound { message: "No such issuer." });
-    }
+/// `GET /pin/{issuerId}/view`. A malformed or unknown issuer gets the error page
+/// ([`error_page`](super::error_page)): HTML for a browser, JSON when asked for.
+pub async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    issuer_id: Result<ApiPath<String>, AppError>,
+) -> Result<Response, AppError> {
+    let known = async {
+        let ApiPath(issuer_id) = issuer_id?;
+        let issuer = IssuerId::parse(&issuer_id).map_err(|e| AppError::invalid("invalid_issuer_id", e))?;
+        if state.store.issuer(&issuer).await?.is_none() {
+            return Err(AppError::NotFound { message: "No such issuer." });
+        }
+        Ok(issuer)
+    };
+    let issuer = match known.await {
+        Ok(issuer) => issuer,
+        Err(error @ (AppError::BadRequest { .. } | AppError::NotFound { .. })) => {
+            return Ok(super::error_page::respond(&headers, error))
+        }
+        Err(other) => return Err(other),
+    };
     let Some(template) = state.widget.page_template() else {
         return Err(AppError::Unavailable {
             code: "widget_not_built",
