@@ -17,6 +17,20 @@ const require = createRequire(join(resolve(import.meta.dirname, "../.."), "tools
 const FIREFOX = process.env.FIREFOX ?? "/usr/bin/firefox-esr";
 const TIMEOUT = { timeout: 90_000 };
 
+/// What a bank's page does with the widget's `resize` events (docs/protocol.md): fits the iframe to
+/// the height it hears, so that nothing in the widget is out of view; the heights heard so far
+/// included. Run in the host page.
+function fitFrame() {
+  const frame = document.querySelector("iframe");
+  const fit = (data) => {
+    if (data?.event === "resize") frame.style.height = `${data.height}px`;
+  };
+  window.__messages.forEach((m) => fit(m.data));
+  addEventListener("message", (e) => fit(e.data));
+  frame.style.width = "360px";
+  return true;
+}
+
 /// WebKit through WebDriver: the widget's frame is entered for each step and left after it.
 function webkitDriver(browser) {
   const inFrame = async (step) => {
@@ -32,9 +46,16 @@ function webkitDriver(browser) {
       // From about:blank, so that each host page is a new document, not a fragment change.
       await browser.navigate("about:blank");
       await browser.navigate(url);
+      await browser.run(`return (${fitFrame})()`);
     },
     text: (selector) => inFrame(() => browser.until("return document.querySelector(arguments[0])?.textContent", selector)),
-    type: (selector, text) => inFrame(() => browser.type(selector, text)),
+    /// As the user does: a click into the field, then the keys. (WebKitGTK's driver refuses keys
+    /// for a field in a frame that has not had the focus: "Element is not focusable".)
+    type: (selector, text) =>
+      inFrame(async () => {
+        await browser.click(selector);
+        await browser.type(selector, text);
+      }),
     click: (selector) => inFrame(() => browser.click(selector)),
     /// Waits until the host page's `window.__messages` satisfies `predicate` (a function's source).
     until: (predicate) => browser.until(`return (${predicate})(window.__messages)`),
@@ -45,22 +66,38 @@ function webkitDriver(browser) {
   };
 }
 
-/// Firefox through puppeteer-core (WebDriver BiDi): the widget's frame is the host page's iframe.
+/// Firefox through puppeteer-core (WebDriver BiDi). In the widget's frame only what its CSP allows:
+/// no string evaluation (so no waitForFunction there); the keyboard and the mouse act on the whole
+/// page, as the user's would, at the widget's element.
 function firefoxDriver(page) {
-  const widget = async () => (await page.waitForSelector("iframe")).contentFrame();
-  const element = async (selector) => (await widget()).waitForSelector(selector);
+  const element = async (selector) => {
+    const frame = await (await page.waitForSelector("iframe")).contentFrame();
+    return frame.waitForSelector(selector);
+  };
   return {
     async open(url) {
       await page.goto("about:blank");
       await page.goto(url);
+      await page.evaluate(`(${fitFrame})()`);
     },
-    async text(selector) {
-      const frame = await widget();
-      const handle = await frame.waitForFunction((s) => document.querySelector(s)?.textContent, {}, selector);
-      return handle.jsonValue();
+    text: async (selector) => (await element(selector)).evaluate((e) => e.textContent),
+    async type(selector, text) {
+      await (await element(selector)).evaluate((e) => e.focus());
+      await page.keyboard.type(text);
     },
-    type: async (selector, text) => (await element(selector)).type(text),
-    click: async (selector) => (await element(selector)).click(),
+    async click(selector) {
+      const target = await element(selector);
+      await target.evaluate((e) => e.scrollIntoView({ block: "center" }));
+      const inner = await target.evaluate((e) => {
+        const r = e.getBoundingClientRect();
+        return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+      });
+      const outer = await page.$eval("iframe", (f) => {
+        const r = f.getBoundingClientRect();
+        return { x: r.left + f.clientLeft, y: r.top + f.clientTop };
+      });
+      await page.mouse.click(outer.x + inner.x, outer.y + inner.y);
+    },
     until: (predicate) => page.waitForFunction(`(${predicate})(window.__messages)`),
     heard: () => page.evaluate(async () => (await window.__settle(), window.__messages)),
   };
@@ -78,11 +115,18 @@ function flows(engine, start, newPin) {
       await browser?.stop();
     });
 
+    /// Opens host A's page framing `url`; returns once the page has heard the widget's height and
+    /// fitted the frame to it.
+    async function open(url) {
+      await browser.driver.open(running.hostUrl(running.a, url));
+      await browser.driver.until((m) => m.some((e) => e.data.event === "resize"));
+    }
+
     /// Views the card's PIN in host A's page: what the widget shows and what A heard.
     async function view() {
       const { url } = await issueToken(running.server.url, { parentOrigin: running.a });
       const views = running.routeCount("/api/v1/pin/view");
-      await browser.driver.open(running.hostUrl(running.a, url));
+      await open(url);
       const shown = await browser.driver.text(".pinframe-pin");
       await browser.driver.until((m) => m.some((e) => e.data.event === "view_pin_success"));
       assert.equal(running.routeCount("/api/v1/pin/view"), views + 1);
@@ -106,7 +150,7 @@ function flows(engine, start, newPin) {
       const { url } = await issueToken(running.server.url, { action: "SET_PIN", parentOrigin: running.a });
       const counter = running.server.changeCounter();
       const { driver } = browser;
-      await driver.open(running.hostUrl(running.a, url));
+      await open(url);
       await driver.type("#pinframe-new-pin", newPin);
       await driver.type("#pinframe-confirm-pin", newPin);
       // postMessage is asynchronous: the last keystroke's event reaches the page after the typing.
