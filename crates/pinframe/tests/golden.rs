@@ -30,8 +30,8 @@ const CONSUMER: &str = "golden-consumer";
 const NEW_CARD: &str = "golden-card-1";
 const NEW_PAN: &str = "4111111111111111";
 /// Headers recorded from every answer, when present.
-const RECORDED_HEADERS: [&str; 6] =
-    ["content-type", "cache-control", "www-authenticate", "pragma", "retry-after", "x-correlation-id"];
+const RECORDED_HEADERS: [&str; 7] =
+    ["content-type", "cache-control", "www-authenticate", "pragma", "retry-after", "x-correlation-id", "allow"];
 /// Text bodies (CSS, JavaScript, HTML) up to this many characters are recorded whole; of longer
 /// ones, the first [`TEXT_PREFIX`].
 const TEXT_WHOLE: usize = 1024;
@@ -809,8 +809,16 @@ async fn themes(t: &mut Transcript, jwt: &str) {
 async fn widget_and_demo(t: &mut Transcript) {
     let page = t.service("widget.view_page", Call::get(format!("/pin/{ISSUER}/view"))).await;
     t.service("widget.set_page", Call::get(format!("/pin/{ISSUER}/set"))).await;
-    t.service("widget.page.invalid_issuer_id", Call::get("/pin/SHORT/view")).await;
-    t.service("widget.page.not_found", Call::get("/pin/NOSUCHISSU/set")).await;
+    // A browser gets the HTML error page (its text is the catalogues', checked in
+    // tests/integrator.rs); a caller that asks for JSON gets the error body.
+    t.service("widget.page.invalid_issuer_id", Call::get("/pin/SHORT/view").marker_only()).await;
+    t.service("widget.page.not_found", Call::get("/pin/NOSUCHISSU/set").marker_only()).await;
+    t.service("widget.page.unknown_mode", Call::get(format!("/pin/{ISSUER}/edit")).marker_only()).await;
+    let json = |call: Call| call.header("accept", "application/json");
+    t.service("widget.page.invalid_issuer_id.json", json(Call::get("/pin/SHORT/view"))).await;
+    t.service("widget.page.not_found.json", json(Call::get("/pin/NOSUCHISSU/set"))).await;
+    t.service("api.not_found", Call::get("/api/v1/nothing")).await;
+    t.service("api.method_not_allowed", Call::delete("/api/v1/pin/view")).await;
     let loader = page.text.split("<script type=\"module\" src=\"").nth(1).unwrap().split('"').next().unwrap();
     t.service("widget.asset", Call::get(loader)).await;
     t.service("widget.asset.not_found", Call::get("/pin/assets/nothing.js")).await;
