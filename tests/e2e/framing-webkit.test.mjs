@@ -75,6 +75,9 @@ describe("WebKit: a token issued for origin A", () => {
     assert.equal((await frame(running.a, url, failure)).shown, "Refused");
     await browser.until("return window.__messages.some((m) => m.data.event === 'view_pin_error')");
     const outcomes = (await heard()).filter((m) => m.data.event !== "resize");
-    assert.deepEqual(outcomes, [{ data: { event: "view_pin_error" }, origin: running.server.url }]);
+    assert.deepEqual(outcomes, [
+      { data: { event: "error", code: "link_invalid" }, origin: running.server.url },
+      { data: { event: "view_pin_error" }, origin: running.server.url },
+    ]);
   });
 });

@@ -119,7 +119,10 @@ describe("before the session", () => {
     assert.equal(await a.outcome(), "Refused");
     await a.page.waitForFunction(() => window.__messages.some((m) => m.data.event === "view_pin_error"));
     const outcomes = (await a.messages()).filter((m) => m.data.event !== "resize");
-    assert.deepEqual(outcomes, [{ data: { event: "view_pin_error" }, origin: running.server.url }]);
+    assert.deepEqual(outcomes, [
+      { data: { event: "error", code: "link_invalid" }, origin: running.server.url },
+      { data: { event: "view_pin_error" }, origin: running.server.url },
+    ]);
     await a.context.close();
   });
 

@@ -19,8 +19,10 @@ const docs = (path) => readFileSync(join(root, "docs", path), "utf8");
 const declarations = readFileSync(join(hostKit, "src/index.d.ts"), "utf8");
 const { PINFRAME_BRIDGE, PINFRAME_SET_PIN } = await import(join(hostKit, "src/react-native/bridge.js"));
 
-/// The events of the declarations: the outcome events and pin_valid.
+/// The events of the declarations: the outcome events, pin_valid, and pinframe's error and expiry events.
 const outcomeEvents = [...declarations.match(/export type OutcomeEvent =([^;]*);/)[1].matchAll(/"(\w+)"/g)].map((m) => m[1]);
+const pinframeEvents = ["error", "token_expiring", "token_expired"];
+const errorCodes = [...declarations.match(/export type ErrorCode =([^;]*);/)[1].matchAll(/"(\w+)"/g)].map((m) => m[1]);
 const androidMethods = [...declarations.match(/interface AndroidHandler \{([^}]*)\}/)[1].matchAll(/(\w+)\?\(/g)].map((m) => m[1]);
 
 const running = serverAndBrowser();
@@ -29,7 +31,11 @@ const tokens = [];
 describe("declarations", () => {
   test("list the protocol's events, and the package type-checks against them", async () => {
     assert.deepEqual(outcomeEvents, ["view_pin_success", "view_pin_error", "set_pin_success", "set_pin_error", "set_pin_validation_error"]);
-    assert.deepEqual(androidMethods, [...outcomeEvents, "pin_valid"]);
+    assert.deepEqual(androidMethods, [...outcomeEvents, "pin_valid", ...pinframeEvents]);
+    // The error codes are the protocol's: every one is in docs/protocol.md's table for hosts.
+    const table = docs("protocol.md").split("### Error codes for hosts")[1].split("\n### ")[0].split(/^\|---.*$/m)[1];
+    const documented = [...table.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
+    assert.deepEqual(documented, errorCodes);
     const tsc = join(hostKit, "node_modules/typescript/bin/tsc");
     assert.ok(existsSync(tsc), "packages/pinframe-host has no node_modules: run `make host-kit` first");
     // The browser side (tsconfig.json: the event types, the desktop helper, the bridge), then the
@@ -48,6 +54,7 @@ describe("native snippets", () => {
     const methods = [...kotlin.matchAll(/@JavascriptInterface fun (\w+)\(/g)].map((m) => m[1]);
     assert.deepEqual(methods, androidMethods);
     assert.match(kotlin, /fun pin_valid\(valid: Boolean\)/);
+    assert.match(kotlin, /fun error\(code: String\)/);
     assert.match(kotlin, /evaluateJavascript\("window\.set_pin && window\.set_pin\(\)"/);
   });
 
@@ -55,7 +62,8 @@ describe("native snippets", () => {
     const swift = docs("hosts/ios/PinViewController.swift");
     assert.match(swift, /userContentController\.add\(self, name: "ios_handler"\)/);
     const cases = [...swift.matchAll(/case ((?:"\w+",? ?)+):/g)].flatMap((m) => [...m[1].matchAll(/"(\w+)"/g)].map((c) => c[1]));
-    assert.deepEqual(cases.sort(), [...outcomeEvents, "pin_valid"].sort());
+    assert.deepEqual(cases.sort(), [...outcomeEvents, "pin_valid", ...pinframeEvents].sort());
+    assert.match(swift, /body\["code"\] as\? String/);
     assert.match(swift, /body\["pin_valid"\] as\? Bool/);
     assert.match(swift, /evaluateJavaScript\("window\.set_pin && window\.set_pin\(\)"\)/);
   });
@@ -74,7 +82,7 @@ describe("React Native bridge", () => {
     return { context, page, messages: () => page.evaluate(() => window.__rn) };
   }
 
-  test("view: view_pin_success, then view_pin_error for a used link", async () => {
+  test("view: view_pin_success, then error and view_pin_error for a used link", async () => {
     const { context, page, messages } = await reactNativePage();
     const { url } = await issueToken(running.server.url, {}, tokens);
     await page.goto(url);
@@ -89,7 +97,7 @@ describe("React Native bridge", () => {
     await again.addInitScript({ content: PINFRAME_BRIDGE });
     await again.goto(url);
     await again.waitForFunction(() => window.__rn.length > 0);
-    assert.deepEqual(await again.evaluate(() => window.__rn), [{ event: "view_pin_error" }]);
+    assert.deepEqual(await again.evaluate(() => window.__rn), [{ event: "error", code: "link_invalid" }, { event: "view_pin_error" }]);
     await context.close();
   });
 

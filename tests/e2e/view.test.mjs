@@ -85,9 +85,10 @@ describe("desktop iframe", () => {
     await page.click("#reuse-link");
     await page.locator('#events li[data-event="view_pin_error"]').waitFor();
     await page.frameLocator("iframe").locator(".pinframe-error").waitFor();
-    assert.match(await page.frameLocator("iframe").locator(".pinframe-error").textContent(), /expired or was already used/);
+    assert.match(await page.frameLocator("iframe").locator(".pinframe-error").textContent(), /no longer valid/);
     assert.equal(await page.frameLocator("iframe").locator(".pinframe-pin").count(), 0);
     assert.deepEqual((await outcomes()).slice(1), [
+      { data: { event: "error", code: "link_invalid" }, origin: running.server.url },
       { data: { event: "view_pin_error" }, origin: running.server.url },
     ]);
     await context.close();

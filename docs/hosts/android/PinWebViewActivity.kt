@@ -25,7 +25,16 @@ class PinWebViewActivity : AppCompatActivity() {
         @JavascriptInterface fun set_pin_error() = onEvent("set_pin_error")
         @JavascriptInterface fun set_pin_validation_error() = onEvent("set_pin_validation_error")
         @JavascriptInterface fun pin_valid(valid: Boolean) = runOnUiThread { submitButtonEnabled(valid) }
+        /** Why a flow stopped (docs/protocol.md, "Error codes for hosts"); before view_pin_error or
+         *  set_pin_error, which follow only when a new link is needed. */
+        @JavascriptInterface fun error(code: String) = runOnUiThread { lastError = code }
+        /** The unused link expires in 10 s: ask your backend for a fresh one now. */
+        @JavascriptInterface fun token_expiring() = onEvent("token_expiring")
+        @JavascriptInterface fun token_expired() = onEvent("token_expired")
     }
+
+    /** The last `error` code, e.g. "no_pin" to say the card has no PIN yet. */
+    private var lastError: String? = null
 
     @SuppressLint("SetJavaScriptEnabled")
     override fun onCreate(savedInstanceState: Bundle?) {
@@ -51,7 +60,9 @@ class PinWebViewActivity : AppCompatActivity() {
     private fun onEvent(event: String) = runOnUiThread {
         when (event) {
             "view_pin_success", "set_pin_success" -> { /* show "done", keep the page until the user leaves */ }
-            "view_pin_error", "set_pin_error" -> { /* offer to start again: a new token */ }
+            "view_pin_error", "set_pin_error" -> { /* offer to start again: a new token (lastError says why) */ }
+            "token_expiring" -> { /* fetch a fresh url from your backend; load it on token_expired */ }
+            "token_expired" -> { /* webView.loadUrl(freshUrl) */ }
             "set_pin_validation_error" -> { /* the widget shows the reason next to the field */ }
         }
     }

@@ -1,5 +1,5 @@
 // pinframe host kit: iOS WKWebView, through WKUserContentController.add(_:name:). The widget posts
-// {event, pin_valid?} to window.webkit.messageHandlers.ios_handler (docs/protocol.md, "Host events
+// {event, pin_valid?, code?} to window.webkit.messageHandlers.ios_handler (docs/protocol.md, "Host events
 // and commands"); this controller is that WKScriptMessageHandler, added under the name ios_handler.
 // The host submits the set-PIN form with WKWebView.evaluateJavaScript, calling the page's global
 // set_pin().
@@ -9,6 +9,9 @@ import WebKit
 final class PinViewController: UIViewController, WKScriptMessageHandler, WKNavigationDelegate {
     private let url: URL
     private var webView: WKWebView!
+    /// The last `error` code (docs/protocol.md, "Error codes for hosts"); view_pin_error or
+    /// set_pin_error follow it only when a new link is needed.
+    private var lastError: String?
 
     /// `url`: what your backend got from POST /api/v1/pin-control/tokens. Never log it.
     init(url: URL) {
@@ -54,6 +57,12 @@ final class PinViewController: UIViewController, WKScriptMessageHandler, WKNavig
             break // the widget shows the reason next to the field
         case "pin_valid":
             navigationItem.rightBarButtonItem?.isEnabled = (body["pin_valid"] as? Bool) ?? false
+        case "error":
+            lastError = body["code"] as? String // why a flow stopped, e.g. "no_pin"
+        case "token_expiring":
+            break // the unused link expires in 10 s: fetch a fresh url from your backend now
+        case "token_expired":
+            break // load the fresh url: webView.load(URLRequest(url: freshUrl))
         default:
             break // events added later are ignored
         }
