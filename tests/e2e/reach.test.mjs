@@ -34,10 +34,17 @@ function withQuery(url, extra) {
   return `${base}${base.includes("?") ? "&" : "?"}${extra}#${fragment}`;
 }
 
+/// Loads `url` as a new document: a URL that differs from the page's only in its fragment would
+/// otherwise not load the widget again.
+async function load(page, url) {
+  await page.goto("about:blank");
+  await page.goto(url);
+}
+
 /// Opens a widget page for a fresh token, as a webview does, and waits for the PIN or the form.
 async function openWidget(page, body = {}, query = "") {
   const { url } = await issueToken(running.server.url, body);
-  await page.goto(withQuery(url, query));
+  await load(page, withQuery(url, query));
   await page.locator(body.action === "SET_PIN" ? "#pinframe-new-pin" : ".pinframe-pin").waitFor();
 }
 
@@ -53,7 +60,7 @@ async function setWithMessages(page, body = {}, query = "") {
 async function viewFailure(page, body = {}) {
   const { url } = await issueToken(running.server.url, body);
   await page.route("**/api/v1/pin/view", (route) => route.abort("internetdisconnected"));
-  await page.goto(url);
+  await load(page, url);
   await page.locator(".pinframe-retry").waitFor();
   await page.unroute("**/api/v1/pin/view");
 }
