@@ -111,7 +111,8 @@ impl AppError {
             Scheme::Basic => "Bearer",
             Scheme::Bearer => "Basic",
         };
-        let wrong_scheme = crate::credentials::authorization(headers, other).is_some();
+        let sent = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.split_once(' '));
+        let wrong_scheme = sent.is_some_and(|(given, _)| given.eq_ignore_ascii_case(other));
         Self::Unauthorized { scheme, wrong_scheme }
     }
 
