@@ -95,23 +95,28 @@ describe("the service over HTTP to `pinframe cms`", () => {
     await context.close();
   });
 
-  test("CMS down: view_pin_error and set_pin_error, the service stays up, and nothing is lost", async () => {
+  test("CMS down: the host hears service_unavailable, Try again works once it is back, the service stays up, nothing is lost", async () => {
     const address = new URL(cms.url).host;
     await cms.stop();
+    const heard = (page) => page.evaluate(() => window.__events.filter((e) => e.event !== "pin_valid" && e.event !== "resize").map((e) => e.event + (e.code ? `:${e.code}` : "")));
 
+    // Both flows stop with a retryable error: no view_pin_error or set_pin_error, since the same
+    // link can still work.
     const view = await demo("#view-pin");
-    await view.page.waitForFunction(() => window.__events.some((e) => e.event === "view_pin_error"));
-    await view.frame.locator(".pinframe-error").waitFor();
+    await view.page.waitForFunction(() => window.__events.some((e) => e.event === "error"));
+    await view.frame.locator('.pinframe-error[data-code="service_unavailable"]').waitFor();
+    await view.frame.locator(".pinframe-retry").waitFor();
     assert.equal(await view.frame.locator(".pinframe-pin").count(), 0);
-    await view.context.close();
+    assert.deepEqual(await heard(view.page), ["error:service_unavailable"]);
 
     const set = await demo("#set-pin");
     await set.frame.locator("#pinframe-new-pin").pressSequentially("7294");
     await set.frame.locator("#pinframe-confirm-pin").pressSequentially("7294");
     await set.frame.locator(".pinframe-submit").click();
-    await set.page.waitForFunction(() => window.__events.some((e) => e.event === "set_pin_error"));
-    await set.frame.locator(".pinframe-error").waitFor();
-    await set.context.close();
+    await set.page.waitForFunction(() => window.__events.some((e) => e.event === "error"));
+    await set.frame.locator(".pinframe-retry").waitFor();
+    assert.deepEqual(await heard(set.page), ["error:service_unavailable"]);
+    assert.equal(await set.frame.locator("#pinframe-new-pin").inputValue(), "7294");
 
     // The service answers: its own endpoints work, and the widget API says 503.
     assert.equal((await fetch(`${server.url}/.well-known/jwks.json`)).status, 200);
@@ -122,12 +127,25 @@ describe("the service over HTTP to `pinframe cms`", () => {
     assert.equal(down.status, 503);
     assert.equal((await down.json()).error, "cms_unavailable");
 
-    // The CMS comes back on the same address: the same token still views the PIN (not consumed).
+    // The CMS comes back on the same address: the same token still views the PIN (not consumed),
+    // and so does the page's Try again; then the set form's Try again sets what was typed.
     await startTheCms(address);
     const answer = await bearerPost(server.url, "/api/v1/pin/view", token, { epk });
     assert.equal(answer.status, 200);
     const { plaintext } = await jose.compactDecrypt((await answer.json()).encryptedPin, privateKey);
     assert.equal(JSON.parse(new TextDecoder().decode(plaintext)).pin, "5813");
+    await view.frame.locator(".pinframe-retry").click();
+    await view.frame.locator(".pinframe-pin").waitFor();
+    assert.equal(await view.frame.locator(".pinframe-pin").textContent(), "5813");
+    assert.deepEqual(await heard(view.page), ["error:service_unavailable", "view_pin_success"]);
+    await view.context.close();
+
+    const counter = cms.changeCounter();
+    await set.frame.locator(".pinframe-retry").click();
+    await set.page.waitForFunction(() => window.__events.some((e) => e.event === "set_pin_success"));
+    assert.deepEqual(await heard(set.page), ["error:service_unavailable", "set_pin_success"]);
+    assert.equal(cms.changeCounter(), counter + 1);
+    await set.context.close();
   });
 
   test("no secret reached either process's log", () => {
