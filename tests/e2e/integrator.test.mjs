@@ -6,14 +6,13 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { DEMO, bin, serverAndBrowser } from "./harness.mjs";
 
 const running = serverAndBrowser();
 const basic = `Basic ${Buffer.from(`${DEMO.clientId}:${DEMO.clientSecret}`).toString("base64")}`;
-const root = resolve(import.meta.dirname, "../..");
 
 /// A page in a fresh context whose browser language is `locale` (so its Accept-Language), recording
 /// every console error, CSP refusal and uncaught exception.
@@ -70,8 +69,7 @@ describe("a path under /pin/ that is no widget page", () => {
     });
   }
 
-  test("is right to left in Arabic, once the service has an Arabic catalogue", async (t) => {
-    if (!existsSync(join(root, "locales/ar.ftl"))) return t.skip("no locales/ar.ftl in this tree");
+  test("is right to left in Arabic", async () => {
     const { context, page, errors } = await pageIn("ar");
     const url = `${running.server.url}/pin/NOSUCHISSU/view`;
     await page.goto(url);
