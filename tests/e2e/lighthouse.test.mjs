@@ -11,23 +11,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createRequire } from "node:module";
-import { DEMO, freePort, issueToken, startServer } from "./harness.mjs";
+import { CHROMIUM, CHROMIUM_ARGS, DEMO, freePort, issueToken, startServer } from "./harness.mjs";
 
 const require = createRequire(join(resolve(import.meta.dirname, "../.."), "tools/package.json"));
 const puppeteer = require("puppeteer-core");
 const { default: lighthouse } = await import(require.resolve("lighthouse"));
 const { screenEmulationMetrics } = await import(require.resolve("lighthouse/core/config/constants.js"));
 
-const CHROMIUM_FLAGS = [
-  "--headless=new",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-dev-shm-usage",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+const CHROMIUM_FLAGS = ["--headless=new", ...CHROMIUM_ARGS];
 const TIMEOUT = { timeout: 120_000 };
 
 /// Chromium with its DevTools port open (Lighthouse's way in), in a profile of its own.
@@ -35,7 +26,7 @@ async function startChromium() {
   const port = await freePort();
   const profile = mkdtempSync(join(tmpdir(), "pinframe-lighthouse-"));
   const child = spawn(
-    process.env.CHROMIUM ?? "/usr/bin/chromium",
+    CHROMIUM,
     [...CHROMIUM_FLAGS, `--remote-debugging-port=${port}`, `--user-data-dir=${profile}`, "about:blank"],
     { stdio: "ignore" },
   );
