@@ -4,6 +4,7 @@
 //! defines them, once. The widget and the service both depend on it and define none of these again.
 //!
 //! - [`action`]: what a PIN-control token lets its holder do (`VIEW_PIN`, `SET_PIN`).
+//! - [`appearance`]: the widget page's `theme=light|dark`.
 //! - [`origin`]: web origins as issuers register them and browsers report them.
 //! - [`token`]: the PIN-control token's text form (one parser for the service and the widget).
 //! - [`widget`]: the widget-facing API (session, view, set) and the JWE plaintext of a PIN.
@@ -26,6 +27,7 @@
 extern crate alloc;
 
 pub mod action;
+pub mod appearance;
 pub mod d1;
 pub mod demo;
 pub mod error;

@@ -384,6 +384,15 @@ async fn the_widget_page_carries_a_strict_csp() {
     assert_eq!(loader.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
     assert!(loader.headers[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
 
+    // The host's theme=light|dark is on <html> from the first paint; other values are ignored.
+    let dark = h.get("/pin/DEMOISSUER/view?lang=fi&theme=dark").await;
+    assert!(dark.text.contains("<html class=\"pinframe-dark\""), "{}", dark.text);
+    assert!(h.get("/pin/DEMOISSUER/set?theme=light").await.text.contains("<html class=\"pinframe-light\""));
+    for query in ["", "?theme=blue", "?theme=dark%22%3E", "?lang=dark"] {
+        let page = h.get(&format!("/pin/DEMOISSUER/view{query}")).await;
+        assert!(!page.text.contains("class=\"pinframe-"), "{query}: {}", page.text);
+    }
+
     // A browser gets the HTML error page (tests/integrator.rs); a caller asking for JSON, the body.
     let json_get = |path: &'static str| {
         h.send(Request::get(path).header(header::ACCEPT, "application/json").body(Body::empty()).unwrap())

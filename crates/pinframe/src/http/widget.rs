@@ -1,10 +1,11 @@
 //! Hosting the widget: `GET /pin/{issuerId}/view`, `GET /pin/{issuerId}/set` and
 //! `GET /pin/assets/{file}`, from the [`WidgetAssets`](crate::widget_assets::WidgetAssets) read at start.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pinframe_core::IssuerId;
+use pinframe_protocol::appearance::Appearance;
 use pinframe_protocol::Origin;
 use pinframe_server::error::{ApiPath, AppError};
 
@@ -26,11 +27,23 @@ pub fn content_security_policy(origins: &[String]) -> String {
     )
 }
 
+/// `page` with `class` on its `<html>` element, which has none in Trunk's page.
+fn with_root_class(page: &str, class: &str) -> String {
+    match page.find("<html") {
+        Some(at) => {
+            let (before, after) = page.split_at(at + "<html".len());
+            format!("{before} class=\"{class}\"{after}")
+        }
+        None => page.to_owned(),
+    }
+}
+
 /// `GET /pin/{issuerId}/view`. A malformed or unknown issuer gets the error page
 /// ([`error_page`](super::error_page)): HTML for a browser, JSON when asked for.
 pub async fn page(
     State(state): State<AppState>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     issuer_id: Result<ApiPath<String>, AppError>,
 ) -> Result<Response, AppError> {
     let known = async {
@@ -64,7 +77,12 @@ pub async fn page(
         let href = theme_path(&issuer, &theme.version);
         head.push_str(&format!("<link rel=\"stylesheet\" href=\"{}\">", escape_attribute(&href)));
     }
-    let html = template.replace(HEAD_PLACEHOLDER, &head);
+    let mut html = template.replace(HEAD_PLACEHOLDER, &head);
+    // The host's `theme=light|dark`, on `<html>` from the first paint (the widget, which sets it
+    // too, starts only once its wasm has loaded).
+    if let Some(appearance) = query.as_deref().and_then(Appearance::from_query) {
+        html = with_root_class(&html, appearance.class());
+    }
     let csp = HeaderValue::from_str(&content_security_policy(&origins)).map_err(AppError::internal)?;
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
