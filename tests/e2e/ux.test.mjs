@@ -13,7 +13,8 @@ import { DEMO, issueToken, serverAndBrowser } from "./harness.mjs";
 const root = resolve(import.meta.dirname, "../..");
 const require = createRequire(join(root, "tools/package.json"));
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-const LANGS = ["en", "fi", "sv", "de", "ja"];
+const LANGS = ["en", "fi", "sv", "de", "ja", "ar"];
+const RTL = new Set(["ar"]);
 
 /// The catalogue of `lang`, as the widget compiles it in: key → text.
 function catalogue(lang) {
@@ -142,7 +143,7 @@ describe("languages and accessibility", () => {
       const { context, page } = await openPage({ bypassCSP: true });
       const check = async (what) => {
         assert.equal(await page.getAttribute("html", "lang"), lang);
-        assert.equal(await page.getAttribute("html", "dir"), "ltr");
+        assert.equal(await page.getAttribute("html", "dir"), RTL.has(lang) ? "rtl" : "ltr");
         assert.equal(await page.title(), messages["page-title"]);
         const text = await page.locator("main").innerText();
         const raw = text.split(/\s+/).filter((word) => keys.has(word));
