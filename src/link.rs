@@ -76,16 +76,19 @@ pub fn take() -> Found {
 }
 
 /// Records when the kept token expires (from the session's `expiresIn`), so that a reload after it
-/// knows the link expired rather than asking the service.
+/// knows the link expired rather than asking the service. Kept as whole milliseconds: writing and
+/// reading an integer keeps float formatting and parsing (some 15 KB) out of the wasm.
 pub fn remember_deadline(deadline_ms: f64) {
     if let Some(storage) = storage() {
-        let _ = storage.set_item(&format!("{DEADLINE_KEY}{}", path()), &deadline_ms.to_string());
+        let whole = deadline_ms.max(0.0) as u64;
+        let _ = storage.set_item(&format!("{DEADLINE_KEY}{}", path()), &whole.to_string());
     }
 }
 
 /// The kept deadline, when a session has named it.
 pub fn deadline() -> Option<f64> {
-    storage()?.get_item(&format!("{DEADLINE_KEY}{}", path())).ok().flatten()?.parse().ok()
+    let kept = storage()?.get_item(&format!("{DEADLINE_KEY}{}", path())).ok().flatten()?;
+    kept.parse::<u64>().ok().map(|whole| whole as f64)
 }
 
 /// The kept token is of no more use: forgets it, and whether it expired ([`expire`]) or was used
