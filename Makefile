@@ -24,7 +24,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-multivalue --enable-mutable-g
 
 .PHONY: run test deps deps-build deps-servers deps-webkit deps-firefox check test-native test-postgres test-postgres-suites \
 	test-interop test-browser test-e2e test-api-fuzz widget widget-size fuzz-check fuzz-smoke host-kit host-kit-deps \
-	test-rust test-ops bench bench-wasm clean-tools test-fonts
+	test-rust test-ops bench bench-wasm wasm-crates clean-tools test-fonts
 
 # `make run LISTEN=0.0.0.0:8080 DATA_DIR=/var/lib/pinframe` to change where the demo listens and keeps data.
 LISTEN ?= 127.0.0.1:8080
@@ -184,10 +184,22 @@ test-ops: tools/node_modules/.installed
 ## PostgreSQL, and on two PostgreSQL replicas behind HAProxy, beside a throwaway cluster), and the core's
 ## JWE encrypts against panva jose: writes target/bench/summary.json and prints a table. Not part
 ## of `make test`; a few minutes. Nothing else should run on the machine meanwhile.
-bench: deps widget bench-wasm
+bench: deps widget bench-wasm wasm-crates
 	cargo build --release --locked -p pinframe -p pinframe-bench
 	cargo bench --locked -p pinframe-core --bench core --no-run
 	PATH="$$PATH:/usr/sbin" PINFRAME_BIN=target/release/pinframe tools/with-postgres.sh node bench/run.mjs
+
+## wasm-crates: the widget's wasm by crate (tools/wasm-crates.mjs: twiggy over the widget as shipped,
+## with its names kept by wasm-bindgen --keep-debug and wasm-opt --debuginfo); `make bench` prints
+## it and writes target/bench/wasm-crates.json. Installs twiggy when missing.
+TWIGGY_VERSION := 0.8.0
+wasm-crates: widget
+	@twiggy --version 2>/dev/null | grep -q " $(TWIGGY_VERSION)$$" || cargo install twiggy --version $(TWIGGY_VERSION) --locked
+	wasm-bindgen --target web --no-typescript --keep-debug --out-dir target/bench/named \
+		target/wasm32-unknown-unknown/widget/pinframe-widget.wasm
+	wasm-opt -Oz $(WASM_OPT_FEATURES) --debuginfo target/bench/named/pinframe-widget_bg.wasm \
+		-o target/bench/named/widget.wasm
+	node tools/wasm-crates.mjs target/bench/named/widget.wasm target/bench/wasm-crates.json
 
 ## bench-wasm: the widget's decrypt alone, built as the widget is, for bench/decrypt.html.
 bench-wasm: deps-build
