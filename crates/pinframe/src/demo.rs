@@ -79,6 +79,15 @@ pub fn routes() -> Router<AppState> {
         // The floor `make bench` compares the widget's time to PIN with: a static page holding the
         // demo PIN, from the same server.
         .route("/demo/floor.html", get(|| static_file("text/html; charset=utf-8", include_str!("../demo/floor.html"))))
+        // Its JavaScript floor: the widget's requests in the widget's order, decrypted by WebCrypto.
+        .route(
+            "/demo/js-floor.html",
+            get(|| static_file("text/html; charset=utf-8", include_str!("../demo/js-floor.html"))),
+        )
+        .route(
+            "/demo/js-floor.js",
+            get(|| static_file("text/javascript; charset=utf-8", include_str!("../demo/js-floor.js"))),
+        )
         .route("/demo/api/token", post(token))
         .route("/demo/api/theme", post(theme))
         // The desktop host kit (docs/hosts/desktop), which this page uses as any bank's page would.

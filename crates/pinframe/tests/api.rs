@@ -439,6 +439,13 @@ async fn the_demo_backend_issues_tokens_for_its_own_origin_only() {
     let floor = h.get("/demo/floor.html").await;
     assert_eq!(floor.status, StatusCode::OK);
     assert!(floor.text.contains(&format!("<p class=\"pinframe-pin\">{}</p>", demo::PIN)), "{}", floor.text);
+    // Its JavaScript floor: a page and its script, under the demo's CSP (no inline script).
+    let js_floor = h.get("/demo/js-floor.html").await;
+    assert_eq!(js_floor.status, StatusCode::OK);
+    assert!(js_floor.text.contains("<script type=\"module\" src=\"/demo/js-floor.js\"></script>"), "{}", js_floor.text);
+    let script = h.get("/demo/js-floor.js").await;
+    assert_eq!(script.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+    assert!(script.text.contains("/api/v1/pin/view"));
 }
 
 #[tokio::test]
@@ -512,6 +519,8 @@ async fn the_openapi_document_matches_the_router() {
         "GET /demo/demo.js",
         "GET /demo/demo.css",
         "GET /demo/floor.html",
+        "GET /demo/js-floor.html",
+        "GET /demo/js-floor.js",
         "GET /demo/pinframe-host.js",
         "POST /api/v1/pin-control/tokens",
         "POST /api/v1/pin/session",
