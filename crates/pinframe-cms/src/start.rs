@@ -162,9 +162,10 @@ pub async fn serve(args: CmsArgs) -> Result<(), StartupError> {
     }
     let (reloading, dir, recipient_jwk) = (state.clone(), args.data_dir.clone(), args.recipient_jwk.clone());
     reload::on_sighup(move || reload_keys(&reloading, &dir, recipient_jwk.as_deref()))?;
-    say(&format!("pinframe cms listening on http://{local}"));
     let ops = state.ops.clone();
-    ops.serve(listener, app(state), &args.ops).await?;
+    ops.start(&args.ops).await?;
+    say(&format!("pinframe cms listening on http://{local}"));
+    ops.serve(listener, app(state), &args.ops).await;
     tracing::info!(target: LOG_TARGET, "pinframe cms stopped");
     Ok(())
 }

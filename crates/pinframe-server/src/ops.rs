@@ -50,14 +50,18 @@ impl Ops {
         }
     }
 
-    /// Serves `router` on `socket` until SIGTERM or Ctrl-C, then drains: metrics are recorded (and
-    /// served on their own listener with `--metrics-listen`), the rate limits forget what has
-    /// expired every minute.
-    pub async fn serve(&self, socket: TcpListener, router: Router, args: &OpsArgs) -> Result<(), StartupError> {
+    /// Everything that must be up before the process says it is listening: metrics are recorded
+    /// (and served on their own listener with `--metrics-listen`, bound here), the rate limits
+    /// forget what has expired every minute, SIGTERM and Ctrl-C start the drain.
+    pub async fn start(&self, args: &OpsArgs) -> Result<(), StartupError> {
         args.metrics.start(&self.lifecycle).await?;
         self.throttle.purge_every_minute();
         self.lifecycle.drain_on_signal();
-        listener::serve(socket, router, args.listener.clone(), self.lifecycle.clone()).await;
         Ok(())
+    }
+
+    /// Serves `router` on `socket` until SIGTERM or Ctrl-C, then drains. Call [`Ops::start`] first.
+    pub async fn serve(&self, socket: TcpListener, router: Router, args: &OpsArgs) {
+        listener::serve(socket, router, args.listener.clone(), self.lifecycle.clone()).await;
     }
 }

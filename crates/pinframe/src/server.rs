@@ -128,6 +128,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
         say(&format!("demo: open {public_url}/demo/"));
     }
     crate::reload::reload_on_sighup(&state)?;
+    state.ops.start(&args.ops).await?;
     say(&format!("pinframe listening on http://{local}"));
 
     let store = state.store.clone();
@@ -144,7 +145,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
     });
 
     let ops = state.ops.clone();
-    ops.serve(listener, app(state), &args.ops).await?;
+    ops.serve(listener, app(state), &args.ops).await;
     tracing::info!("pinframe stopped");
     Ok(())
 }
