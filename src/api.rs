@@ -1,9 +1,13 @@
 //! The widget's calls to the service (`docs/protocol.md`, "Widget-facing API"), with `fetch`. The
 //! bodies are `pinframe_protocol::widget`'s.
 
+use js_sys::{Promise, Reflect};
+use pinframe_protocol::widget::SESSION_PATH;
+use subtle::ConstantTimeEq;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, ReferrerPolicy, RequestCache, RequestCredentials, RequestInit, Response};
+use zeroize::Zeroizing;
 
 /// A completed HTTP exchange: the status and the body text.
 #[derive(Debug)]
@@ -21,15 +25,49 @@ pub fn post(
     correlation_id: &str,
     body: Option<&str>,
 ) -> impl std::future::Future<Output = Result<Answer, JsValue>> {
-    let sent = send(path, token, correlation_id, body);
-    async move {
-        let response: Response = JsFuture::from(sent?).await?.dyn_into()?;
-        let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
-        Ok(Answer { status: response.status(), body: text })
+    read(send(path, token, correlation_id, body))
+}
+
+/// `POST /api/v1/pin/session` with `token`, and the correlation id that ties the flow's requests
+/// together: the loader's request, when it made one for this very token (taken once: a "Try
+/// again" asks anew), else one sent now, as [`post`] does.
+pub fn session(token: &str) -> (String, impl std::future::Future<Output = Result<Answer, JsValue>>) {
+    match prefetched(token) {
+        Some((correlation, sent)) => (correlation, read(Ok(sent))),
+        None => {
+            let correlation = crate::flow::correlation_id();
+            let sent = send(SESSION_PATH, token, &correlation, None);
+            (correlation, read(sent))
+        }
     }
 }
 
-fn send(path: &str, token: &str, correlation_id: &str, body: Option<&str>) -> Result<js_sys::Promise, JsValue> {
+/// Where the loader leaves its session request: `{token, correlationId, answer}`, `answer` being
+/// its `fetch` promise (crates/pinframe/src/session_prefetch.js, put before the loader by the service).
+const PREFETCH: &str = "pinframeSession";
+
+/// Takes the loader's session request off the window, if it was made for `token`.
+fn prefetched(token: &str) -> Option<(String, Promise)> {
+    let window: js_sys::Object = web_sys::window()?.into();
+    let key = JsValue::from_str(PREFETCH);
+    let found = Reflect::get(&window, &key).ok().filter(JsValue::is_object)?;
+    let _ = Reflect::delete_property(&window, &key);
+    let theirs = Zeroizing::new(Reflect::get(&found, &JsValue::from_str("token")).ok()?.as_string()?);
+    if !bool::from(theirs.as_bytes().ct_eq(token.as_bytes())) {
+        return None;
+    }
+    let correlation = Reflect::get(&found, &JsValue::from_str("correlationId")).ok()?.as_string()?;
+    let answer = Reflect::get(&found, &JsValue::from_str("answer")).ok()?.dyn_into::<Promise>().ok()?;
+    Some((correlation, answer))
+}
+
+async fn read(sent: Result<Promise, JsValue>) -> Result<Answer, JsValue> {
+    let response: Response = JsFuture::from(sent?).await?.dyn_into()?;
+    let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
+    Ok(Answer { status: response.status(), body: text })
+}
+
+fn send(path: &str, token: &str, correlation_id: &str, body: Option<&str>) -> Result<Promise, JsValue> {
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
     let headers = Headers::new()?;
     headers.set("Authorization", &format!("Bearer {token}"))?;

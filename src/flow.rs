@@ -6,7 +6,7 @@ use std::rc::Rc;
 use pinframe_core::pinblock::hex_encode;
 use pinframe_core::rand_core::{OsRng, RngCore};
 use pinframe_core::{jwe, Pin, PrivateJwk};
-use pinframe_protocol::widget::{SessionResponse, ViewRequest, ViewResponse, NO_PIN, SESSION_PATH, VIEW_PATH};
+use pinframe_protocol::widget::{SessionResponse, ViewRequest, ViewResponse, NO_PIN, VIEW_PATH};
 use pinframe_protocol::{Action, ErrorBody, Origin};
 use serde_json::value::RawValue;
 
@@ -106,9 +106,8 @@ pub async fn view_pin(token: &str, mut deadline_ms: Option<f64>) -> Outcome {
     // Until the service names the token's origin, no desktop parent hears anything.
     let mut parent_origins: Rc<[String]> = Rc::from([]);
     let mut language = None;
-    let correlation = correlation_id();
+    let (correlation, session) = api::session(token);
     let result = async {
-        let session = api::post(SESSION_PATH, token, &correlation, None);
         // The ephemeral key is made while the session request is on the network.
         let key = PrivateJwk::generate(&mut OsRng);
         let answer = session.await.map_err(|_| Failure::NoNetwork)?;

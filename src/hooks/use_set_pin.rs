@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, Pin, PinPolicy, PublicJwk, Violation};
-use pinframe_protocol::widget::{pin_plaintext, SessionResponse, SetRequest, MAX_SET_ATTEMPTS, SESSION_PATH, SET_PATH};
+use pinframe_protocol::widget::{pin_plaintext, SessionResponse, SetRequest, MAX_SET_ATTEMPTS, SET_PATH};
 use pinframe_protocol::{Action, ErrorBody, HostEvent};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 use super::use_token_expiry;
 use crate::api::{self, Answer};
 use crate::bridge::{self, SetPinCommand};
-use crate::flow::{check_parent, correlation_id, deadline_of, failure_at, origins_of, refusal_origins};
+use crate::flow::{check_parent, deadline_of, failure_at, origins_of, refusal_origins};
 use crate::link::{self, Found};
 use crate::locale::{use_locale, Locale};
 use crate::set_state::{form_check, FormProblem, SetAction, SetPhase, SetState};
@@ -73,8 +73,8 @@ async fn start(state: UseReducerHandle<SetState>, token: Token, context: Shared,
     // Until the service names the token's origin, no desktop parent hears anything.
     let none = || Some(Rc::from([]));
     let Some(text) = token.borrow().clone() else { return fail(&state, Failure::MissingToken, none()) };
-    let correlation = correlation_id();
-    let answer = match api::post(SESSION_PATH, &text, &correlation, None).await {
+    let (correlation, session) = api::session(&text);
+    let answer = match session.await {
         Ok(answer) if answer.status == 200 => answer,
         Ok(answer) => return fail(&state, failure_at(&answer, link::deadline()), Some(refusal_origins(&answer))),
         Err(_) => return fail(&state, Failure::NoNetwork, none()),

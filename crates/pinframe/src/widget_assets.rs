@@ -130,8 +130,10 @@ impl WidgetAssets {
                 assets.insert(name, Asset::new(fs::read(entry.path())?, content_type, precompressed)?);
             }
         }
-        let (page, loader) = externalize_loader(&index)
+        let (page, trunk_loader) = externalize_loader(&index)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "index.html has no Trunk loader script"))?;
+        // The session request goes out first, while the module's imports and the wasm load.
+        let loader = format!("{SESSION_PREFETCH}\n{trunk_loader}");
         let digest = hex_encode(&Sha256::digest(loader.as_bytes())[..8]).to_ascii_lowercase();
         let loader_name = format!("pinframe-loader-{digest}.js");
         let page = page.replace(LOADER_PLACEHOLDER, &format!("{ASSET_PREFIX}{loader_name}"));
@@ -155,6 +157,9 @@ impl WidgetAssets {
 }
 
 const LOADER_PLACEHOLDER: &str = "\u{0}loader\u{0}";
+
+/// Starts the widget's session request from the loader (see the script's own comment).
+const SESSION_PREFETCH: &str = include_str!("session_prefetch.js");
 
 /// Splits Trunk's inline module script out of `index`: returns the page with a
 /// `<script type="module" src=…>` in its place (and a marker for the issuer's theme before

@@ -380,7 +380,10 @@ async fn the_widget_page_carries_a_strict_csp() {
     let src = page.text.split("<script type=\"module\" src=\"").nth(1).unwrap().split('"').next().unwrap();
     let loader = h.get(src).await;
     assert_eq!(loader.status, StatusCode::OK);
-    assert_eq!(loader.text, "import init from '/pin/assets/w.js';\nawait init();");
+    // Trunk's loader, after the script that starts the session request.
+    assert!(loader.text.starts_with("// Put before the widget's loader"), "{}", loader.text);
+    assert!(loader.text.contains("fetch(\"/api/v1/pin/session\""), "{}", loader.text);
+    assert!(loader.text.ends_with("}\n\nimport init from '/pin/assets/w.js';\nawait init();"), "{}", loader.text);
     assert_eq!(loader.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
     assert!(loader.headers[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
 
