@@ -109,7 +109,12 @@ function staticServer() {
   const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
   const server = createServer((request, response) => {
     const path = new URL(request.url, "http://x").pathname;
-    const file = path.startsWith("/wasm/") ? join(out, path) : join(root, "bench", path);
+    // The WebCrypto decrypt is the service's demo module (the JavaScript floor uses it too).
+    const file = path.startsWith("/wasm/")
+      ? join(out, path)
+      : path === "/jwe-webcrypto.js"
+        ? join(root, "crates/pinframe/demo/jwe-webcrypto.js")
+        : join(root, "bench", path);
     try {
       const body = readFileSync(file);
       response.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });

@@ -88,6 +88,11 @@ pub fn routes() -> Router<AppState> {
             "/demo/js-floor.js",
             get(|| static_file("text/javascript; charset=utf-8", include_str!("../demo/js-floor.js"))),
         )
+        // The WebCrypto JWE decrypt both the JavaScript floor and make bench's decrypt page use.
+        .route(
+            "/demo/jwe-webcrypto.js",
+            get(|| static_file("text/javascript; charset=utf-8", include_str!("../demo/jwe-webcrypto.js"))),
+        )
         .route("/demo/api/token", post(token))
         .route("/demo/api/theme", post(theme))
         // The desktop host kit (docs/hosts/desktop), which this page uses as any bank's page would.

@@ -449,6 +449,9 @@ async fn the_demo_backend_issues_tokens_for_its_own_origin_only() {
     let script = h.get("/demo/js-floor.js").await;
     assert_eq!(script.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
     assert!(script.text.contains("/api/v1/pin/view"));
+    let decrypt = h.get("/demo/jwe-webcrypto.js").await;
+    assert_eq!(decrypt.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+    assert!(decrypt.text.contains("export async function decryptCompact"));
 }
 
 #[tokio::test]
@@ -524,6 +527,7 @@ async fn the_openapi_document_matches_the_router() {
         "GET /demo/floor.html",
         "GET /demo/js-floor.html",
         "GET /demo/js-floor.js",
+        "GET /demo/jwe-webcrypto.js",
         "GET /demo/pinframe-host.js",
         "POST /api/v1/pin-control/tokens",
         "POST /api/v1/pin/session",
