@@ -63,13 +63,12 @@ pub async fn reseal_pans(store: &SqlStore, keys: &ServiceKeys) -> Result<Reseale
     }
 }
 
+/// The 404 `not_found` message for a card the issuer has not registered.
+pub const NO_CARD: &str = "No such card is registered for this issuer.";
+
 /// The PAN of a registered card; 404 when the issuer has no such card.
 pub async fn card_pan(state: &AppState, issuer: &IssuerId, card: &CardId) -> Result<Pan, AppError> {
-    let record = state
-        .store
-        .card(issuer, card)
-        .await?
-        .ok_or(AppError::NotFound { message: "No such card is registered for this issuer." })?;
+    let record = state.store.card(issuer, card).await?.ok_or(AppError::NotFound { message: NO_CARD })?;
     open_pan(&state.keys, issuer, card, &record.pan_sealed)
 }
 

@@ -3,9 +3,10 @@
 //! extractor), then claimed exactly once, given back if the work it paid for failed, and worn down by
 //! refused set-PIN attempts.
 //!
-//! A handler gets a *checked* token (it exists, is unused and unexpired), never a claimed one: it
-//! claims it where its flow says (view: after the PIN is encrypted, so a CMS failure does not burn
-//! it; set: after the policy check, refusals counted before).
+//! The session and set get a *checked* token (it exists, is unused and unexpired), and set claims it
+//! where its flow says (after the policy check, refusals counted before). The view [`claim`]s it
+//! first, in the one statement that also reads the card's PAN, and gives it back if the CMS fails
+//! or has no PIN, so neither burns it.
 
 use std::fmt;
 
@@ -27,7 +28,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::state::AppState;
-use crate::store::TokenRecord;
+use crate::store::{ClaimedToken, TokenRecord};
 
 pub use pinframe_protocol::widget::MAX_SET_ATTEMPTS;
 
@@ -77,17 +78,44 @@ impl FromRequestParts<AppState> for CheckedToken {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let hash =
-            bearer_token_hash(&parts.headers).ok_or_else(|| AppError::unauthorized(Scheme::Bearer, &parts.headers))?;
-        let record = state.store.token(&hash).await?.ok_or_else(unauthorized)?;
-        if record.used {
-            return Err(unauthorized());
+        Self::check(state, &parts.headers).await
+    }
+}
+
+/// A token claimed before the work it pays for ([`claim`]): given back ([`Claimed::release`]) if
+/// that work then fails.
+#[derive(Debug)]
+pub struct Claimed {
+    hash: [u8; 32],
+    pub record: ClaimedToken,
+}
+
+/// Claims the token of `Authorization: Bearer` for `action` in one statement, which also reads its
+/// card's sealed PAN. A token that cannot be claimed gets what [`CheckedToken`] and
+/// [`CheckedToken::require`] would answer (401, or 403 for a token of another action), or the 401
+/// of a used token when a concurrent request claimed it first.
+pub async fn claim(state: &AppState, headers: &HeaderMap, action: Action) -> Result<Claimed, AppError> {
+    let hash = bearer_token_hash(headers).ok_or_else(|| AppError::unauthorized(Scheme::Bearer, headers))?;
+    match state.store.claim_token(&hash, action, state.clock.now()).await? {
+        Some(record) => Ok(Claimed { hash, record }),
+        None => {
+            CheckedToken::check(state, headers).await?.require(action)?;
+            Err(unauthorized())
         }
-        if record.expires_at <= state.clock.now() {
-            count("expired");
-            return Err(unauthorized());
+    }
+}
+
+impl Claimed {
+    /// Counts the claim once its work is done (`pinframe_tokens_total{event="claimed"}`).
+    pub fn done(self) {
+        count("claimed");
+    }
+
+    /// Gives the token back after its work failed, so that the cardholder can try again.
+    pub async fn release(self, state: &AppState) {
+        if let Err(e) = state.store.release_token(&self.hash).await {
+            tracing::error!(target: "pinframe::http::pin", error = %e, "could not give back a token after a failed view");
         }
-        Ok(Self(record))
     }
 }
 
@@ -113,6 +141,21 @@ pub async fn session_refusal(state: &AppState, headers: &HeaderMap) -> Response 
 }
 
 impl CheckedToken {
+    /// The token of `Authorization: Bearer` in `headers`, checked; 401 when there is none or it is
+    /// unknown, used or expired.
+    pub async fn check(state: &AppState, headers: &HeaderMap) -> Result<Self, AppError> {
+        let hash = bearer_token_hash(headers).ok_or_else(|| AppError::unauthorized(Scheme::Bearer, headers))?;
+        let record = state.store.token(&hash).await?.ok_or_else(unauthorized)?;
+        if record.used {
+            return Err(unauthorized());
+        }
+        if record.expires_at <= state.clock.now() {
+            count("expired");
+            return Err(unauthorized());
+        }
+        Ok(Self(record))
+    }
+
     pub fn record(&self) -> &TokenRecord {
         &self.0
     }
@@ -225,7 +268,7 @@ pub async fn issue(state: &AppState, issuer: &IssuerId, request: TokenRequest) -
         }
     };
     if state.store.card(issuer, &card).await?.is_none() {
-        return Err(AppError::NotFound { message: "No such card is registered for this issuer." });
+        return Err(AppError::NotFound { message: crate::pins::NO_CARD });
     }
 
     let now = state.clock.now();

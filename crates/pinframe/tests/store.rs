@@ -98,6 +98,56 @@ async fn a_token_is_claimed_by_exactly_one_of_many_concurrent_claims() {
     }
 }
 
+/// The view's claim: one statement that claims and reads the card's sealed PAN.
+#[tokio::test]
+async fn a_view_claim_lets_one_of_many_through_with_its_cards_pan_and_only_for_its_action() {
+    for backend in backends() {
+        let db = shared(&backend, 4).await;
+        let issuer = IssuerId::parse("ISSUER0001").unwrap();
+        let consumer = ConsumerId::parse("alice").unwrap();
+        db.store(0).put_issuer(&issuer, "client-1", "$argon2id$hash", NOW).await.unwrap();
+        db.store(0)
+            .register_cards(&issuer, &consumer, &[(CardId::parse("card-1").unwrap(), vec![7u8; 40])], NOW)
+            .await
+            .unwrap();
+        for round in 0..5 {
+            let record = token(NOW + 300);
+            db.store(0).insert_token(&record).await.unwrap();
+            let claims: Vec<_> = (0..32)
+                .map(|i| {
+                    let store = db.store(i);
+                    tokio::spawn(async move { store.claim_token(&record.hash, Action::ViewPin, NOW).await.unwrap() })
+                })
+                .collect();
+            let mut won = Vec::new();
+            for claim in claims {
+                won.extend(claim.await.unwrap());
+            }
+            assert_eq!(won.len(), 1, "{backend:?}, round {round}");
+            let claimed = won.pop().unwrap();
+            assert_eq!((claimed.issuer.as_str(), claimed.card.as_str()), ("ISSUER0001", "card-1"));
+            assert_eq!(claimed.pan_sealed.as_deref(), Some(&[7u8; 40][..]), "{backend:?}");
+            assert!(db.store(1).token(&record.hash).await.unwrap().unwrap().used);
+            // Given back, it is claimed once more.
+            db.store(2).release_token(&record.hash).await.unwrap();
+            assert!(db.store(3).claim_token(&record.hash, Action::ViewPin, NOW).await.unwrap().is_some());
+        }
+        // Another action's token, an expired one: not claimed, not used up.
+        let set = TokenRecord { action: Action::SetPin, ..token(NOW + 300) };
+        let expired = token(NOW);
+        for record in [&set, &expired] {
+            db.store(0).insert_token(record).await.unwrap();
+            assert!(db.store(1).claim_token(&record.hash, Action::ViewPin, NOW).await.unwrap().is_none());
+            assert!(!db.store(1).token(&record.hash).await.unwrap().unwrap().used);
+        }
+        // A card no longer registered: claimed, with no PAN.
+        let gone = TokenRecord { card: CardId::parse("card-2").unwrap(), ..token(NOW + 300) };
+        db.store(0).insert_token(&gone).await.unwrap();
+        let claimed = db.store(1).claim_token(&gone.hash, Action::ViewPin, NOW).await.unwrap().unwrap();
+        assert_eq!((claimed.card.as_str(), claimed.pan_sealed), ("card-2", None), "{backend:?}");
+    }
+}
+
 #[tokio::test]
 async fn of_many_concurrent_refusals_exactly_the_limit_is_counted() {
     for backend in backends() {

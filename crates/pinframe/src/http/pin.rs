@@ -14,7 +14,7 @@ use pinframe_protocol::widget::{
 use pinframe_protocol::Action;
 use pinframe_server::error::{ApiJson, AppError};
 
-use crate::pins;
+use crate::pins::{self, NO_CARD};
 use crate::state::AppState;
 use crate::token::{self, CheckedToken};
 
@@ -54,39 +54,60 @@ pub async fn session(
 }
 
 /// `POST /api/v1/pin/view`: the card's PIN, encrypted to the widget's ephemeral key. The token is
-/// claimed only once the encrypted PIN is ready, so a CMS failure does not burn it, and the claim
-/// lets exactly one of any concurrent requests through. A card the CMS has no PIN for is 404
-/// `no_pin`, and the token stays unused: the same link shows the PIN once one is set, until it
-/// expires.
+/// claimed first, in the one statement that also reads the card's PAN (so of any concurrent
+/// requests exactly one gets through), and given back if the card is gone or the CMS fails or has
+/// no PIN, so none of those burns it. A card the CMS has no PIN for is 404 `no_pin`, and the token
+/// stays unused: the same link shows the PIN once one is set, until it expires. A refused token
+/// (401, 403) is answered before a malformed body (400), which uses nothing up.
 pub async fn view(
     State(state): State<AppState>,
     Extension(correlation): Extension<CorrelationId>,
-    token: CheckedToken,
+    headers: HeaderMap,
     body: Result<ApiJson<ViewRequest>, AppError>,
 ) -> Result<Response, AppError> {
-    token.require(Action::ViewPin)?;
-    let ApiJson(request) = body?;
+    let epk = match body.and_then(|ApiJson(request)| widget_epk(&request)) {
+        Ok(epk) => epk,
+        Err(refusal) => {
+            CheckedToken::check(&state, &headers).await?.require(Action::ViewPin)?;
+            return Err(refusal);
+        }
+    };
+    let claimed = token::claim(&state, &headers, Action::ViewPin).await?;
+    let record = &claimed.record;
+    let encrypted = async {
+        let sealed = record.pan_sealed.as_deref().ok_or(AppError::NotFound { message: NO_CARD })?;
+        let pan = pins::open_pan(&state.keys, &record.issuer, &record.card, sealed)?;
+        let pin = pins::read_pin(&state, &record.issuer, &record.card, &pan, &correlation).await?;
+        Ok::<_, AppError>(jwe::encrypt(&epk, &pin_plaintext(&pin), &mut OsRng))
+    }
+    .await;
+    match encrypted {
+        Ok(encrypted_pin) => {
+            tracing::info!(target: "pinframe::pin", issuer = record.issuer.as_str(), "PIN viewed");
+            claimed.done();
+            Ok((StatusCode::OK, Json(ViewResponse { encrypted_pin })).into_response())
+        }
+        Err(error) => {
+            claimed.release(&state).await;
+            Err(error)
+        }
+    }
+}
+
+/// The widget's ephemeral public key of a view request; 400 `invalid_epk` unless it is a P-256
+/// public JWK without a private part.
+fn widget_epk(request: &ViewRequest) -> Result<PublicJwk, AppError> {
     let epk = if request.epk.get().trim_start().starts_with('{') {
         PublicJwk::parse_public(request.epk.get())
     } else {
         Err(pinframe_core::FormatError::Jwk)
-    }
-    .map_err(|e| {
+    };
+    epk.map_err(|e| {
         if e == pinframe_core::FormatError::JwkHasPrivatePart {
             tracing::warn!(target: "pinframe::pin", "a client sent its ephemeral private key (epk with d): refused");
         }
         AppError::bad_field("invalid_epk", "epk", format!("epk: {e}."))
-    })?;
-
-    let record = token.record();
-    let pan = pins::card_pan(&state, &record.issuer, &record.card).await?;
-    let pin = pins::read_pin(&state, &record.issuer, &record.card, &pan, &correlation).await?;
-    let encrypted_pin = jwe::encrypt(&epk, &pin_plaintext(&pin), &mut OsRng);
-    drop(pin);
-
-    token.claim(&state).await?;
-    tracing::info!(target: "pinframe::pin", issuer = record.issuer.as_str(), "PIN viewed");
-    Ok((StatusCode::OK, Json(ViewResponse { encrypted_pin })).into_response())
+    })
 }
 
 /// `POST /api/v1/pin/set`: a new PIN, encrypted to the service key. Checked against the issuer's

@@ -7,6 +7,6 @@ pub mod model;
 pub mod rekey;
 pub mod sql;
 
-pub use model::{CardRecord, IssuerRecord, Store, StoreError, ThemeRecord, TokenRecord};
+pub use model::{CardRecord, ClaimedToken, IssuerRecord, Store, StoreError, ThemeRecord, TokenRecord};
 pub use rekey::SealedPan;
 pub use sql::SqlStore;

@@ -53,6 +53,15 @@ pub struct TokenRecord {
     pub attempts: u32,
 }
 
+/// A token just claimed by [`Store::claim_token`], with its card's sealed PAN (`None` when the card
+/// is no longer registered).
+#[derive(Debug)]
+pub struct ClaimedToken {
+    pub issuer: IssuerId,
+    pub card: CardId,
+    pub pan_sealed: Option<Vec<u8>>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + fmt::Debug {
     /// Whether the database answers now: the readiness check.
@@ -91,6 +100,11 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Marks the token used if it is unused and unexpired at `now`. Exactly one of any number of
     /// concurrent callers gets `true`, on one node or many sharing the database.
     async fn consume_token(&self, hash: &[u8; 32], now: i64) -> Result<bool, StoreError>;
+    /// Claims the token as [`Store::consume_token`] does, if it is also for `action`, and returns in
+    /// the same statement what the claiming request needs: the token's issuer and card and the
+    /// card's sealed PAN. `None` when it was not claimed (unknown, used, expired, another action, or
+    /// a concurrent claim won).
+    async fn claim_token(&self, hash: &[u8; 32], action: Action, now: i64) -> Result<Option<ClaimedToken>, StoreError>;
     /// Gives back a token consumed by a request that then failed on our side, so that the cardholder
     /// can try again.
     async fn release_token(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
