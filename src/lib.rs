@@ -8,6 +8,7 @@ pub mod api;
 pub mod appearance;
 pub mod bridge;
 pub mod components;
+pub mod early;
 pub mod flow;
 pub mod fragment;
 pub mod framing;

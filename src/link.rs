@@ -21,8 +21,7 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// What the page found when it started.
-#[derive(Debug)]
+/// What the page found when it started. Its `Debug` never shows the token.
 pub enum Found {
     /// A token, from the fragment or kept from before a reload.
     Token(Zeroizing<String>),
@@ -30,6 +29,16 @@ pub enum Found {
     Expired,
     /// Nothing: the page was opened without a token.
     Missing,
+}
+
+impl std::fmt::Debug for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Token(_) => "Token(…)",
+            Self::Expired => "Expired",
+            Self::Missing => "Missing",
+        })
+    }
 }
 
 fn storage() -> Option<Storage> {

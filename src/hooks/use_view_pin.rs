@@ -8,7 +8,8 @@ use yew::prelude::*;
 use zeroize::Zeroizing;
 
 use super::use_token_expiry;
-use crate::flow;
+use crate::early::{self, Start};
+use crate::flow::{self, Outcome};
 use crate::link::{self, Found};
 use crate::locale::{use_locale, Locale};
 use crate::state::{Failure, Phase, ViewAction, ViewState};
@@ -30,22 +31,34 @@ fn run(state: UseReducerHandle<ViewState>, token: Token, deadline: UseStateHandl
     wasm_bindgen_futures::spawn_local(async move {
         let outcome = flow::view_pin(&text, known).await;
         drop(text);
-        locale.adopt(outcome.language.as_deref());
-        if let Some(at) = outcome.deadline_ms {
-            link::remember_deadline(at);
-            deadline.set(Some(at));
-        }
-        let parent_origins = outcome.parent_origins;
-        let final_outcome = outcome.result.as_ref().map_or_else(|failure| !failure.retryable(), |_| true);
-        if final_outcome {
-            // Used, refused, expired or of no use here: neither memory nor a reload keeps it.
-            link::end(matches!(outcome.result, Err(Failure::Expired)));
-            token.borrow_mut().take();
-        }
-        state.dispatch(match outcome.result {
-            Ok((pin, display)) => ViewAction::Reveal { pin, display, parent_origins },
-            Err(failure) => ViewAction::Fail { failure, parent_origins },
-        });
+        finish(&state, &token, &deadline, &locale, outcome);
+    });
+}
+
+/// Shows how a run of the flow ended, in the session's language, and keeps what the token's
+/// expiry and use mean for a reload.
+fn finish(
+    state: &UseReducerHandle<ViewState>,
+    token: &Token,
+    deadline: &UseStateHandle<Option<f64>>,
+    locale: &Locale,
+    outcome: Outcome,
+) {
+    locale.adopt(outcome.language.as_deref());
+    if let Some(at) = outcome.deadline_ms {
+        link::remember_deadline(at);
+        deadline.set(Some(at));
+    }
+    let parent_origins = outcome.parent_origins;
+    let final_outcome = outcome.result.as_ref().map_or_else(|failure| !failure.retryable(), |_| true);
+    if final_outcome {
+        // Used, refused, expired or of no use here: neither memory nor a reload keeps it.
+        link::end(matches!(outcome.result, Err(Failure::Expired)));
+        token.borrow_mut().take();
+    }
+    state.dispatch(match outcome.result {
+        Ok((pin, display)) => ViewAction::Reveal { pin, display, parent_origins },
+        Err(failure) => ViewAction::Fail { failure, parent_origins },
     });
 }
 
@@ -57,18 +70,31 @@ pub fn use_view_pin() -> ViewFlow {
     let deadline = use_state(|| None::<f64>);
     {
         let (state, token, deadline, locale) = (state.clone(), token.clone(), deadline.clone(), locale.clone());
-        use_effect_with((), move |()| match link::take() {
-            Found::Token(found) => {
-                *token.borrow_mut() = Some(found);
-                deadline.set(link::deadline());
-                run(state, token, deadline, locale);
-            }
-            // No token, no origin to tell: only the webview bridges hear of it.
-            Found::Expired => {
-                state.dispatch(ViewAction::Fail { failure: Failure::Expired, parent_origins: Rc::from([]) })
-            }
-            Found::Missing => {
-                state.dispatch(ViewAction::Fail { failure: Failure::MissingToken, parent_origins: Rc::from([]) })
+        use_effect_with((), move |()| {
+            // `main` took the token and started the flow before the first render (`early`).
+            let started = early::take();
+            let (found, known, pending) = match started {
+                Some(Start { found, deadline_ms, pending }) => (found, deadline_ms, pending),
+                None => (link::take(), link::deadline(), None),
+            };
+            match found {
+                Found::Token(found) => {
+                    *token.borrow_mut() = Some(found);
+                    deadline.set(known);
+                    match pending {
+                        Some(pending) => {
+                            pending.then(move |outcome| finish(&state, &token, &deadline, &locale, outcome))
+                        }
+                        None => run(state, token, deadline, locale),
+                    }
+                }
+                // No token, no origin to tell: only the webview bridges hear of it.
+                Found::Expired => {
+                    state.dispatch(ViewAction::Fail { failure: Failure::Expired, parent_origins: Rc::from([]) })
+                }
+                Found::Missing => {
+                    state.dispatch(ViewAction::Fail { failure: Failure::MissingToken, parent_origins: Rc::from([]) })
+                }
             }
         });
     }
