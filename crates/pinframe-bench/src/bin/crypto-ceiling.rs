@@ -1,7 +1,9 @@
 //! The view's crypto alone, on every core: decrypt the CMS's PIN block (one ECDH), read the ISO 9564
 //! format-0 block, and encrypt `{"pin":…}` to the widget's key (one JWE encrypt: a fresh ephemeral
 //! key and one ECDH). The most views per second the service could reach if nothing else cost time.
-//! Prints one JSON line: `{"threads":…,"per_s":…,"runs":[…]}`.
+//! Also counts its own CPU time over each run ([`pinframe_bench::cpu_seconds`]), for views per
+//! CPU-second: the figure the service's views per CPU-second are held against.
+//! Prints one JSON line: `{"threads":…,"per_s":…,"per_cpu_s":…,"runs":[…]}` (medians over the runs).
 //! Usage: crypto-ceiling [--seconds S] [--runs N] [--threads T]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -57,6 +59,7 @@ fn main() {
     assert!(check.is_err(), "another key must not decrypt the view's JWE");
 
     let mut rates = Vec::with_capacity(args.runs);
+    let mut per_cpu = Vec::with_capacity(args.runs);
     for _ in 0..args.runs {
         let done = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -75,19 +78,27 @@ fn main() {
             .collect();
         let start = Instant::now();
         let before = done.load(Ordering::Relaxed);
+        let cpu_before = pinframe_bench::cpu_seconds(None).expect("this process's CPU time");
         thread::sleep(Duration::from_secs_f64(args.seconds));
         let count = done.load(Ordering::Relaxed) - before;
+        let cpu = pinframe_bench::cpu_seconds(None).expect("this process's CPU time") - cpu_before;
         let elapsed = start.elapsed().as_secs_f64();
         stop.store(true, Ordering::Relaxed);
         for worker in workers {
             worker.join().expect("a worker panicked");
         }
         rates.push(count as f64 / elapsed);
+        per_cpu.push(count as f64 / cpu);
     }
-    let runs = rates.clone();
+    let runs: Vec<_> =
+        rates.iter().zip(&per_cpu).map(|(s, c)| json!({"per_s": s.round(), "per_cpu_s": c.round()})).collect();
     let per_s = pinframe_bench::median(&mut rates);
+    let per_cpu_s = pinframe_bench::median(&mut per_cpu);
     #[allow(clippy::print_stdout)]
     {
-        println!("{}", json!({"threads": threads, "per_s": per_s.round(), "runs": runs}));
+        println!(
+            "{}",
+            json!({"threads": threads, "per_s": per_s.round(), "per_cpu_s": per_cpu_s.round(), "runs": runs})
+        );
     }
 }

@@ -6,8 +6,13 @@
 //! store, as `POST /api/v1/pin-control/tokens` would write them: issuing them over HTTP would time
 //! Argon2 (the issuer's Basic credentials) rather than the view. Each of the `--concurrency`
 //! connections sends its own widget key, and the first answer on each is decrypted and checked.
-//! Prints one JSON line: `{"per_s":…,"p50_ms":…,"p99_ms":…,"runs":[…]}` (medians over the runs).
-//! Usage: loadgen --url URL --data-dir DIR [--database-url URL] [--requests N] [--concurrency C] [--runs R]
+//! With `--service-pid`, it also counts the service's CPU time over each run
+//! ([`pinframe_bench::cpu_seconds`]): views per CPU-second of the service alone, the load
+//! generator's own CPU left out.
+//! Prints one JSON line: `{"per_s":…,"per_cpu_s":…,"p50_ms":…,"p99_ms":…,"runs":[…]}` (medians over
+//! the runs; `per_cpu_s` null without `--service-pid`).
+//! Usage: loadgen --url URL --data-dir DIR [--service-pid PID] [--database-url URL] [--requests N]
+//! [--concurrency C] [--runs R]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +23,7 @@ use clap::Parser;
 use pinframe::cli::DatabaseArgs;
 use pinframe::store::{SqlStore, Store, TokenRecord};
 use pinframe::token;
-use pinframe_bench::{median, millis, quantile};
+use pinframe_bench::{cpu_seconds, median, millis, quantile};
 use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, CardId, IssuerId, PrivateJwk};
 use pinframe_protocol::Action;
@@ -46,6 +51,9 @@ struct Args {
     /// Runs after one warm-up run; medians are reported.
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// The service's process, whose CPU time each run counts.
+    #[arg(long)]
+    service_pid: Option<u32>,
     /// The demo's PIN, which the checked answers must hold.
     #[arg(long, default_value = "2468")]
     pin: String,
@@ -53,6 +61,8 @@ struct Args {
 
 struct Run {
     per_s: f64,
+    /// Views per CPU-second of the service, with `--service-pid`.
+    per_cpu_s: Option<f64>,
     latencies: Vec<Duration>,
 }
 
@@ -131,6 +141,8 @@ async fn run(args: &Args, client: &reqwest::Client, tokens: Vec<Zeroizing<String
     let next = Arc::new(AtomicUsize::new(0));
     let view_url = format!("{}/api/v1/pin/view", args.url.trim_end_matches('/'));
     let expected: Arc<str> = args.pin.as_str().into();
+    let cpu = || args.service_pid.map(|pid| cpu_seconds(Some(pid))).transpose();
+    let cpu_before = cpu()?;
     let start = Instant::now();
     let tasks: Vec<_> = (0..args.concurrency)
         .map(|_| {
@@ -142,8 +154,10 @@ async fn run(args: &Args, client: &reqwest::Client, tokens: Vec<Zeroizing<String
         latencies.extend(task.await.map_err(|e| e.to_string())??);
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu_used = cpu()?.zip(cpu_before).map(|(after, before)| after - before);
     latencies.sort();
-    Ok(Run { per_s: latencies.len() as f64 / elapsed, latencies })
+    let per_cpu_s = cpu_used.map(|used| latencies.len() as f64 / used);
+    Ok(Run { per_s: latencies.len() as f64 / elapsed, per_cpu_s, latencies })
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -169,12 +183,15 @@ async fn main() -> Result<(), String> {
         .map(|r| {
             json!({
                 "per_s": r.per_s.round(),
+                "per_cpu_s": r.per_cpu_s.map(f64::round),
                 "p50_ms": millis(quantile(&r.latencies, 0.50)),
                 "p99_ms": millis(quantile(&r.latencies, 0.99)),
             })
         })
         .collect();
     let mut per_s: Vec<f64> = runs.iter().map(|r| r.per_s).collect();
+    let mut per_cpu_s: Vec<f64> = runs.iter().filter_map(|r| r.per_cpu_s).collect();
+    let per_cpu_s = (!per_cpu_s.is_empty()).then(|| median(&mut per_cpu_s).round());
     let mut p50: Vec<f64> = runs.iter().map(|r| millis(quantile(&r.latencies, 0.50))).collect();
     let mut p99: Vec<f64> = runs.iter().map(|r| millis(quantile(&r.latencies, 0.99))).collect();
     #[allow(clippy::print_stdout)]
@@ -185,6 +202,7 @@ async fn main() -> Result<(), String> {
                 "requests": args.requests,
                 "concurrency": args.concurrency,
                 "per_s": median(&mut per_s).round(),
+                "per_cpu_s": per_cpu_s,
                 "p50_ms": median(&mut p50),
                 "p99_ms": median(&mut p99),
                 "runs": summary,
