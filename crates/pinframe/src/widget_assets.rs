@@ -33,7 +33,8 @@ pub struct Asset {
 impl Asset {
     /// `brotli` is the asset's precompressed `.br` file, if the build wrote one (`make widget`
     /// does, at quality 11, which takes too long to do at every start); it is used only if it
-    /// decodes to `bytes`. Otherwise, and for the loader made here, brotli runs at a quick quality.
+    /// decodes to `bytes`. Otherwise (the loader made here) brotli runs here: at its best quality on
+    /// small files, at a quick one on large ones.
     fn new(bytes: Vec<u8>, content_type: &'static str, brotli: Option<Vec<u8>>) -> io::Result<Self> {
         let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
         gzip.write_all(&bytes)?;
@@ -42,8 +43,9 @@ impl Asset {
             Some(br) => br,
             None => {
                 let mut br = Vec::new();
-                let params =
-                    BrotliEncoderParams { quality: 5, lgwin: 22, size_hint: bytes.len(), ..Default::default() };
+                // Small files (the loader) take no time at the best quality; large ones would.
+                let quality = if bytes.len() <= 64 * 1024 { 11 } else { 5 };
+                let params = BrotliEncoderParams { quality, lgwin: 22, size_hint: bytes.len(), ..Default::default() };
                 brotli::BrotliCompress(&mut bytes.as_slice(), &mut br, &params)?;
                 br
             }
@@ -133,7 +135,7 @@ impl WidgetAssets {
         let (page, trunk_loader) = externalize_loader(&index)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "index.html has no Trunk loader script"))?;
         // The session request goes out first, while the module's imports and the wasm load.
-        let loader = format!("{SESSION_PREFETCH}\n{trunk_loader}");
+        let loader = format!("{}\n{trunk_loader}", without_comment_lines(SESSION_PREFETCH));
         let digest = hex_encode(&Sha256::digest(loader.as_bytes())[..8]).to_ascii_lowercase();
         let loader_name = format!("pinframe-loader-{digest}.js");
         let page = page.replace(LOADER_PLACEHOLDER, &format!("{ASSET_PREFIX}{loader_name}"));
@@ -160,6 +162,11 @@ const LOADER_PLACEHOLDER: &str = "\u{0}loader\u{0}";
 
 /// Starts the widget's session request from the loader (see the script's own comment).
 const SESSION_PREFETCH: &str = include_str!("session_prefetch.js");
+
+/// `script` without its whole-line `//` comments: every client would download them.
+fn without_comment_lines(script: &str) -> String {
+    script.lines().filter(|line| !line.trim_start().starts_with("//")).map(|line| format!("{line}\n")).collect()
+}
 
 /// Splits Trunk's inline module script out of `index`: returns the page with a
 /// `<script type="module" src=…>` in its place (and a marker for the issuer's theme before

@@ -381,7 +381,8 @@ async fn the_widget_page_carries_a_strict_csp() {
     let loader = h.get(src).await;
     assert_eq!(loader.status, StatusCode::OK);
     // Trunk's loader, after the script that starts the session request.
-    assert!(loader.text.starts_with("// Put before the widget's loader"), "{}", loader.text);
+    assert!(loader.text.starts_with("{\n  const pair = location.hash"), "{}", loader.text);
+    assert!(!loader.text.contains("//"), "no comment is sent: {}", loader.text);
     assert!(loader.text.contains("fetch(\"/api/v1/pin/session\""), "{}", loader.text);
     assert!(loader.text.ends_with("}\n\nimport init from '/pin/assets/w.js';\nawait init();"), "{}", loader.text);
     assert_eq!(loader.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
