@@ -217,8 +217,15 @@ pub async fn open_sqlite(path: &Path) -> Result<Pools, StoreError> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
-    let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-    let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+    // No ping before each use: a SQLite connection is a file in this process that nothing closes
+    // under us, and the ping was one more round trip to the connection's thread per query.
+    let write =
+        SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options.clone()).await?;
+    let read = SqlitePoolOptions::new()
+        .max_connections(8)
+        .test_before_acquire(false)
+        .connect_with(options.read_only(true))
+        .await?;
     Ok(Pools { read, write })
 }
 
