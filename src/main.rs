@@ -1,5 +1,6 @@
 //! Entry point of the widget: puts the appearance the host asked for on the page, starts fetching
-//! the theme's fonts, then renders the root component into the page body.
+//! the theme's fonts, then renders the root component into the page body (once the catalogue of
+//! the page's language is here).
 
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]
@@ -9,5 +10,18 @@ fn main() {
     pinframe_widget::appearance::apply();
     // Before anything is drawn or asked for: see `theme_fonts` for why.
     pinframe_widget::theme_fonts::fetch_all();
+    // The first paint is in the page's language: its catalogue first, unless it is here already.
+    let lang = pinframe_widget::locale::wanted();
+    if lang.catalogue().is_some() {
+        render();
+    } else {
+        wasm_bindgen_futures::spawn_local(async move {
+            pinframe_widget::locale::load(lang).await;
+            render();
+        });
+    }
+}
+
+fn render() {
     yew::Renderer::<pinframe_widget::App>::new().render();
 }

@@ -33,7 +33,8 @@ pub struct Asset {
 impl Asset {
     /// `brotli` is the asset's precompressed `.br` file, if the build wrote one (`make widget`
     /// does, at quality 11, which takes too long to do at every start); it is used only if it
-    /// decodes to `bytes`. Otherwise, and for the loader made here, brotli runs at a quick quality.
+    /// decodes to `bytes`. Otherwise, and for the loader and catalogues added here, brotli runs here:
+    /// at its best quality for a small asset, at a quick one for a large one.
     fn new(bytes: Vec<u8>, content_type: &'static str, brotli: Option<Vec<u8>>) -> io::Result<Self> {
         let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
         gzip.write_all(&bytes)?;
@@ -42,8 +43,9 @@ impl Asset {
             Some(br) => br,
             None => {
                 let mut br = Vec::new();
-                let params =
-                    BrotliEncoderParams { quality: 5, lgwin: 22, size_hint: bytes.len(), ..Default::default() };
+                // The best quality for what is small (the loader, the catalogues): still quick.
+                let quality = if bytes.len() <= 1 << 16 { 11 } else { 5 };
+                let params = BrotliEncoderParams { quality, lgwin: 22, size_hint: bytes.len(), ..Default::default() };
                 brotli::BrotliCompress(&mut bytes.as_slice(), &mut br, &params)?;
                 br
             }
@@ -136,6 +138,9 @@ impl WidgetAssets {
         let loader_name = format!("pinframe-loader-{digest}.js");
         let page = page.replace(LOADER_PLACEHOLDER, &format!("{ASSET_PREFIX}{loader_name}"));
         assets.insert(loader_name, Asset::new(loader.into_bytes(), "text/javascript; charset=utf-8", None)?);
+        for (name, text) in crate::locale_assets::catalogues() {
+            assets.insert(name, Asset::new(text.as_bytes().to_vec(), "text/plain; charset=utf-8", None)?);
+        }
         Ok(Self { page: Some(page), assets })
     }
 

@@ -9,6 +9,7 @@ use pinframe_protocol::appearance::Appearance;
 use pinframe_protocol::Origin;
 use pinframe_server::error::{ApiPath, AppError};
 
+use crate::locale_assets::{preload_path, query_lang};
 use crate::state::AppState;
 use crate::theme::theme_path;
 use crate::widget_assets::HEAD_PLACEHOLDER;
@@ -76,6 +77,11 @@ pub async fn page(
     if let Some(theme) = state.store.theme(&issuer).await? {
         let href = theme_path(&issuer, &theme.version);
         head.push_str(&format!("<link rel=\"stylesheet\" href=\"{}\">", escape_attribute(&href)));
+    }
+    // The catalogue of the query's language, which the widget fetches before its first paint
+    // (English is compiled in): fetched beside the wasm rather than after it.
+    if let Some(path) = query.as_deref().and_then(query_lang).and_then(preload_path) {
+        head.push_str(&format!("<link rel=\"preload\" href=\"{path}\" as=\"fetch\" crossorigin>"));
     }
     let mut html = template.replace(HEAD_PLACEHOLDER, &head);
     // The host's `theme=light|dark`, on `<html>` from the first paint (the widget, which sets it
