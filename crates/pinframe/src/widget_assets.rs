@@ -80,7 +80,7 @@ fn decodes_to(brotli: &[u8], bytes: &[u8]) -> bool {
 }
 
 /// Whether `Accept-Encoding` allows `coding` (RFC 9110 §12.5.3: a coding with `q=0` is refused).
-fn accepts(headers: &HeaderMap, wanted: &str) -> bool {
+pub(crate) fn accepts(headers: &HeaderMap, wanted: &str) -> bool {
     headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
         |item| {
             let mut parts = item.split(';').map(str::trim);
