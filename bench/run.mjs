@@ -6,10 +6,11 @@
 // without it those rows say they were skipped.
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
-import { createServer, get } from "node:http";
+import { createServer } from "node:http";
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { issueToken, jose, launchBrowser, startServer } from "../tests/e2e/harness.mjs";
+import { firstLoadUrls, transferSizes } from "../tests/e2e/transfer.mjs";
 import { createDatabase, freePort, keysInit, startHaproxy, startReplica } from "../tests/replicas/harness.mjs";
 
 const root = resolve(import.meta.dirname, "..");
@@ -32,17 +33,6 @@ const runJson = async (program, args) => {
   const { stdout } = await child;
   return JSON.parse(stdout.trim().split("\n").at(-1));
 };
-
-/// The body of `url` as the server sends it with `Accept-Encoding: encoding`: its length, and the
-/// Content-Encoding it came with.
-const encodedSize = (url, encoding) =>
-  new Promise((ok, fail) => {
-    get(url, { headers: { "accept-encoding": encoding } }, (response) => {
-      let bytes = 0;
-      response.on("data", (chunk) => (bytes += chunk.length));
-      response.on("end", () => ok({ bytes, encoding: response.headers["content-encoding"] ?? "identity" }));
-    }).on("error", fail);
-  });
 
 /// Lighthouse's mobile preset, as Chromium emulates it: 150 ms round trip, 1.6 Mbit/s down,
 /// 750 kbit/s up, the CPU four times slower.
@@ -160,24 +150,8 @@ try {
   // service serves each in each encoding.
   step("widget transfer size");
   const { url: firstUrl } = await issueToken(server.url, {});
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const assets = new Set();
-  page.on("response", (r) => (r.url().includes("/pin/assets/") || r.request().isNavigationRequest()) && assets.add(r.url()));
-  await page.goto(firstUrl);
-  await page.locator(".pinframe-pin").waitFor();
-  await context.close();
-  detail.assets = [];
-  let brotli = 0;
-  let gzip = 0;
-  for (const url of [...assets].sort()) {
-    const br = await encodedSize(url, "br");
-    const gz = await encodedSize(url, "gzip");
-    const raw = await encodedSize(url, "identity");
-    detail.assets.push({ file: new URL(url).pathname, raw: raw.bytes, br: br.bytes, gzip: gz.bytes, served: br.encoding });
-    brotli += br.bytes;
-    gzip += gz.bytes;
-  }
+  const { assets, brotli, gzip } = await transferSizes(await firstLoadUrls(browser, firstUrl));
+  detail.assets = assets;
   if (!detail.assets.some((a) => a.file.endsWith(".wasm"))) throw new Error("the load fetched no wasm");
   summary.widget_transfer_bytes_brotli = brotli;
   summary.widget_transfer_bytes_gzip = gzip;

@@ -1,9 +1,18 @@
 //! Every word the widget shows, from message catalogues in `locales/` (one-line messages in the
-//! Fluent syntax, `key = text with { $variable }`), compiled in. English is the reference: a
-//! missing message falls back to it, and the tests hold every catalogue to exactly its keys and
-//! variables, so that fallback never happens in a release.
+//! Fluent syntax, `key = text with { $variable }`). English is compiled in; every other catalogue
+//! is an asset of its own (`locale-<tag>-<hash>.ftl`, named by `build.rs`), fetched only when the
+//! page is in that language ([`crate::locale::load`]), so a first load carries one catalogue at
+//! most. English is the reference: a missing message falls back to it, and the tests hold every
+//! catalogue to exactly its keys and variables, so that fallback never happens in a release.
 
-use std::fmt::Write as _;
+use std::cell::Cell;
+
+include!(concat!(env!("OUT_DIR"), "/locale_paths.rs"));
+
+thread_local! {
+    /// The catalogues fetched so far, in the order of [`Lang::ALL`]; each is kept for the page's life.
+    static FETCHED: [Cell<Option<&'static str>>; 6] = const { [const { Cell::new(None) }; 6] };
+}
 
 /// A language the widget speaks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -75,20 +84,32 @@ impl Lang {
         Direction::of_tag(self.tag())
     }
 
-    pub fn catalogue(self) -> &'static str {
+    /// The language's catalogue, once it is here: English always; another once fetched (in
+    /// unit tests, compiled in).
+    pub fn catalogue(self) -> Option<&'static str> {
         match self {
-            Self::En => include_str!("../locales/en.ftl"),
-            Self::Fi => include_str!("../locales/fi.ftl"),
-            Self::Sv => include_str!("../locales/sv.ftl"),
-            Self::De => include_str!("../locales/de.ftl"),
-            Self::Ja => include_str!("../locales/ja.ftl"),
-            Self::Ar => include_str!("../locales/ar.ftl"),
+            Self::En => Some(ENGLISH),
+            other => other_catalogue(other),
         }
     }
 
-    /// The message `key`, with no variables filled in.
+    /// Keeps `text` as the language's catalogue for the rest of the page's life.
+    pub fn keep_catalogue(self, text: String) {
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        FETCHED.with(|fetched| fetched[self as usize].set(Some(text)));
+    }
+
+    /// Where the language's catalogue is fetched from (same origin, under the page's CSP).
+    pub fn catalogue_path(self) -> &'static str {
+        LOCALE_PATHS.iter().find(|(tag, _)| *tag == self.tag()).map_or("", |(_, path)| path)
+    }
+
+    /// The message `key`, with no variables filled in: English until the catalogue is here.
     pub fn text(self, key: Key) -> &'static str {
-        lookup(self.catalogue(), key.id()).or_else(|| lookup(Lang::En.catalogue(), key.id())).unwrap_or(key.id())
+        self.catalogue()
+            .and_then(|catalogue| lookup(catalogue, key.id()))
+            .or_else(|| lookup(ENGLISH, key.id()))
+            .unwrap_or(key.id())
     }
 
     /// The message `key` with each `{ $name }` replaced by its value in `args`. The result is
@@ -103,13 +124,36 @@ impl Lang {
                 Piece::Variable(name) => match args.iter().find(|(n, _)| *n == name) {
                     Some((_, value)) => out.push_str(value),
                     None => {
-                        let _ = write!(out, "{{ ${name} }}");
+                        out.push_str("{ $");
+                        out.push_str(name);
+                        out.push_str(" }");
                     }
                 },
             }
         }
         out
     }
+}
+
+/// The reference catalogue, compiled in.
+const ENGLISH: &str = include_str!("../locales/en.ftl");
+
+#[cfg(not(test))]
+fn other_catalogue(lang: Lang) -> Option<&'static str> {
+    FETCHED.with(|fetched| fetched[lang as usize].get())
+}
+
+/// Unit tests read every catalogue from the source tree.
+#[cfg(test)]
+fn other_catalogue(lang: Lang) -> Option<&'static str> {
+    Some(match lang {
+        Lang::En => ENGLISH,
+        Lang::Fi => include_str!("../locales/fi.ftl"),
+        Lang::Sv => include_str!("../locales/sv.ftl"),
+        Lang::De => include_str!("../locales/de.ftl"),
+        Lang::Ja => include_str!("../locales/ja.ftl"),
+        Lang::Ar => include_str!("../locales/ar.ftl"),
+    })
 }
 
 /// The entries of a catalogue: `(key, text)` for each message line; comments and blank lines skipped.
@@ -268,7 +312,7 @@ mod tests {
         let wanted: BTreeSet<&str> = Key::ALL.iter().map(|k| k.id()).collect();
         assert_eq!(wanted.len(), Key::ALL.len(), "key ids are distinct");
         for lang in Lang::ALL {
-            let catalogue = lang.catalogue();
+            let catalogue = lang.catalogue().unwrap();
             for line in catalogue.lines() {
                 let line = line.trim();
                 assert!(line.is_empty() || line.starts_with('#') || line.contains(" = "), "{lang:?}: {line:?}");
@@ -280,7 +324,7 @@ mod tests {
             for key in Key::ALL {
                 let text = lookup(catalogue, key.id()).unwrap();
                 assert!(!text.is_empty(), "{lang:?} {key:?} is empty");
-                let english = lookup(Lang::En.catalogue(), key.id()).unwrap();
+                let english = lookup(ENGLISH, key.id()).unwrap();
                 assert_eq!(variables(text), variables(english), "{lang:?} {key:?}: variables differ from English");
             }
         }

@@ -36,7 +36,15 @@ pub fn App() -> Html {
         lang: *lang,
         set: {
             let lang = lang.setter();
-            Callback::from(move |new| lang.set(new))
+            // Once the new language's catalogue is here; if it cannot be fetched, the page stays as it is.
+            Callback::from(move |new| {
+                let lang = lang.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if locale::load(new).await {
+                        lang.set(new);
+                    }
+                });
+            })
         },
     };
     let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();

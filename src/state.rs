@@ -50,6 +50,23 @@ impl Failure {
         Self::Broken,
     ];
 
+    /// Its name, for the notice's `data-failure` (what tests read); a table, not `Debug`, which
+    /// would bring formatting code into the widget.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MissingToken => "MissingToken",
+            Self::Refused => "Refused",
+            Self::Expired => "Expired",
+            Self::TooManyAttempts => "TooManyAttempts",
+            Self::NoPin => "NoPin",
+            Self::WrongPage => "WrongPage",
+            Self::WrongHost => "WrongHost",
+            Self::NoNetwork => "NoNetwork",
+            Self::Unavailable => "Unavailable",
+            Self::Broken => "Broken",
+        }
+    }
+
     /// What the cardholder is told, from the message catalogues.
     pub fn key(self) -> Key {
         match self {

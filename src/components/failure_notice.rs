@@ -40,7 +40,7 @@ pub fn FailureNotice(props: &FailureNoticeProps) -> Html {
     html! {
         <div class="pinframe-failure">
             <p class="pinframe-error" role="alert" tabindex="-1" ref={node}
-                data-failure={format!("{:?}", props.failure)} data-code={props.failure.code().as_str()}>
+                data-failure={props.failure.name()} data-code={props.failure.code().as_str()}>
                 if let Some(lead) = props.lead {
                     { locale.text(lead) }{ " " }
                 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod demo;
 pub mod http;
 pub mod keys;
+pub mod locale_assets;
 pub mod pins;
 pub mod reload;
 pub mod remote_cms;

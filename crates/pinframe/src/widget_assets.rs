@@ -33,8 +33,8 @@ pub struct Asset {
 impl Asset {
     /// `brotli` is the asset's precompressed `.br` file, if the build wrote one (`make widget`
     /// does, at quality 11, which takes too long to do at every start); it is used only if it
-    /// decodes to `bytes`. Otherwise (the loader made here) brotli runs here: at its best quality on
-    /// small files, at a quick one on large ones.
+    /// decodes to `bytes`. Otherwise, and for the loader and catalogues added here, brotli runs here:
+    /// at its best quality for a small asset, at a quick one for a large one.
     fn new(bytes: Vec<u8>, content_type: &'static str, brotli: Option<Vec<u8>>) -> io::Result<Self> {
         let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
         gzip.write_all(&bytes)?;
@@ -43,8 +43,8 @@ impl Asset {
             Some(br) => br,
             None => {
                 let mut br = Vec::new();
-                // Small files (the loader) take no time at the best quality; large ones would.
-                let quality = if bytes.len() <= 64 * 1024 { 11 } else { 5 };
+                // The best quality for what is small (the loader, the catalogues): still quick.
+                let quality = if bytes.len() <= 1 << 16 { 11 } else { 5 };
                 let params = BrotliEncoderParams { quality, lgwin: 22, size_hint: bytes.len(), ..Default::default() };
                 brotli::BrotliCompress(&mut bytes.as_slice(), &mut br, &params)?;
                 br
@@ -80,7 +80,7 @@ fn decodes_to(brotli: &[u8], bytes: &[u8]) -> bool {
 }
 
 /// Whether `Accept-Encoding` allows `coding` (RFC 9110 §12.5.3: a coding with `q=0` is refused).
-fn accepts(headers: &HeaderMap, wanted: &str) -> bool {
+pub(crate) fn accepts(headers: &HeaderMap, wanted: &str) -> bool {
     headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
         |item| {
             let mut parts = item.split(';').map(str::trim);
@@ -140,6 +140,9 @@ impl WidgetAssets {
         let loader_name = format!("pinframe-loader-{digest}.js");
         let page = page.replace(LOADER_PLACEHOLDER, &format!("{ASSET_PREFIX}{loader_name}"));
         assets.insert(loader_name, Asset::new(loader.into_bytes(), "text/javascript; charset=utf-8", None)?);
+        for (name, text) in crate::locale_assets::catalogues() {
+            assets.insert(name, Asset::new(text.as_bytes().to_vec(), "text/plain; charset=utf-8", None)?);
+        }
         Ok(Self { page: Some(page), assets })
     }
 

@@ -392,6 +392,18 @@ async fn the_widget_page_carries_a_strict_csp() {
     let dark = h.get("/pin/DEMOISSUER/view?lang=fi&theme=dark").await;
     assert!(dark.text.contains("<html class=\"pinframe-dark\""), "{}", dark.text);
     assert!(h.get("/pin/DEMOISSUER/set?theme=light").await.text.contains("<html class=\"pinframe-light\""));
+    // The query's language, when it is not English, has its catalogue preloaded: an asset of its own.
+    let preload = dark.text.split("<link rel=\"preload\" href=\"").nth(1).unwrap().split('"').next().unwrap();
+    assert!(preload.starts_with("/pin/assets/locale-fi-"), "{preload}");
+    let catalogue = h.get(preload).await;
+    assert_eq!(catalogue.status, StatusCode::OK);
+    assert_eq!(catalogue.text, include_str!("../../../locales/fi.ftl"));
+    assert_eq!(catalogue.headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+    assert!(catalogue.headers[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
+    for query in ["", "?lang=en", "?lang=pt", "?lang=fi%22"] {
+        let page = h.get(&format!("/pin/DEMOISSUER/view{query}")).await;
+        assert!(!page.text.contains("rel=\"preload\" href=\"/pin/assets/locale-"), "{query}: {}", page.text);
+    }
     for query in ["", "?theme=blue", "?theme=dark%22%3E", "?lang=dark"] {
         let page = h.get(&format!("/pin/DEMOISSUER/view{query}")).await;
         assert!(!page.text.contains("class=\"pinframe-"), "{query}: {}", page.text);

@@ -824,7 +824,9 @@ async fn widget_and_demo(t: &mut Transcript) {
     t.service("widget.asset.not_found", Call::get("/pin/assets/nothing.js")).await;
 
     t.service("demo.page", Call::get("/demo/").marker_only()).await;
-    for file in ["demo.js", "demo.css", "floor.html", "js-floor.html", "js-floor.js", "jwe-webcrypto.js", "pinframe-host.js"] {
+    for file in
+        ["demo.js", "demo.css", "floor.html", "js-floor.html", "js-floor.js", "jwe-webcrypto.js", "pinframe-host.js"]
+    {
         t.service(&format!("demo.file.{file}"), Call::get(format!("/demo/{file}")).marker_only()).await;
     }
     let token = "/demo/api/token";

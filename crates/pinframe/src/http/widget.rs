@@ -4,14 +4,16 @@
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use brotli::enc::BrotliEncoderParams;
 use pinframe_core::IssuerId;
 use pinframe_protocol::appearance::Appearance;
 use pinframe_protocol::Origin;
 use pinframe_server::error::{ApiPath, AppError};
 
+use crate::locale_assets::{preload_path, query_lang};
 use crate::state::AppState;
 use crate::theme::theme_path;
-use crate::widget_assets::HEAD_PLACEHOLDER;
+use crate::widget_assets::{accepts, HEAD_PLACEHOLDER};
 
 fn escape_attribute(text: &str) -> String {
     text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
@@ -77,6 +79,11 @@ pub async fn page(
         let href = theme_path(&issuer, &theme.version);
         head.push_str(&format!("<link rel=\"stylesheet\" href=\"{}\">", escape_attribute(&href)));
     }
+    // The catalogue of the query's language, which the widget fetches before its first paint
+    // (English is compiled in): fetched beside the wasm rather than after it.
+    if let Some(path) = query.as_deref().and_then(query_lang).and_then(preload_path) {
+        head.push_str(&format!("<link rel=\"preload\" href=\"{path}\" as=\"fetch\" crossorigin>"));
+    }
     let mut html = template.replace(HEAD_PLACEHOLDER, &head);
     // The host's `theme=light|dark`, on `<html>` from the first paint (the widget, which sets it
     // too, starts only once its wasm has loaded).
@@ -84,9 +91,28 @@ pub async fn page(
         html = with_root_class(&html, appearance.class());
     }
     let csp = HeaderValue::from_str(&content_security_policy(&origins)).map_err(AppError::internal)?;
-    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+    let (body, encoding) = brotli_if_accepted(html, &headers);
+    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    let out = response.headers_mut();
+    out.insert(header::CONTENT_SECURITY_POLICY, csp);
+    if let Some(encoding) = encoding {
+        out.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     Ok(response)
+}
+
+/// The page in brotli when the client accepts it and that is smaller (it carries no secret: the
+/// token stays in the fragment, which no request carries), else as it is.
+fn brotli_if_accepted(html: String, headers: &HeaderMap) -> (Vec<u8>, Option<&'static str>) {
+    if accepts(headers, "br") {
+        let mut out = Vec::new();
+        let params = BrotliEncoderParams { quality: 11, lgwin: 22, size_hint: html.len(), ..Default::default() };
+        if brotli::BrotliCompress(&mut html.as_bytes(), &mut out, &params).is_ok() && out.len() < html.len() {
+            return (out, Some("br"));
+        }
+    }
+    (html.into_bytes(), None)
 }
 
 /// `GET /pin/assets/{file}`: file names carry a content hash, so they are cached for good; brotli
