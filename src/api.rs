@@ -2,6 +2,8 @@
 //! bodies are `pinframe_protocol::widget`'s.
 
 use js_sys::{Promise, Reflect};
+use pinframe_core::pinblock::hex_encode;
+use pinframe_core::rand_core::{OsRng, RngCore};
 use pinframe_protocol::widget::SESSION_PATH;
 use subtle::ConstantTimeEq;
 use wasm_bindgen::{JsCast, JsValue};
@@ -35,11 +37,18 @@ pub fn session(token: &str) -> (String, impl std::future::Future<Output = Result
     match prefetched(token) {
         Some((correlation, sent)) => (correlation, read(Ok(sent))),
         None => {
-            let correlation = crate::flow::correlation_id();
+            let correlation = correlation_id();
             let sent = send(SESSION_PATH, token, &correlation, None);
             (correlation, read(sent))
         }
     }
+}
+
+/// A random id that ties the flow's requests together in the service's logs.
+fn correlation_id() -> String {
+    let mut bytes = [0u8; 8];
+    OsRng.fill_bytes(&mut bytes);
+    hex_encode(&bytes).to_ascii_lowercase()
 }
 
 /// Where the loader leaves its session request: `{token, correlationId, answer}`, `answer` being

@@ -3,8 +3,7 @@
 
 use std::rc::Rc;
 
-use pinframe_core::pinblock::hex_encode;
-use pinframe_core::rand_core::{OsRng, RngCore};
+use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, Pin, PrivateJwk};
 use pinframe_protocol::widget::{SessionResponse, ViewRequest, ViewResponse, NO_PIN, VIEW_PATH};
 use pinframe_protocol::{Action, ErrorBody, Origin};
@@ -85,13 +84,6 @@ pub(crate) fn check_parent(parent_origin: Option<&Origin>) -> Result<(), Failure
     } else {
         Err(Failure::WrongHost)
     }
-}
-
-/// A random id that ties the flow's requests together in the service's logs.
-pub(crate) fn correlation_id() -> String {
-    let mut bytes = [0u8; 8];
-    OsRng.fill_bytes(&mut bytes);
-    hex_encode(&bytes).to_ascii_lowercase()
 }
 
 /// Reads the PIN out of the decrypted `{"pin":"…"}` without copying it into a `String`.

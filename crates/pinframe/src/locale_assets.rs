@@ -9,7 +9,6 @@ use pinframe_core::pinblock::hex_encode;
 use sha2::{Digest, Sha256};
 
 use crate::http::error_page::CATALOGUES;
-use crate::widget_assets::ASSET_PREFIX;
 
 /// The catalogue every page has compiled in, served as no asset.
 const COMPILED_IN: &str = "en";
@@ -25,12 +24,12 @@ pub fn catalogues() -> impl Iterator<Item = (String, &'static str)> {
     CATALOGUES.iter().filter(|(tag, _)| *tag != COMPILED_IN).map(|(tag, text)| (file_name(tag, text), *text))
 }
 
-/// The path of the catalogue the widget will fetch for a page whose query asks for `lang` (`fi`,
-/// `sv-FI`), if it fetches one; the page preloads it, beside the wasm.
-pub fn preload_path(lang: &str) -> Option<String> {
+/// The asset name of the catalogue the widget will fetch for a page whose query asks for `lang`
+/// (`fi`, `sv-FI`), if it fetches one; the page preloads it, beside the wasm.
+pub fn preload_name(lang: &str) -> Option<String> {
     let primary = lang.split(['-', '_']).next()?;
     let (tag, text) = CATALOGUES.iter().find(|(tag, _)| tag.eq_ignore_ascii_case(primary) && *tag != COMPILED_IN)?;
-    Some(format!("{ASSET_PREFIX}{}", file_name(tag, text)))
+    Some(file_name(tag, text))
 }
 
 /// The `lang` of a page's query string (`lang=fi&theme=dark`), as the widget reads it.
@@ -49,11 +48,11 @@ mod tests {
         assert_eq!(names.len(), CATALOGUES.len() - 1);
         assert!(names.iter().all(|name| name.starts_with("locale-") && name.ends_with(".ftl") && name.len() == 30));
         assert!(!names.iter().any(|name| name.starts_with("locale-en-")));
-        let fi = preload_path("fi").unwrap();
-        assert_eq!(preload_path("FI-fi"), Some(fi.clone()));
-        assert!(names.iter().any(|name| fi == format!("{ASSET_PREFIX}{name}")));
-        assert_eq!(preload_path("en"), None);
-        assert_eq!(preload_path("pt-BR"), None);
+        let fi = preload_name("fi").unwrap();
+        assert_eq!(preload_name("FI-fi"), Some(fi.clone()));
+        assert!(names.contains(&fi));
+        assert_eq!(preload_name("en"), None);
+        assert_eq!(preload_name("pt-BR"), None);
         assert_eq!(query_lang("theme=dark&lang=sv-FI"), Some("sv-FI"));
         assert_eq!(query_lang("lang=%22%3E"), None);
         assert_eq!(query_lang("theme=dark"), None);

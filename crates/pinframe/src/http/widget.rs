@@ -10,10 +10,10 @@ use pinframe_protocol::appearance::Appearance;
 use pinframe_protocol::Origin;
 use pinframe_server::error::{ApiPath, AppError};
 
-use crate::locale_assets::{preload_path, query_lang};
+use crate::locale_assets::{preload_name, query_lang};
 use crate::state::AppState;
 use crate::theme::theme_path;
-use crate::widget_assets::{accepts, HEAD_PLACEHOLDER};
+use crate::widget_assets::{accepts, ASSET_PREFIX, HEAD_PLACEHOLDER};
 
 fn escape_attribute(text: &str) -> String {
     text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
@@ -81,8 +81,8 @@ pub async fn page(
     }
     // The catalogue of the query's language, which the widget fetches before its first paint
     // (English is compiled in): fetched beside the wasm rather than after it.
-    if let Some(path) = query.as_deref().and_then(query_lang).and_then(preload_path) {
-        head.push_str(&format!("<link rel=\"preload\" href=\"{path}\" as=\"fetch\" crossorigin>"));
+    if let Some(name) = query.as_deref().and_then(query_lang).and_then(preload_name) {
+        head.push_str(&format!("<link rel=\"preload\" href=\"{ASSET_PREFIX}{name}\" as=\"fetch\" crossorigin>"));
     }
     let mut html = template.replace(HEAD_PLACEHOLDER, &head);
     // The host's `theme=light|dark`, on `<html>` from the first paint (the widget, which sets it
