@@ -5,7 +5,7 @@ use yew::prelude::*;
 use pinframe_protocol::HostEvent;
 
 use super::failure_notice::FailureNotice;
-use super::loading::Loading;
+use super::loading::loading;
 use super::pin_display::PinDisplay;
 use crate::bridge;
 use crate::hooks::{use_resize_reporter, use_view_pin};
@@ -21,7 +21,7 @@ pub fn ViewPage() -> Html {
     use_resize_reporter(state.parent_origins.clone());
     let busy = matches!(state.phase, Phase::Loading);
     let body = match &state.phase {
-        Phase::Loading => html! { <Loading message={Key::LoadingView} /> },
+        Phase::Loading => loading(&locale, Key::LoadingView),
         Phase::Shown(pin, display) => {
             let origins = state.parent_origins.clone();
             let on_shown = Callback::from(move |()| bridge::notify(HostEvent::ViewPinSuccess, &origins));
