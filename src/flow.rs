@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use pinframe_core::pinblock::hex_encode;
-use pinframe_core::rand_core::{OsRng, RngCore};
+use pinframe_core::rand_core::{self, CryptoRng, OsRng, RngCore};
 use pinframe_core::{jwe, Pin, PrivateJwk};
 use pinframe_protocol::widget::{SessionResponse, ViewRequest, ViewResponse, NO_PIN, VIEW_PATH};
 use pinframe_protocol::{Action, ErrorBody, Origin};
@@ -87,10 +87,38 @@ pub(crate) fn check_parent(parent_origin: Option<&Origin>) -> Result<(), Failure
     }
 }
 
+/// `crypto.getRandomValues`, as [`OsRng`] gives it, but without its panic on failure: that panic
+/// formats getrandom's error, which brings every platform's error texts into the wasm. Without
+/// randomness the page cannot go on either way; this stops it without a message.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BrowserRng;
+
+impl RngCore for BrowserRng {
+    fn next_u32(&mut self) -> u32 {
+        rand_core::impls::next_u32_via_fill(self)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        rand_core::impls::next_u64_via_fill(self)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        if OsRng.try_fill_bytes(dest).is_err() {
+            std::process::abort();
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        OsRng.try_fill_bytes(dest)
+    }
+}
+
+impl CryptoRng for BrowserRng {}
+
 /// A random id that ties the flow's requests together in the service's logs.
 pub(crate) fn correlation_id() -> String {
     let mut bytes = [0u8; 8];
-    OsRng.fill_bytes(&mut bytes);
+    BrowserRng.fill_bytes(&mut bytes);
     hex_encode(&bytes).to_ascii_lowercase()
 }
 
@@ -109,7 +137,7 @@ pub async fn view_pin(token: &str, mut deadline_ms: Option<f64>) -> Outcome {
     let (correlation, session) = api::session(token);
     let result = async {
         // The ephemeral key is made while the session request is on the network.
-        let key = PrivateJwk::generate(&mut OsRng);
+        let key = PrivateJwk::generate(&mut BrowserRng);
         let answer = session.await.map_err(|_| Failure::NoNetwork)?;
         if answer.status != 200 {
             parent_origins = refusal_origins(&answer);

@@ -6,7 +6,6 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, Pin, PinPolicy, PublicJwk, Violation};
 use pinframe_protocol::widget::{pin_plaintext, SessionResponse, SetRequest, MAX_SET_ATTEMPTS, SET_PATH};
 use pinframe_protocol::{Action, ErrorBody, HostEvent};
@@ -173,7 +172,7 @@ fn submit(state: &UseReducerHandle<SetState>, context: Option<Rc<Context>>, new_
     }
     // The policy allowed it, so it is 4 to 12 digits: a `Pin`.
     let body = Pin::parse(&new).ok().and_then(|pin| {
-        let encrypted_pin = jwe::encrypt(&context.service_key, &pin_plaintext(&pin), &mut OsRng);
+        let encrypted_pin = jwe::encrypt(&context.service_key, &pin_plaintext(&pin), &mut crate::flow::BrowserRng);
         serde_json::to_string(&SetRequest { encrypted_pin }).ok()
     });
     drop(new);
