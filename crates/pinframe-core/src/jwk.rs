@@ -112,7 +112,9 @@ impl PublicJwk {
     pub fn to_json(&self) -> String {
         let (x, y) = coordinates(&self.key);
         let json = PublicJson { crv: "P-256", kty: "EC", x: &x, y: &y, kid: Some(&self.kid) };
-        serde_json::to_string(&json).expect("a JWK of strings serializes")
+        // A struct of strings always serializes; no `expect`, whose message would bring
+        // serde_json's error formatting into the widget's wasm.
+        serde_json::to_string(&json).unwrap_or_default()
     }
 
     /// The `x` and `y` coordinates, base64url.
@@ -187,7 +189,7 @@ impl PrivateJwk {
         let d = Zeroizing::new(b64::encode(&self.secret.to_bytes()));
         let (x, y) = self.public.coordinates();
         let json = PrivateJson { crv: "P-256", d: &d, kty: "EC", x: &x, y: &y, kid: self.kid() };
-        Zeroizing::new(serde_json::to_string(&json).expect("a JWK of strings serializes"))
+        Zeroizing::new(serde_json::to_string(&json).unwrap_or_default())
     }
 }
 
@@ -218,6 +220,6 @@ fn thumbprint_of(key: &PublicKey) -> String {
     let (x, y) = coordinates(key);
     // RFC 7638 §3.2: required members only, lexicographic order, no whitespace.
     let json = PublicJson { crv: "P-256", kty: "EC", x: &x, y: &y, kid: None };
-    let canonical: Vec<u8> = serde_json::to_vec(&json).expect("a JWK of strings serializes");
+    let canonical: Vec<u8> = serde_json::to_vec(&json).unwrap_or_default();
     b64::encode(&Sha256::digest(&canonical))
 }
