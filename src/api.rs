@@ -9,7 +9,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, ReferrerPolicy, RequestCache, RequestCredentials, RequestInit, Response};
 use zeroize::Zeroizing;
 
-/// A completed HTTP exchange: the status and the body text.
+/// A completed HTTP exchange: the status and the body text. Bodies are parsed with
+/// `serde_json::from_slice`, as the core parses its JSON: `from_str` would bring a second copy of
+/// serde_json's parser (its `StrRead` reader's) into the wasm.
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,

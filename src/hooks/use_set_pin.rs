@@ -78,7 +78,7 @@ async fn start(state: UseReducerHandle<SetState>, token: Token, context: Shared,
         Ok(answer) => return fail(&state, failure_at(&answer, link::deadline()), Some(refusal_origins(&answer))),
         Err(_) => return fail(&state, Failure::NoNetwork, none()),
     };
-    let Ok(session) = serde_json::from_str::<SessionResponse>(&answer.body) else {
+    let Ok(session) = serde_json::from_slice::<SessionResponse>(answer.body.as_bytes()) else {
         return fail(&state, Failure::Unavailable, none());
     };
     let deadline_ms = deadline_of(&session);
@@ -128,7 +128,7 @@ fn settle(state: &UseReducerHandle<SetState>, context: &Context, answer: Result<
         422 => {
             let refusals = context.refusals.get() + 1;
             context.refusals.set(refusals);
-            let violation = serde_json::from_str::<ErrorBody>(&answer.body)
+            let violation = serde_json::from_slice::<ErrorBody>(answer.body.as_bytes())
                 .ok()
                 .and_then(|r| Violation::ALL.into_iter().find(|v| r.reason.as_deref() == Some(v.code())));
             match violation {
