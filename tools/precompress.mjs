@@ -4,11 +4,14 @@
 // dropped there; the module preload, script and style keep theirs, which browsers check. Then it
 // writes NAME.br beside each of the widget's wasm, JS and CSS files, at brotli's best quality (11),
 // which takes too long for the service to do at every start. The service serves a .br file only if
-// it decodes to the asset beside it.
+// it decodes to the asset beside it. Before that, the stylesheet loses its comments and indentation
+// (a third of its brotli size; they document the source, and every client would download them),
+// and its `integrity` in index.html is computed anew; its name keeps Trunk's hash of the source.
 // Usage: node tools/precompress.mjs dist
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants } from "node:zlib";
+import { createHash } from "node:crypto";
 
 /// Preload destinations whose `integrity` browsers check (HTML's "fetch a preload" honours it only
 /// where the request itself would carry it: scripts and styles).
@@ -28,9 +31,39 @@ function dropIgnoredIntegrity(html) {
   });
 }
 
+/// `css` without comments, line indentation and empty lines; strings are kept as they are.
+function stripCss(css) {
+  const stripped = css.replace(/"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|\/\*[\s\S]*?\*\//g, (token) =>
+    token.startsWith("/*") ? "" : token,
+  );
+  return stripped
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .join("\n")
+    .concat("\n");
+}
+
+/// Strips the stylesheet `name` in `dir` and gives `html`'s `<link>` to it the new `integrity`.
+function stripStylesheet(dir, name, html) {
+  const css = stripCss(readFileSync(join(dir, name), "utf8"));
+  writeFileSync(join(dir, name), css);
+  const integrity = `sha384-${createHash("sha384").update(css).digest("base64")}`;
+  let found = false;
+  const out = html.replace(/<link\b[^>]*>/gi, (tag) => {
+    if (!tag.includes(`/${name}"`)) return tag;
+    found = true;
+    return tag.replace(/\sintegrity\s*=\s*"[^"]*"/i, ` integrity="${integrity}"`);
+  });
+  if (!found) throw new Error(`index.html has no <link> to ${name}`);
+  return out;
+}
+
 const dir = process.argv[2] ?? "dist";
 const index = join(dir, "index.html");
-writeFileSync(index, dropIgnoredIntegrity(readFileSync(index, "utf8")));
+let html = dropIgnoredIntegrity(readFileSync(index, "utf8"));
+for (const name of readdirSync(dir).filter((n) => n.endsWith(".css"))) html = stripStylesheet(dir, name, html);
+writeFileSync(index, html);
 
 for (const name of readdirSync(dir).filter((n) => /\.(wasm|js|css)$/.test(n))) {
   const bytes = readFileSync(join(dir, name));
