@@ -7,11 +7,13 @@
 // it decodes to the asset beside it. Before that, the stylesheet loses its comments and indentation
 // (a third of its brotli size; they document the source, and every client would download them),
 // and its `integrity` in index.html is computed anew; its name keeps Trunk's hash of the source.
+// Likewise the wasm and its JS glue get short import names (tools/short-imports.mjs).
 // Usage: node tools/precompress.mjs dist
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants } from "node:zlib";
 import { createHash } from "node:crypto";
+import { shortenImports } from "./short-imports.mjs";
 
 /// Preload destinations whose `integrity` browsers check (HTML's "fetch a preload" honours it only
 /// where the request itself would carry it: scripts and styles).
@@ -44,11 +46,9 @@ function stripCss(css) {
     .concat("\n");
 }
 
-/// Strips the stylesheet `name` in `dir` and gives `html`'s `<link>` to it the new `integrity`.
-function stripStylesheet(dir, name, html) {
-  const css = stripCss(readFileSync(join(dir, name), "utf8"));
-  writeFileSync(join(dir, name), css);
-  const integrity = `sha384-${createHash("sha384").update(css).digest("base64")}`;
+/// `html` with the `integrity` of its `<link>` to `name` (if it has one) made that of `content`.
+function setIntegrity(html, name, content) {
+  const integrity = `sha384-${createHash("sha384").update(content).digest("base64")}`;
   let found = false;
   const out = html.replace(/<link\b[^>]*>/gi, (tag) => {
     if (!tag.includes(`/${name}"`)) return tag;
@@ -59,10 +59,30 @@ function stripStylesheet(dir, name, html) {
   return out;
 }
 
+/// Strips the stylesheet `name` in `dir`, and gives `html`'s `<link>` to it the new `integrity`.
+function stripStylesheet(dir, name, html) {
+  const css = stripCss(readFileSync(join(dir, name), "utf8"));
+  writeFileSync(join(dir, name), css);
+  return setIntegrity(html, name, css);
+}
+
+/// Shortens the wasm's import names in it and its JS glue (tools/short-imports.mjs), and gives
+/// `html`'s `<link>`s to them their new `integrity`.
+function shortenWidgetImports(dir, html) {
+  const wasmName = readdirSync(dir).find((n) => n.endsWith("_bg.wasm"));
+  if (!wasmName) throw new Error(`${dir} has no widget wasm`);
+  const jsName = wasmName.replace(/_bg\.wasm$/, ".js");
+  const { wasm, js } = shortenImports(readFileSync(join(dir, wasmName)), readFileSync(join(dir, jsName), "utf8"));
+  writeFileSync(join(dir, wasmName), wasm);
+  writeFileSync(join(dir, jsName), js);
+  return setIntegrity(setIntegrity(html, jsName, js), wasmName, wasm);
+}
+
 const dir = process.argv[2] ?? "dist";
 const index = join(dir, "index.html");
 let html = dropIgnoredIntegrity(readFileSync(index, "utf8"));
 for (const name of readdirSync(dir).filter((n) => n.endsWith(".css"))) html = stripStylesheet(dir, name, html);
+html = shortenWidgetImports(dir, html);
 writeFileSync(index, html);
 
 for (const name of readdirSync(dir).filter((n) => /\.(wasm|js|css)$/.test(n))) {
