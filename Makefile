@@ -211,9 +211,9 @@ bench-wasm: deps-build
 
 ## widget: Trunk builds index.html into dist/, offline, with wasm-opt -Oz; then tools/precompress.mjs
 ## drops the `integrity` browsers ignore (the wasm's preload; Chromium warns of it) from dist/index.html,
-## strips the stylesheet's comments and indentation, gives the wasm's imports short names in it and its JS
-## glue (tools/short-imports.mjs; the <link>s get the new integrity), and precompresses each asset with
-## brotli (dist/NAME.br), which the service serves to browsers that accept it.
+## strips the stylesheet's comments and indentation, gives the wasm's imports and exports short names
+## in it and its JS glue (tools/short-names.mjs; the <link>s get the new integrity), and precompresses
+## each asset with brotli (dist/NAME.br), which the service serves to browsers that accept it.
 widget: deps-build
 	trunk build --release --offline
 	node tools/precompress.mjs dist

@@ -7,13 +7,13 @@
 // it decodes to the asset beside it. Before that, the stylesheet loses its comments and indentation
 // (a third of its brotli size; they document the source, and every client would download them),
 // and its `integrity` in index.html is computed anew; its name keeps Trunk's hash of the source.
-// Likewise the wasm and its JS glue get short import names (tools/short-imports.mjs).
+// Likewise the wasm and its JS glue get short import and export names (tools/short-names.mjs).
 // Usage: node tools/precompress.mjs dist
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants } from "node:zlib";
 import { createHash } from "node:crypto";
-import { shortenImports } from "./short-imports.mjs";
+import { shortenNames } from "./short-names.mjs";
 
 /// Preload destinations whose `integrity` browsers check (HTML's "fetch a preload" honours it only
 /// where the request itself would carry it: scripts and styles).
@@ -66,13 +66,13 @@ function stripStylesheet(dir, name, html) {
   return setIntegrity(html, name, css);
 }
 
-/// Shortens the wasm's import names in it and its JS glue (tools/short-imports.mjs), and gives
+/// Shortens the wasm's import and export names in it and its JS glue (tools/short-names.mjs), and gives
 /// `html`'s `<link>`s to them their new `integrity`.
-function shortenWidgetImports(dir, html) {
+function shortenWidgetNames(dir, html) {
   const wasmName = readdirSync(dir).find((n) => n.endsWith("_bg.wasm"));
   if (!wasmName) throw new Error(`${dir} has no widget wasm`);
   const jsName = wasmName.replace(/_bg\.wasm$/, ".js");
-  const { wasm, js } = shortenImports(readFileSync(join(dir, wasmName)), readFileSync(join(dir, jsName), "utf8"));
+  const { wasm, js } = shortenNames(readFileSync(join(dir, wasmName)), readFileSync(join(dir, jsName), "utf8"));
   writeFileSync(join(dir, wasmName), wasm);
   writeFileSync(join(dir, jsName), js);
   return setIntegrity(setIntegrity(html, jsName, js), wasmName, wasm);
@@ -82,7 +82,7 @@ const dir = process.argv[2] ?? "dist";
 const index = join(dir, "index.html");
 let html = dropIgnoredIntegrity(readFileSync(index, "utf8"));
 for (const name of readdirSync(dir).filter((n) => n.endsWith(".css"))) html = stripStylesheet(dir, name, html);
-html = shortenWidgetImports(dir, html);
+html = shortenWidgetNames(dir, html);
 writeFileSync(index, html);
 
 for (const name of readdirSync(dir).filter((n) => /\.(wasm|js|css)$/.test(n))) {

@@ -1,10 +1,11 @@
-// Shortens the names the widget's wasm imports from its JS glue. wasm-bindgen names each import
+// Shortens the names between the widget's wasm and its JS glue. wasm-bindgen names each import
 // `__wbg_<name>_<16 hex digits>` under the module "./<crate>_bg.js": some 150 of them, whose hex
 // digits do not compress, each written twice (in the wasm's import section and as a key of the
 // JS glue's import object). Here each import of that module becomes a short name (a, b, …, aa, …)
-// in both files, and the module "w". Nothing else changes: the glue refers to an import only as
-// that key.
-// Usage (from tools/precompress.mjs): shortenImports(wasmBytes, jsText) -> { wasm, js }; a module
+// in both files, and the module "w"; the glue refers to an import only as that key. Likewise each
+// export (the closures' `…invoke__h<16 hex digits>`, `__wbindgen_malloc`, `memory`, …), which the
+// glue uses only as `wasm.<name>`.
+// Usage (from tools/precompress.mjs): shortenNames(wasmBytes, jsText) -> { wasm, js }; a module
 // already shortened comes back as it is.
 
 function readLeb(bytes, at) {
@@ -67,7 +68,7 @@ function shortName(index) {
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
-export function shortenImports(wasm, js) {
+function shortenImports(wasm, js) {
   if (text.decode(wasm.subarray(0, 4)) !== "\0asm") throw new Error("not a wasm module");
   let at = 8;
   while (at < wasm.length) {
@@ -129,4 +130,51 @@ export function shortenImports(wasm, js) {
     return { wasm: result, js: out };
   }
   throw new Error("the wasm module has no import section");
+}
+
+/// The export section's names shortened, in the wasm and in the glue's `wasm.<name>`.
+function shortenExports(wasm, js) {
+  let at = 8;
+  while (at < wasm.length) {
+    const id = wasm[at];
+    const [size, start] = readLeb(wasm, at + 1);
+    const end = start + size;
+    if (id !== 7) {
+      at = end;
+      continue;
+    }
+    const [count, first] = readLeb(wasm, start);
+    const body = [...leb(count)];
+    let out = js;
+    let p = first;
+    for (let i = 0; i < count; i++) {
+      const [length, n] = readLeb(wasm, p);
+      const name = text.decode(wasm.subarray(n, n + length));
+      const kind = wasm[n + length];
+      const [, next] = readLeb(wasm, n + length + 1);
+      const index = wasm.subarray(n + length + 1, next);
+      const short = `_${shortName(i)}`;
+      if (/^_[a-zA-Z]+$/.test(name)) return { wasm, js }; // already shortened
+      if (new RegExp(`["'\`]${name}["'\`]|exports\\.${name}\\b`).test(out)) {
+        throw new Error(`the glue refers to the export ${name} other than as wasm.${name}`);
+      }
+      out = out.replace(new RegExp(`\\bwasm\\.${name}\\b`, "g"), `wasm.${short}`);
+      const encoded = utf8.encode(short);
+      body.push(...leb(encoded.length), ...encoded, kind, ...index);
+      p = next;
+    }
+    if (p !== end) throw new Error("the export section did not parse to its end");
+    const section = Uint8Array.from([7, ...leb(body.length), ...body]);
+    const result = new Uint8Array(at + section.length + (wasm.length - end));
+    result.set(wasm.subarray(0, at), 0);
+    result.set(section, at);
+    result.set(wasm.subarray(end), at + section.length);
+    return { wasm: result, js: out };
+  }
+  return { wasm, js };
+}
+
+export function shortenNames(wasm, js) {
+  const imported = shortenImports(wasm, js);
+  return shortenExports(imported.wasm, imported.js);
 }
