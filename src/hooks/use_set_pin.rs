@@ -18,7 +18,7 @@ use crate::api::{self, Answer};
 use crate::bridge::{self, SetPinCommand};
 use crate::flow::{check_parent, deadline_of, failure_at, origins_of, refusal_origins};
 use crate::link::{self, Found};
-use crate::locale::{use_locale, Locale};
+use crate::locale::Locale;
 use crate::set_state::{form_check, FormProblem, SetAction, SetPhase, SetState};
 use crate::state::Failure;
 
@@ -196,14 +196,14 @@ fn submit(state: &UseReducerHandle<SetState>, context: Option<Rc<Context>>, new_
 }
 
 #[hook]
-pub fn use_set_pin() -> SetFlow {
+pub fn use_set_pin(locale: &Locale) -> SetFlow {
+    let locale = locale.clone();
     let state = use_reducer(SetState::default);
     let token: Token = use_mut_ref(|| None);
     let context: Shared = use_mut_ref(|| None);
     let command = use_mut_ref(SetPinCommand::default);
     let new_pin = use_node_ref();
     let confirm_pin = use_node_ref();
-    let locale = use_locale();
 
     let on_submit = {
         let (state, context, new_pin, confirm_pin) =
