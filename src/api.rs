@@ -2,12 +2,16 @@
 //! bodies are `pinframe_protocol::widget`'s.
 
 use js_sys::{Promise, Reflect};
+use pinframe_core::pinblock::hex_encode;
+use pinframe_core::rand_core::RngCore;
 use pinframe_protocol::widget::SESSION_PATH;
 use subtle::ConstantTimeEq;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, ReferrerPolicy, RequestCache, RequestCredentials, RequestInit, Response};
 use zeroize::Zeroizing;
+
+use crate::rng::BrowserRng;
 
 /// A completed HTTP exchange: the status and the body text. Bodies are parsed with
 /// `serde_json::from_slice`, as the core parses its JSON: `from_str` would bring a second copy of
@@ -37,7 +41,7 @@ pub fn session(token: &str) -> (String, impl std::future::Future<Output = Result
     match prefetched(token) {
         Some((correlation, sent)) => (correlation, read(Ok(sent))),
         None => {
-            let correlation = crate::flow::correlation_id();
+            let correlation = correlation_id();
             let sent = send(SESSION_PATH, token, &correlation, None);
             (correlation, read(sent))
         }
@@ -85,4 +89,11 @@ fn send(path: &str, token: &str, correlation_id: &str, body: Option<&str>) -> Re
     }
     init.set_headers(&headers);
     Ok(window.fetch_with_str_and_init(path, &init))
+}
+
+/// A random id that ties the flow's requests together in the service's logs.
+fn correlation_id() -> String {
+    let mut bytes = [0u8; 8];
+    BrowserRng.fill_bytes(&mut bytes);
+    hex_encode(&bytes).to_ascii_lowercase()
 }

@@ -3,8 +3,6 @@
 
 use std::rc::Rc;
 
-use pinframe_core::pinblock::hex_encode;
-use pinframe_core::rand_core::{self, CryptoRng, OsRng, RngCore};
 use pinframe_core::{jwe, Pin, PrivateJwk};
 use pinframe_protocol::widget::{SessionResponse, ViewRequest, ViewResponse, NO_PIN, VIEW_PATH};
 use pinframe_protocol::{Action, ErrorBody, Origin};
@@ -13,6 +11,7 @@ use serde_json::value::RawValue;
 use crate::api::{self, Answer};
 use crate::framing::Parent;
 use crate::link;
+use crate::rng::BrowserRng;
 use crate::state::{Display, Failure};
 
 /// The result of the flow, and the origins a desktop parent may be told it through.
@@ -85,41 +84,6 @@ pub(crate) fn check_parent(parent_origin: Option<&Origin>) -> Result<(), Failure
     } else {
         Err(Failure::WrongHost)
     }
-}
-
-/// `crypto.getRandomValues`, as [`OsRng`] gives it, but without its panic on failure: that panic
-/// formats getrandom's error, which brings every platform's error texts into the wasm. Without
-/// randomness the page cannot go on either way; this stops it without a message.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct BrowserRng;
-
-impl RngCore for BrowserRng {
-    fn next_u32(&mut self) -> u32 {
-        rand_core::impls::next_u32_via_fill(self)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        rand_core::impls::next_u64_via_fill(self)
-    }
-
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        if OsRng.try_fill_bytes(dest).is_err() {
-            std::process::abort();
-        }
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        OsRng.try_fill_bytes(dest)
-    }
-}
-
-impl CryptoRng for BrowserRng {}
-
-/// A random id that ties the flow's requests together in the service's logs.
-pub(crate) fn correlation_id() -> String {
-    let mut bytes = [0u8; 8];
-    BrowserRng.fill_bytes(&mut bytes);
-    hex_encode(&bytes).to_ascii_lowercase()
 }
 
 /// Reads the PIN out of the decrypted `{"pin":"…"}` without copying it into a `String`.

@@ -16,6 +16,7 @@ pub mod hooks;
 pub mod i18n;
 pub mod link;
 pub mod locale;
+pub mod rng;
 pub mod set_state;
 pub mod state;
 pub mod theme_fonts;

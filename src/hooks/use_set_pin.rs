@@ -172,7 +172,7 @@ fn submit(state: &UseReducerHandle<SetState>, context: Option<Rc<Context>>, new_
     }
     // The policy allowed it, so it is 4 to 12 digits: a `Pin`.
     let body = Pin::parse(&new).ok().and_then(|pin| {
-        let encrypted_pin = jwe::encrypt(&context.service_key, &pin_plaintext(&pin), &mut crate::flow::BrowserRng);
+        let encrypted_pin = jwe::encrypt(&context.service_key, &pin_plaintext(&pin), &mut crate::rng::BrowserRng);
         serde_json::to_string(&SetRequest { encrypted_pin }).ok()
     });
     drop(new);
