@@ -1,7 +1,8 @@
 // Finishes a Trunk dist directory for the service. First, index.html's preloads: Trunk gives the
 // wasm's `<link rel="preload" as="fetch">` an `integrity`, which browsers ignore for that destination
 // (Chromium says so in the console on every load; wasm-bindgen's fetch carries none either), so it is
-// dropped there; the module preload, script and style keep theirs, which browsers check. Then it
+// dropped there; the module preload, script and style keep theirs, which browsers check. The page
+// loses its comments too. Then it
 // writes NAME.br beside each of the widget's wasm, JS and CSS files, at brotli's best quality (11),
 // which takes too long for the service to do at every start. The service serves a .br file only if
 // it decodes to the asset beside it. Before that, the stylesheet loses its comments and indentation
@@ -80,7 +81,8 @@ function shortenWidgetNames(dir, html) {
 
 const dir = process.argv[2] ?? "dist";
 const index = join(dir, "index.html");
-let html = dropIgnoredIntegrity(readFileSync(index, "utf8"));
+// index.html's comments document the source; the page is served on every load.
+let html = dropIgnoredIntegrity(readFileSync(index, "utf8")).replace(/[ \t]*<!--[\s\S]*?-->\n?/g, "");
 for (const name of readdirSync(dir).filter((n) => n.endsWith(".css"))) html = stripStylesheet(dir, name, html);
 html = shortenWidgetNames(dir, html);
 writeFileSync(index, html);
