@@ -210,8 +210,11 @@ bench-wasm: deps-build
 		-o target/bench/wasm/pinframe_bench_wasm_bg.wasm
 
 ## widget: Trunk builds index.html into dist/, offline, with wasm-opt -Oz; then tools/precompress.mjs
-## drops the `integrity` browsers ignore (the wasm's preload; Chromium warns of it) from dist/index.html,
-## and precompresses each asset with brotli (dist/NAME.br), which the service serves to browsers that accept it.
+## drops the `integrity` browsers ignore (the wasm's preload; Chromium warns of it) and the comments from
+## dist/index.html, strips the stylesheet's comments and indentation, gives the wasm's imports and
+## exports short names in it and its JS glue (tools/short-names.mjs; the <link>s get the new integrity),
+## and precompresses each asset with brotli (dist/NAME.br), which the service serves to browsers that
+## accept it.
 widget: deps-build
 	trunk build --release --offline
 	node tools/precompress.mjs dist

@@ -3,7 +3,7 @@
 
 use js_sys::{Promise, Reflect};
 use pinframe_core::pinblock::hex_encode;
-use pinframe_core::rand_core::{OsRng, RngCore};
+use pinframe_core::rand_core::RngCore;
 use pinframe_protocol::widget::SESSION_PATH;
 use subtle::ConstantTimeEq;
 use wasm_bindgen::{JsCast, JsValue};
@@ -11,7 +11,11 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, ReferrerPolicy, RequestCache, RequestCredentials, RequestInit, Response};
 use zeroize::Zeroizing;
 
-/// A completed HTTP exchange: the status and the body text.
+use crate::rng::BrowserRng;
+
+/// A completed HTTP exchange: the status and the body text. Bodies are parsed with
+/// `serde_json::from_slice`, as the core parses its JSON: `from_str` would bring a second copy of
+/// serde_json's parser (its `StrRead` reader's) into the wasm.
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
@@ -42,13 +46,6 @@ pub fn session(token: &str) -> (String, impl std::future::Future<Output = Result
             (correlation, read(sent))
         }
     }
-}
-
-/// A random id that ties the flow's requests together in the service's logs.
-fn correlation_id() -> String {
-    let mut bytes = [0u8; 8];
-    OsRng.fill_bytes(&mut bytes);
-    hex_encode(&bytes).to_ascii_lowercase()
 }
 
 /// Where the loader leaves its session request: `{token, correlationId, answer}`, `answer` being
@@ -92,4 +89,11 @@ fn send(path: &str, token: &str, correlation_id: &str, body: Option<&str>) -> Re
     }
     init.set_headers(&headers);
     Ok(window.fetch_with_str_and_init(path, &init))
+}
+
+/// A random id that ties the flow's requests together in the service's logs.
+fn correlation_id() -> String {
+    let mut bytes = [0u8; 8];
+    BrowserRng.fill_bytes(&mut bytes);
+    hex_encode(&bytes).to_ascii_lowercase()
 }

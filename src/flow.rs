@@ -3,7 +3,6 @@
 
 use std::rc::Rc;
 
-use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, Pin, PrivateJwk};
 use pinframe_protocol::widget::{SessionResponse, ViewRequest, ViewResponse, NO_PIN, VIEW_PATH};
 use pinframe_protocol::{Action, ErrorBody, Origin};
@@ -12,6 +11,7 @@ use serde_json::value::RawValue;
 use crate::api::{self, Answer};
 use crate::framing::Parent;
 use crate::link;
+use crate::rng::BrowserRng;
 use crate::state::{Display, Failure};
 
 /// The result of the flow, and the origins a desktop parent may be told it through.
@@ -38,7 +38,7 @@ pub(crate) fn failure_for(answer: &Answer) -> Failure {
 }
 
 fn error_code(answer: &Answer) -> Option<String> {
-    serde_json::from_str::<ErrorBody>(&answer.body).ok().map(|body| body.error)
+    serde_json::from_slice::<ErrorBody>(answer.body.as_bytes()).ok().map(|body| body.error)
 }
 
 /// A refusal of the token, as the cardholder should hear it: expired once its known expiry has
@@ -73,7 +73,7 @@ pub(crate) fn origins_of(parent_origin: Option<&Origin>) -> Rc<[String]> {
 /// names in its 401 when it still keeps the token, else nowhere. A framing page the token was not
 /// issued for never hears about it, whatever went wrong.
 pub(crate) fn refusal_origins(answer: &Answer) -> Rc<[String]> {
-    let body = serde_json::from_str::<ErrorBody>(&answer.body).ok();
+    let body = serde_json::from_slice::<ErrorBody>(answer.body.as_bytes()).ok();
     origins_of(body.as_ref().and_then(|body| body.parent_origin.as_ref()))
 }
 
@@ -101,13 +101,14 @@ pub async fn view_pin(token: &str, mut deadline_ms: Option<f64>) -> Outcome {
     let (correlation, session) = api::session(token);
     let result = async {
         // The ephemeral key is made while the session request is on the network.
-        let key = PrivateJwk::generate(&mut OsRng);
+        let key = PrivateJwk::generate(&mut BrowserRng);
         let answer = session.await.map_err(|_| Failure::NoNetwork)?;
         if answer.status != 200 {
             parent_origins = refusal_origins(&answer);
             return Err(failure_at(&answer, deadline_ms));
         }
-        let session: SessionResponse = serde_json::from_str(&answer.body).map_err(|_| Failure::Unavailable)?;
+        let session: SessionResponse =
+            serde_json::from_slice(answer.body.as_bytes()).map_err(|_| Failure::Unavailable)?;
         deadline_ms = Some(deadline_of(&session));
         // From here on, only the origin this token was issued for hears about it.
         parent_origins = origins_of(session.parent_origin.as_ref());
@@ -125,7 +126,7 @@ pub async fn view_pin(token: &str, mut deadline_ms: Option<f64>) -> Outcome {
         if answer.status != 200 {
             return Err(failure_at(&answer, deadline_ms));
         }
-        let view: ViewResponse = serde_json::from_str(&answer.body).map_err(|_| Failure::Broken)?;
+        let view: ViewResponse = serde_json::from_slice(answer.body.as_bytes()).map_err(|_| Failure::Broken)?;
         let plaintext = jwe::decrypt(&key, &view.encrypted_pin).map_err(|_| Failure::Broken)?;
         Ok((pin_from_plaintext(&plaintext)?, display))
     }

@@ -16,6 +16,7 @@ pub mod hooks;
 pub mod i18n;
 pub mod link;
 pub mod locale;
+pub mod rng;
 pub mod set_state;
 pub mod state;
 pub mod theme_fonts;
@@ -27,12 +28,13 @@ use crate::fragment::Mode;
 use crate::i18n::Key;
 use crate::locale::Locale;
 
-/// The widget's root component: picks the page from the URL path, in the page's language.
+/// The widget's root component: picks the page from the URL path, in the page's language (its
+/// [`Locale`], handed to the page as its properties).
 #[component]
 pub fn App() -> Html {
     let lang = use_state(locale::initial);
     use_effect_with(*lang, |lang| locale::apply(*lang));
-    let context = Locale {
+    let locale = Locale {
         lang: *lang,
         set: {
             let lang = lang.setter();
@@ -48,15 +50,14 @@ pub fn App() -> Html {
         },
     };
     let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
-    let page = match Mode::from_path(&path) {
-        Some(Mode::View) => html! { <ViewPage /> },
-        Some(Mode::Set) => html! { <SetPage /> },
+    match Mode::from_path(&path) {
+        Some(Mode::View) => html! { <ViewPage ..locale /> },
+        Some(Mode::Set) => html! { <SetPage ..locale /> },
         _ => html! {
             <main class="pinframe">
-                <h1 class="pinframe-title">{ context.text(Key::PageTitle) }</h1>
-                <p class="pinframe-status" role="status">{ context.text(Key::NoToken) }</p>
+                <h1 class="pinframe-title">{ locale.text(Key::PageTitle) }</h1>
+                <p class="pinframe-status" role="status">{ locale.text(Key::NoToken) }</p>
             </main>
         },
-    };
-    html! { <ContextProvider<Locale> {context}>{ page }</ContextProvider<Locale>> }
+    }
 }

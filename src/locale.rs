@@ -1,4 +1,4 @@
-//! The page's language as a Yew context: chosen at the first paint from the query's `lang`
+//! The page's language, handed down as a property: chosen at the first paint from the query's `lang`
 //! (the token's language), else the browser's languages; the session's `language` confirms it.
 //! It sets `<html lang dir>` and the document title, so assistive technology reads the right
 //! language and right-to-left scripts lay out mirrored. A language other than English is switched
@@ -13,8 +13,10 @@ use yew::prelude::*;
 use crate::fragment::lang_from_query;
 use crate::i18n::{Key, Lang};
 
-/// The language in use, and how to change it.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The language in use, and how to change it: the pages' properties, which they hand on to what
+/// they draw (a property, not a Yew context: a context provider is one more component type, and
+/// every component type brings its own copy of Yew's lifecycle into the wasm).
+#[derive(Clone, Debug, Default, PartialEq, Properties)]
 pub struct Locale {
     pub lang: Lang,
     pub set: Callback<Lang>,
@@ -33,12 +35,6 @@ impl Locale {
     pub fn text(&self, key: Key) -> &'static str {
         self.lang.text(key)
     }
-}
-
-/// The page's [`Locale`].
-#[hook]
-pub fn use_locale() -> Locale {
-    use_context::<Locale>().unwrap_or_default()
 }
 
 /// The language for the first paint: [`wanted`] once its catalogue is here, else English.

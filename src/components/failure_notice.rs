@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 use crate::hooks::use_focus_on_mount;
 use crate::i18n::Key;
-use crate::locale::use_locale;
+use crate::locale::Locale;
 use crate::state::Failure;
 
 #[derive(Debug, Properties, PartialEq)]
@@ -19,11 +19,12 @@ pub struct FailureNoticeProps {
     /// A sentence said before the failure's own (what did not happen).
     #[prop_or_default]
     pub lead: Option<Key>,
+    pub locale: Locale,
 }
 
 #[component]
 pub fn FailureNotice(props: &FailureNoticeProps) -> Html {
-    let locale = use_locale();
+    let locale = &props.locale;
     let node = use_focus_on_mount();
     {
         let on_shown = props.on_shown.clone();

@@ -1,22 +1,16 @@
-//! The loading state while the session and the PIN are fetched.
+//! The loading state while the session and the PIN are fetched. A plain function, not a component:
+//! it keeps no state, and every component type brings its own copy of Yew's lifecycle into the wasm.
 
 use yew::prelude::*;
 
 use crate::i18n::Key;
-use crate::locale::use_locale;
+use crate::locale::Locale;
 
-#[derive(Debug, Properties, PartialEq)]
-pub struct LoadingProps {
-    pub message: Key,
-}
-
-#[component]
-pub fn Loading(props: &LoadingProps) -> Html {
-    let locale = use_locale();
+pub fn loading(locale: &Locale, message: Key) -> Html {
     html! {
         <p class="pinframe-status pinframe-loading" role="status">
             <span class="pinframe-spinner" aria-hidden="true"></span>
-            { locale.text(props.message) }
+            { locale.text(message) }
         </p>
     }
 }

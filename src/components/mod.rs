@@ -8,8 +8,8 @@ mod set_page;
 mod view_page;
 
 pub use failure_notice::FailureNotice;
-pub use loading::Loading;
+pub use loading::loading;
 pub use pin_display::PinDisplay;
-pub use pin_field::PinField;
+pub use pin_field::{pin_field, PinField};
 pub use set_page::SetPage;
 pub use view_page::ViewPage;

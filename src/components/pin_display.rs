@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::hooks::use_on_page_hidden;
 use crate::i18n::{spaced_digits, Key};
-use crate::locale::use_locale;
+use crate::locale::Locale;
 use crate::state::Display;
 
 const PIN_ID: &str = "pinframe-pin";
@@ -27,12 +27,16 @@ pub struct PinDisplayProps {
     pub pin: Rc<Pin>,
     pub display: Display,
     pub on_shown: Callback<()>,
+    pub locale: Locale,
 }
 
 impl PartialEq for PinDisplayProps {
     fn eq(&self, other: &Self) -> bool {
         // Identity, not value: comparing PINs is not this component's business.
-        Rc::ptr_eq(&self.pin, &other.pin) && self.display == other.display && self.on_shown == other.on_shown
+        Rc::ptr_eq(&self.pin, &other.pin)
+            && self.display == other.display
+            && self.on_shown == other.on_shown
+            && self.locale == other.locale
     }
 }
 
@@ -45,7 +49,7 @@ enum Copied {
 
 #[component]
 pub fn PinDisplay(props: &PinDisplayProps) -> Html {
-    let locale = use_locale();
+    let locale = &props.locale;
     let revealed = use_state(|| true);
     // The live region is filled after it is in the page: text inserted together with a region is
     // not announced by every screen reader.

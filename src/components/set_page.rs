@@ -9,18 +9,17 @@ use yew::prelude::*;
 use pinframe_protocol::HostEvent;
 
 use super::failure_notice::FailureNotice;
-use super::loading::Loading;
-use super::pin_field::PinField;
+use super::loading::loading;
+use super::pin_field::{pin_field, PinField};
 use crate::bridge;
 use crate::hooks::{use_focus_on_mount, use_on_page_hidden, use_resize_reporter, use_set_pin};
 use crate::i18n::Key;
-use crate::locale::use_locale;
+use crate::locale::Locale;
 use crate::set_state::{FormProblem, SetPhase};
 
 /// The outcome once the PIN is set; it takes the focus.
 #[component]
-fn Done() -> Html {
-    let locale = use_locale();
+fn Done(locale: &Locale) -> Html {
     let node = use_focus_on_mount();
     html! {
         <p class="pinframe-status pinframe-done" role="status" tabindex="-1" ref={node}>{ locale.text(Key::SetDone) }</p>
@@ -28,9 +27,8 @@ fn Done() -> Html {
 }
 
 #[component]
-pub fn SetPage() -> Html {
-    let locale = use_locale();
-    let flow = use_set_pin();
+pub fn SetPage(locale: &Locale) -> Html {
+    let flow = use_set_pin(locale);
     let revealed = use_state(|| false);
     use_resize_reporter(flow.state.parent_origins.clone());
     {
@@ -59,13 +57,13 @@ pub fn SetPage() -> Html {
     }
     let busy = matches!(state.phase, SetPhase::Loading | SetPhase::Submitting);
     let body = match &state.phase {
-        SetPhase::Loading => html! { <Loading message={Key::LoadingSet} /> },
+        SetPhase::Loading => loading(locale, Key::LoadingSet),
         SetPhase::Failed(failure) => {
             let (failure, origins) = (*failure, state.parent_origins.clone());
             let on_shown = Callback::from(move |()| bridge::report_failure(failure, HostEvent::SetPinError, &origins));
-            html! { <FailureNotice {failure} {on_shown} on_retry={flow.on_retry.clone()} /> }
+            html! { <FailureNotice {failure} {on_shown} on_retry={flow.on_retry.clone()} locale={locale.clone()} /> }
         }
-        SetPhase::Done => html! { <Done /> },
+        SetPhase::Done => html! { <Done ..locale.clone() /> },
         SetPhase::Ready | SetPhase::Submitting => {
             let submitting = state.phase == SetPhase::Submitting;
             let onsubmit = flow.on_submit.reform(|e: SubmitEvent| e.prevent_default());
@@ -81,7 +79,8 @@ pub fn SetPage() -> Html {
                 let on_shown =
                     Callback::from(move |()| bridge::report_failure(failure, HostEvent::SetPinError, &origins));
                 html! {
-                    <FailureNotice {failure} {on_shown} lead={Key::SetFailed} on_retry={flow.on_submit.clone()} />
+                    <FailureNotice {failure} {on_shown} lead={Key::SetFailed} on_retry={flow.on_submit.clone()}
+                        locale={locale.clone()} />
                 }
             });
             html! {
@@ -89,12 +88,12 @@ pub fn SetPage() -> Html {
                     <p class="pinframe-hint">
                         { locale.lang.format(Key::SetRule, &[("min", min.as_str()), ("max", max.as_str())]) }
                     </p>
-                    <PinField id="pinframe-new-pin" label={Key::NewPinLabel} node_ref={flow.new_pin.clone()}
-                        revealed={*revealed} max_len={state.policy.max_len()} message={state.new_pin_message()}
-                        disabled={submitting} on_input={flow.on_input.clone()} />
-                    <PinField id="pinframe-confirm-pin" label={Key::ConfirmPinLabel} node_ref={flow.confirm_pin.clone()}
-                        revealed={*revealed} max_len={state.policy.max_len()} message={state.confirm_message()}
-                        disabled={submitting} on_input={flow.on_input.clone()} />
+                    { pin_field(locale, PinField { id: "pinframe-new-pin", label: Key::NewPinLabel,
+                        node_ref: &flow.new_pin, revealed: *revealed, max_len: &max, message: state.new_pin_message(),
+                        disabled: submitting, on_input: &flow.on_input }) }
+                    { pin_field(locale, PinField { id: "pinframe-confirm-pin", label: Key::ConfirmPinLabel,
+                        node_ref: &flow.confirm_pin, revealed: *revealed, max_len: &max, message: state.confirm_message(),
+                        disabled: submitting, on_input: &flow.on_input }) }
                     // Always in the form, so that the fields before it keep their place (and
                     // what is typed in them) when the message comes and goes.
                     <div class="pinframe-trouble">{ for trouble }</div>

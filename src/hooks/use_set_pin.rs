@@ -6,7 +6,6 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, Pin, PinPolicy, PublicJwk, Violation};
 use pinframe_protocol::widget::{pin_plaintext, SessionResponse, SetRequest, MAX_SET_ATTEMPTS, SET_PATH};
 use pinframe_protocol::{Action, ErrorBody, HostEvent};
@@ -19,7 +18,7 @@ use crate::api::{self, Answer};
 use crate::bridge::{self, SetPinCommand};
 use crate::flow::{check_parent, deadline_of, failure_at, origins_of, refusal_origins};
 use crate::link::{self, Found};
-use crate::locale::{use_locale, Locale};
+use crate::locale::Locale;
 use crate::set_state::{form_check, FormProblem, SetAction, SetPhase, SetState};
 use crate::state::Failure;
 
@@ -79,7 +78,7 @@ async fn start(state: UseReducerHandle<SetState>, token: Token, context: Shared,
         Ok(answer) => return fail(&state, failure_at(&answer, link::deadline()), Some(refusal_origins(&answer))),
         Err(_) => return fail(&state, Failure::NoNetwork, none()),
     };
-    let Ok(session) = serde_json::from_str::<SessionResponse>(&answer.body) else {
+    let Ok(session) = serde_json::from_slice::<SessionResponse>(answer.body.as_bytes()) else {
         return fail(&state, Failure::Unavailable, none());
     };
     let deadline_ms = deadline_of(&session);
@@ -129,7 +128,7 @@ fn settle(state: &UseReducerHandle<SetState>, context: &Context, answer: Result<
         422 => {
             let refusals = context.refusals.get() + 1;
             context.refusals.set(refusals);
-            let violation = serde_json::from_str::<ErrorBody>(&answer.body)
+            let violation = serde_json::from_slice::<ErrorBody>(answer.body.as_bytes())
                 .ok()
                 .and_then(|r| Violation::ALL.into_iter().find(|v| r.reason.as_deref() == Some(v.code())));
             match violation {
@@ -173,7 +172,7 @@ fn submit(state: &UseReducerHandle<SetState>, context: Option<Rc<Context>>, new_
     }
     // The policy allowed it, so it is 4 to 12 digits: a `Pin`.
     let body = Pin::parse(&new).ok().and_then(|pin| {
-        let encrypted_pin = jwe::encrypt(&context.service_key, &pin_plaintext(&pin), &mut OsRng);
+        let encrypted_pin = jwe::encrypt(&context.service_key, &pin_plaintext(&pin), &mut crate::rng::BrowserRng);
         serde_json::to_string(&SetRequest { encrypted_pin }).ok()
     });
     drop(new);
@@ -197,14 +196,14 @@ fn submit(state: &UseReducerHandle<SetState>, context: Option<Rc<Context>>, new_
 }
 
 #[hook]
-pub fn use_set_pin() -> SetFlow {
+pub fn use_set_pin(locale: &Locale) -> SetFlow {
+    let locale = locale.clone();
     let state = use_reducer(SetState::default);
     let token: Token = use_mut_ref(|| None);
     let context: Shared = use_mut_ref(|| None);
     let command = use_mut_ref(SetPinCommand::default);
     let new_pin = use_node_ref();
     let confirm_pin = use_node_ref();
-    let locale = use_locale();
 
     let on_submit = {
         let (state, context, new_pin, confirm_pin) =

@@ -11,7 +11,7 @@ use super::use_token_expiry;
 use crate::early::{self, Start};
 use crate::flow::{self, Outcome};
 use crate::link::{self, Found};
-use crate::locale::{use_locale, Locale};
+use crate::locale::Locale;
 use crate::state::{Failure, Phase, ViewAction, ViewState};
 
 /// The view page's state, and its "Try again".
@@ -63,9 +63,9 @@ fn finish(
 }
 
 #[hook]
-pub fn use_view_pin() -> ViewFlow {
+pub fn use_view_pin(locale: &Locale) -> ViewFlow {
+    let locale = locale.clone();
     let state = use_reducer(ViewState::default);
-    let locale = use_locale();
     let token: Token = use_mut_ref(|| None);
     let deadline = use_state(|| None::<f64>);
     {

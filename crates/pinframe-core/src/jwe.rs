@@ -132,7 +132,8 @@ pub fn encrypt_with(
         apu: party.apu.map(b64::encode),
         apv: party.apv.map(b64::encode),
     };
-    let protected = b64::encode(&serde_json::to_vec(&header).expect("a header of strings serializes"));
+    // A struct of strings always serializes (see `PublicJwk::to_json` for why not `expect`).
+    let protected = b64::encode(&serde_json::to_vec(&header).unwrap_or_default());
 
     let mut cek = Zeroizing::new([0u8; 32]);
     concat_kdf(

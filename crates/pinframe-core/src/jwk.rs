@@ -57,7 +57,8 @@ impl PublicJwk {
     /// curve, a `use` other than `enc` and an `alg` other than `ECDH-ES`. Without a `kid` the key gets its
     /// RFC 7638 thumbprint as key id.
     pub fn parse(json: &str) -> Result<Self, FormatError> {
-        let parsed: JwkJson = serde_json::from_str(json).map_err(|_| FormatError::Jwk)?;
+        // `from_slice`, as every JSON the core reads: one copy of serde_json's parser in the widget's wasm.
+        let parsed: JwkJson = serde_json::from_slice(json.as_bytes()).map_err(|_| FormatError::Jwk)?;
         Self::from_json(&parsed)
     }
 
@@ -65,7 +66,7 @@ impl PublicJwk {
     /// carries a private part `d`: a peer that sends its private key has leaked it, and the key
     /// agreement would be worthless.
     pub fn parse_public(json: &str) -> Result<Self, FormatError> {
-        let parsed: JwkJson = serde_json::from_str(json).map_err(|_| FormatError::Jwk)?;
+        let parsed: JwkJson = serde_json::from_slice(json.as_bytes()).map_err(|_| FormatError::Jwk)?;
         if parsed.d.is_some() {
             return Err(FormatError::JwkHasPrivatePart);
         }
@@ -112,7 +113,9 @@ impl PublicJwk {
     pub fn to_json(&self) -> String {
         let (x, y) = coordinates(&self.key);
         let json = PublicJson { crv: "P-256", kty: "EC", x: &x, y: &y, kid: Some(&self.kid) };
-        serde_json::to_string(&json).expect("a JWK of strings serializes")
+        // A struct of strings always serializes; no `expect`, whose message would bring
+        // serde_json's error formatting into the widget's wasm.
+        serde_json::to_string(&json).unwrap_or_default()
     }
 
     /// The `x` and `y` coordinates, base64url.
@@ -137,7 +140,7 @@ pub struct PrivateJwk {
 impl PrivateJwk {
     /// Parses an EC P-256 private JWK, checking that `d` is a valid scalar matching `x` and `y`.
     pub fn parse(json: &str) -> Result<Self, FormatError> {
-        let parsed: JwkJson = serde_json::from_str(json).map_err(|_| FormatError::Jwk)?;
+        let parsed: JwkJson = serde_json::from_slice(json.as_bytes()).map_err(|_| FormatError::Jwk)?;
         let public = PublicJwk::from_json(&parsed)?;
         let d = parsed.d.as_deref().ok_or(FormatError::JwkPrivate)?;
         let d = Zeroizing::new(b64::decode_array::<32>(d).ok_or(FormatError::JwkPrivate)?);
@@ -187,7 +190,7 @@ impl PrivateJwk {
         let d = Zeroizing::new(b64::encode(&self.secret.to_bytes()));
         let (x, y) = self.public.coordinates();
         let json = PrivateJson { crv: "P-256", d: &d, kty: "EC", x: &x, y: &y, kid: self.kid() };
-        Zeroizing::new(serde_json::to_string(&json).expect("a JWK of strings serializes"))
+        Zeroizing::new(serde_json::to_string(&json).unwrap_or_default())
     }
 }
 
@@ -218,6 +221,6 @@ fn thumbprint_of(key: &PublicKey) -> String {
     let (x, y) = coordinates(key);
     // RFC 7638 §3.2: required members only, lexicographic order, no whitespace.
     let json = PublicJson { crv: "P-256", kty: "EC", x: &x, y: &y, kid: None };
-    let canonical: Vec<u8> = serde_json::to_vec(&json).expect("a JWK of strings serializes");
+    let canonical: Vec<u8> = serde_json::to_vec(&json).unwrap_or_default();
     b64::encode(&Sha256::digest(&canonical))
 }
