@@ -36,24 +36,46 @@ pub fn post(
 
 /// `POST /api/v1/pin/session` with `token`, and the correlation id that ties the flow's requests
 /// together: the loader's request, when it made one for this very token (taken once: a "Try
-/// again" asks anew), else one sent now, as [`post`] does.
+/// again" asks anew), else one sent now, as [`post`] does. When the loader's answer is already in,
+/// the future is ready at its first poll.
 pub fn session(token: &str) -> (String, impl std::future::Future<Output = Result<Answer, JsValue>>) {
-    match prefetched(token) {
-        Some((correlation, sent)) => (correlation, read(Ok(sent))),
+    let (correlation, source) = match prefetched(token) {
+        Some(found) => found,
         None => {
             let correlation = correlation_id();
             let sent = send(SESSION_PATH, token, &correlation, None);
-            (correlation, read(sent))
+            (correlation, Source::Sent(sent))
         }
-    }
+    };
+    let answer = async move {
+        match source {
+            Source::Settled(answer) => Ok(answer),
+            Source::Loader(promise) => {
+                settled(&JsFuture::from(promise).await?).ok_or_else(|| JsValue::from_str("no answer"))
+            }
+            Source::Sent(sent) => read(sent).await,
+        }
+    };
+    (correlation, answer)
 }
 
-/// Where the loader leaves its session request: `{token, correlationId, answer}`, `answer` being
-/// its `fetch` promise (crates/pinframe/src/session_prefetch.js, put before the loader by the service).
+/// Where a session's answer comes from.
+enum Source {
+    /// The loader's, already in.
+    Settled(Answer),
+    /// The loader's, still on the network: a promise of `{status, body}`.
+    Loader(Promise),
+    /// A request sent here.
+    Sent(Result<Promise, JsValue>),
+}
+
+/// Where the loader leaves its session request: `{token, correlationId, answer, settled}`, `answer`
+/// being a promise of `{status, body}` and `settled` that object once it is in
+/// (crates/pinframe/src/session_prefetch.js, put before the loader by the service).
 const PREFETCH: &str = "pinframeSession";
 
 /// Takes the loader's session request off the window, if it was made for `token`.
-fn prefetched(token: &str) -> Option<(String, Promise)> {
+fn prefetched(token: &str) -> Option<(String, Source)> {
     let window: js_sys::Object = web_sys::window()?.into();
     let key = JsValue::from_str(PREFETCH);
     let found = Reflect::get(&window, &key).ok().filter(JsValue::is_object)?;
@@ -63,8 +85,21 @@ fn prefetched(token: &str) -> Option<(String, Promise)> {
         return None;
     }
     let correlation = Reflect::get(&found, &JsValue::from_str("correlationId")).ok()?.as_string()?;
+    if let Some(answer) = Reflect::get(&found, &JsValue::from_str("settled")).ok().as_ref().and_then(settled) {
+        return Some((correlation, Source::Settled(answer)));
+    }
     let answer = Reflect::get(&found, &JsValue::from_str("answer")).ok()?.dyn_into::<Promise>().ok()?;
-    Some((correlation, answer))
+    Some((correlation, Source::Loader(answer)))
+}
+
+/// The loader's `{status, body}`.
+fn settled(value: &JsValue) -> Option<Answer> {
+    if !value.is_object() {
+        return None;
+    }
+    let status = Reflect::get(value, &JsValue::from_str("status")).ok()?.as_f64()?;
+    let body = Reflect::get(value, &JsValue::from_str("body")).ok()?.as_string()?;
+    Some(Answer { status: status as u16, body })
 }
 
 async fn read(sent: Result<Promise, JsValue>) -> Result<Answer, JsValue> {

@@ -94,7 +94,8 @@ pub fn pin_from_plaintext(plaintext: &[u8]) -> Result<Pin, Failure> {
 
 /// Session, ephemeral key, view request, decryption, with `token`. `deadline_ms` is the token's
 /// expiry when an earlier attempt's session named it.
-pub async fn view_pin(token: &str, mut deadline_ms: Option<f64>) -> Outcome {
+/// `asked` is called once the view request is on the network.
+pub async fn view_pin(token: &str, mut deadline_ms: Option<f64>, asked: &dyn Fn()) -> Outcome {
     // Until the service names the token's origin, no desktop parent hears anything.
     let mut parent_origins: Rc<[String]> = Rc::from([]);
     let mut language = None;
@@ -122,7 +123,9 @@ pub async fn view_pin(token: &str, mut deadline_ms: Option<f64>) -> Outcome {
 
         let epk = RawValue::from_string(key.public().to_json()).map_err(|_| Failure::Broken)?;
         let body = serde_json::to_string(&ViewRequest { epk }).map_err(|_| Failure::Broken)?;
-        let answer = api::post(VIEW_PATH, token, &correlation, Some(&body)).await.map_err(|_| Failure::NoNetwork)?;
+        let answer = api::post(VIEW_PATH, token, &correlation, Some(&body));
+        asked();
+        let answer = answer.await.map_err(|_| Failure::NoNetwork)?;
         if answer.status != 200 {
             return Err(failure_at(&answer, deadline_ms));
         }

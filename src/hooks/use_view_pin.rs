@@ -29,7 +29,7 @@ fn run(state: UseReducerHandle<ViewState>, token: Token, deadline: UseStateHandl
     };
     let known = *deadline;
     wasm_bindgen_futures::spawn_local(async move {
-        let outcome = flow::view_pin(&text, known).await;
+        let outcome = flow::view_pin(&text, known, &|| {}).await;
         drop(text);
         finish(&state, &token, &deadline, &locale, outcome);
     });

@@ -10,12 +10,12 @@ import { issueToken, serverAndBrowser } from "./harness.mjs";
 import { firstLoadUrls, formatSizes, transferSizes } from "./transfer.mjs";
 
 /// The target is 90,000 bytes (make bench reports it as missed while it is). Until the widget
-/// reaches it, the guard holds the size measured when the budget was last set (124,955 B in
-/// English, 126,105 B in Arabic, the largest catalogue), with a little room for build paths that
+/// reaches it, the guard holds the size measured when the budget was last set (125,869 B in
+/// English, 127,017 B in Arabic, the largest catalogue), with a little room for build paths that
 /// differ between machines, so that any real growth fails here and has to be argued for by
 /// raising this figure.
 const TARGET = 90_000;
-const BUDGET = 126_500;
+const BUDGET = 127_500;
 const running = serverAndBrowser();
 
 describe("first-load transfer budget", () => {

@@ -8,15 +8,18 @@
   const token = pair?.slice("token=".length);
   if (token) {
     const correlationId = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, "0")).join("");
-    const answer = fetch("/api/v1/pin/session", {
+    const shared = { token, correlationId };
+    // `{status, body}` once the answer is in: the promise, and `settled` for the widget to read
+    // without waiting when it starts after the answer came.
+    shared.answer = fetch("/api/v1/pin/session", {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "x-correlation-id": correlationId },
       credentials: "omit",
       cache: "no-store",
       referrerPolicy: "no-referrer",
-    });
+    }).then(async (response) => (shared.settled = { status: response.status, body: await response.text() }));
     // The widget sees a failure when it takes the answer; unclaimed, it is not an uncaught error.
-    answer.catch(() => {});
-    Object.defineProperty(window, "pinframeSession", { value: { token, correlationId, answer }, configurable: true });
+    shared.answer.catch(() => {});
+    Object.defineProperty(window, "pinframeSession", { value: shared, configurable: true });
   }
 }
