@@ -68,110 +68,105 @@ function shortName(index) {
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
-function shortenImports(wasm, js) {
+/// The section of `wasm` with `id`: `{at, start, end}` (its id byte, its content, its end), or null.
+function findSection(wasm, id) {
   if (text.decode(wasm.subarray(0, 4)) !== "\0asm") throw new Error("not a wasm module");
   let at = 8;
   while (at < wasm.length) {
-    const id = wasm[at];
     const [size, start] = readLeb(wasm, at + 1);
-    const end = start + size;
-    if (id !== 2) {
-      at = end;
-      continue;
-    }
-    const [count, first] = readLeb(wasm, start);
-    const entries = [];
-    const renamed = new Map();
-    let p = first;
-    for (let i = 0; i < count; i++) {
-      const [moduleLength, m] = readLeb(wasm, p);
-      const module = text.decode(wasm.subarray(m, m + moduleLength));
-      const [fieldLength, f] = readLeb(wasm, m + moduleLength);
-      const field = text.decode(wasm.subarray(f, f + fieldLength));
-      const kind = wasm[f + fieldLength];
-      const next = skipDescription(wasm, kind, f + fieldLength + 1);
-      const description = wasm.subarray(f + fieldLength, next);
-      const glue = /^\.\/[\w-]+_bg\.js$/.test(module);
-      if (glue && !renamed.has(field)) renamed.set(field, shortName(renamed.size));
-      entries.push({ module: glue ? "w" : module, field: glue ? renamed.get(field) : field, description, glue, original: module });
-      p = next;
-    }
-    if (p !== end) throw new Error("the import section did not parse to its end");
-    const modules = new Set(entries.filter((e) => e.glue).map((e) => e.original));
-    // Already shortened (a second run over the same dist/).
-    if (modules.size === 0 && entries.some((e) => e.module === "w")) return { wasm, js };
-    if (modules.size !== 1) throw new Error(`expected one glue module, found ${[...modules].join(", ")}`);
-    const [glueModule] = modules;
-
-    let out = js;
-    const moduleKey = `${JSON.stringify(glueModule)}: import0`;
-    if (out.split(moduleKey).length !== 2) throw new Error(`the glue names ${glueModule} other than once`);
-    out = out.replace(moduleKey, "w: import0");
-    for (const [long, short] of renamed) {
-      const key = new RegExp(`(?<![\\w$])${long.replace(/[$]/g, "\\$")}(?=:)`, "g");
-      const uses = out.match(new RegExp(`(?<![\\w$])${long.replace(/[$]/g, "\\$")}(?![\\w$])`, "g")) ?? [];
-      if (uses.length !== 1 || (out.match(key) ?? []).length !== 1) {
-        throw new Error(`the glue refers to ${long} other than as one key`);
-      }
-      out = out.replace(key, short);
-    }
-
-    const body = [...leb(entries.length)];
-    for (const e of entries) {
-      const module = utf8.encode(e.module);
-      const field = utf8.encode(e.field);
-      body.push(...leb(module.length), ...module, ...leb(field.length), ...field, ...e.description);
-    }
-    const section = Uint8Array.from([2, ...leb(body.length), ...body]);
-    const result = new Uint8Array(at + section.length + (wasm.length - end));
-    result.set(wasm.subarray(0, at), 0);
-    result.set(section, at);
-    result.set(wasm.subarray(end), at + section.length);
-    return { wasm: result, js: out };
+    if (wasm[at] === id) return { at, start, end: start + size };
+    at = start + size;
   }
-  throw new Error("the wasm module has no import section");
+  return null;
+}
+
+/// `wasm` with `found` (a `findSection` result) replaced by a section of its id holding `body`.
+function replaceSection(wasm, found, body) {
+  const section = Uint8Array.from([wasm[found.at], ...leb(body.length), ...body]);
+  const result = new Uint8Array(found.at + section.length + (wasm.length - found.end));
+  result.set(wasm.subarray(0, found.at), 0);
+  result.set(section, found.at);
+  result.set(wasm.subarray(found.end), found.at + section.length);
+  return result;
+}
+
+function shortenImports(wasm, js) {
+  const found = findSection(wasm, 2);
+  if (!found) throw new Error("the wasm module has no import section");
+  const { start, end } = found;
+  const [count, first] = readLeb(wasm, start);
+  const entries = [];
+  const renamed = new Map();
+  let p = first;
+  for (let i = 0; i < count; i++) {
+    const [moduleLength, m] = readLeb(wasm, p);
+    const module = text.decode(wasm.subarray(m, m + moduleLength));
+    const [fieldLength, f] = readLeb(wasm, m + moduleLength);
+    const field = text.decode(wasm.subarray(f, f + fieldLength));
+    const kind = wasm[f + fieldLength];
+    const next = skipDescription(wasm, kind, f + fieldLength + 1);
+    const description = wasm.subarray(f + fieldLength, next);
+    const glue = /^\.\/[\w-]+_bg\.js$/.test(module);
+    if (glue && !renamed.has(field)) renamed.set(field, shortName(renamed.size));
+    entries.push({ module: glue ? "w" : module, field: glue ? renamed.get(field) : field, description, glue, original: module });
+    p = next;
+  }
+  if (p !== end) throw new Error("the import section did not parse to its end");
+  const modules = new Set(entries.filter((e) => e.glue).map((e) => e.original));
+  // Already shortened (a second run over the same dist/).
+  if (modules.size === 0 && entries.some((e) => e.module === "w")) return { wasm, js };
+  if (modules.size !== 1) throw new Error(`expected one glue module, found ${[...modules].join(", ")}`);
+  const [glueModule] = modules;
+
+  let out = js;
+  const moduleKey = `${JSON.stringify(glueModule)}: import0`;
+  if (out.split(moduleKey).length !== 2) throw new Error(`the glue names ${glueModule} other than once`);
+  out = out.replace(moduleKey, "w: import0");
+  for (const [long, short] of renamed) {
+    const key = new RegExp(`(?<![\\w$])${long.replace(/[$]/g, "\\$")}(?=:)`, "g");
+    const uses = out.match(new RegExp(`(?<![\\w$])${long.replace(/[$]/g, "\\$")}(?![\\w$])`, "g")) ?? [];
+    if (uses.length !== 1 || (out.match(key) ?? []).length !== 1) {
+      throw new Error(`the glue refers to ${long} other than as one key`);
+    }
+    out = out.replace(key, short);
+  }
+
+  const body = [...leb(entries.length)];
+  for (const e of entries) {
+    const module = utf8.encode(e.module);
+    const field = utf8.encode(e.field);
+    body.push(...leb(module.length), ...module, ...leb(field.length), ...field, ...e.description);
+  }
+  return { wasm: replaceSection(wasm, found, body), js: out };
 }
 
 /// The export section's names shortened, in the wasm and in the glue's `wasm.<name>`.
 function shortenExports(wasm, js) {
-  let at = 8;
-  while (at < wasm.length) {
-    const id = wasm[at];
-    const [size, start] = readLeb(wasm, at + 1);
-    const end = start + size;
-    if (id !== 7) {
-      at = end;
-      continue;
+  const found = findSection(wasm, 7);
+  if (!found) return { wasm, js };
+  const { start, end } = found;
+  const [count, first] = readLeb(wasm, start);
+  const body = [...leb(count)];
+  let out = js;
+  let p = first;
+  for (let i = 0; i < count; i++) {
+    const [length, n] = readLeb(wasm, p);
+    const name = text.decode(wasm.subarray(n, n + length));
+    const kind = wasm[n + length];
+    const [, next] = readLeb(wasm, n + length + 1);
+    const index = wasm.subarray(n + length + 1, next);
+    const short = `_${shortName(i)}`;
+    if (/^_[a-zA-Z]+$/.test(name)) return { wasm, js }; // already shortened
+    if (new RegExp(`["'\`]${name}["'\`]|exports\\.${name}\\b`).test(out)) {
+      throw new Error(`the glue refers to the export ${name} other than as wasm.${name}`);
     }
-    const [count, first] = readLeb(wasm, start);
-    const body = [...leb(count)];
-    let out = js;
-    let p = first;
-    for (let i = 0; i < count; i++) {
-      const [length, n] = readLeb(wasm, p);
-      const name = text.decode(wasm.subarray(n, n + length));
-      const kind = wasm[n + length];
-      const [, next] = readLeb(wasm, n + length + 1);
-      const index = wasm.subarray(n + length + 1, next);
-      const short = `_${shortName(i)}`;
-      if (/^_[a-zA-Z]+$/.test(name)) return { wasm, js }; // already shortened
-      if (new RegExp(`["'\`]${name}["'\`]|exports\\.${name}\\b`).test(out)) {
-        throw new Error(`the glue refers to the export ${name} other than as wasm.${name}`);
-      }
-      out = out.replace(new RegExp(`\\bwasm\\.${name}\\b`, "g"), `wasm.${short}`);
-      const encoded = utf8.encode(short);
-      body.push(...leb(encoded.length), ...encoded, kind, ...index);
-      p = next;
-    }
-    if (p !== end) throw new Error("the export section did not parse to its end");
-    const section = Uint8Array.from([7, ...leb(body.length), ...body]);
-    const result = new Uint8Array(at + section.length + (wasm.length - end));
-    result.set(wasm.subarray(0, at), 0);
-    result.set(section, at);
-    result.set(wasm.subarray(end), at + section.length);
-    return { wasm: result, js: out };
+    out = out.replace(new RegExp(`\\bwasm\\.${name}\\b`, "g"), `wasm.${short}`);
+    const encoded = utf8.encode(short);
+    body.push(...leb(encoded.length), ...encoded, kind, ...index);
+    p = next;
   }
-  return { wasm, js };
+  if (p !== end) throw new Error("the export section did not parse to its end");
+  return { wasm: replaceSection(wasm, found, body), js: out };
 }
 
 export function shortenNames(wasm, js) {
