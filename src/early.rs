@@ -62,7 +62,7 @@ thread_local! {
 }
 
 /// How long the first render may wait for the view request to go out.
-const RENDER_WAIT_MS: u32 = 100;
+const RENDER_WAIT_MS: u32 = 20;
 
 /// On a view page, takes the token out of the address bar and starts the view flow with it.
 /// Returns, when it started one, a promise that settles once the view request is on the network
