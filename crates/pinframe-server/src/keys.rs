@@ -202,6 +202,50 @@ impl Sealer {
     }
 }
 
+/// HMAC-SHA-256 under one key: what chains the audit trail's records, so that whoever can write the
+/// database but not read this key cannot recompute the chain.
+pub struct MacKey {
+    key: Zeroizing<[u8; 32]>,
+}
+
+impl fmt::Debug for MacKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MacKey").finish_non_exhaustive()
+    }
+}
+
+/// The key store could not compute a MAC (an HSM that stopped answering).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MacError;
+
+impl fmt::Display for MacError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the key store did not compute the MAC")
+    }
+}
+
+impl std::error::Error for MacError {}
+
+impl MacKey {
+    pub fn new(key: &[u8; 32]) -> Self {
+        Self { key: Zeroizing::new(*key) }
+    }
+
+    /// HMAC-SHA-256 of `message`.
+    pub fn mac(&self, message: &[u8]) -> Result<[u8; 32], MacError> {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.key.as_ref()).map_err(|_| MacError)?;
+        mac.update(message);
+        Ok(mac.finalize().into_bytes().into())
+    }
+
+    /// Whether `tag` is the HMAC of `message`, compared in constant time.
+    pub fn verify(&self, message: &[u8], tag: &[u8]) -> Result<bool, MacError> {
+        use subtle::ConstantTimeEq;
+        Ok(bool::from(self.mac(message)?.as_slice().ct_eq(tag)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +261,18 @@ mod tests {
         flipped[NONCE_LEN] ^= 1;
         assert_eq!(sealer.open(b"row-1", &flipped), Err(SealError));
         assert_eq!(sealer.open(b"row-1", &sealed[..5]), Err(SealError));
+    }
+
+    #[test]
+    fn mac_is_hmac_sha256() {
+        // RFC 4231, test case 2: key "Jefe" is shorter than 32 bytes, so it is this key zero-padded,
+        // which HMAC defines as the same key.
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        let mac = MacKey::new(&key).mac(b"what do ya want for nothing?").unwrap();
+        assert_eq!(hex_encode(&mac), "5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843");
+        assert!(MacKey::new(&key).verify(b"what do ya want for nothing?", &mac).unwrap());
+        assert!(!MacKey::new(&key).verify(b"what do ya want for nothing!", &mac).unwrap());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use pinframe_core::PrivateJwk;
 use pinframe_server::config::KeyFiles;
 use pinframe_server::keyring::Ring;
-use pinframe_server::keys::{self as key_files, Sealer};
+use pinframe_server::keys::{self as key_files, MacKey, Sealer};
 use pinframe_server::rotation::{self, KeyKind, KeySpec};
 use pinframe_server::startup::{private_dir, StartupError};
 
@@ -17,6 +17,9 @@ pub const SERVICE_KEY_FILE: &str = "service-key.jwk";
 pub const DATA_KEY_FILE: &str = "data-key.hex";
 /// The key that signs the Register API's access tokens.
 pub const SIGNING_KEY_FILE: &str = "signing-key.jwk";
+/// The key that chains the audit trail's records (HMAC-SHA-256, hex). It does not rotate: every
+/// record ever written is checked with it.
+pub const AUDIT_KEY_FILE: &str = "audit-key.hex";
 /// The embedded CMS's directory inside the service's.
 pub const CMS_DIR: &str = "cms";
 
@@ -34,6 +37,8 @@ pub struct Keys {
     pub encryption: Ring<PrivateJwk>,
     pub data: Ring<Sealer>,
     pub signing: Ring<PrivateJwk>,
+    /// Chains the audit trail.
+    pub audit: MacKey,
 }
 
 impl std::fmt::Debug for Keys {
@@ -50,6 +55,7 @@ pub fn load_keys(data: &Path, files: KeyFiles<'_>) -> Result<Keys, StartupError>
         encryption: rotation::jwk_ring(data, SERVICE_KEY_FILE, files, record)?,
         data: rotation::sealer_ring(data, DATA_KEY_FILE, files, record)?,
         signing: rotation::jwk_ring(data, SIGNING_KEY_FILE, files, record)?,
+        audit: MacKey::new(&*files.key256(&data.join(AUDIT_KEY_FILE))?),
     })
 }
 
@@ -64,12 +70,13 @@ pub fn init_keys(data: &Path) -> Result<Vec<(PathBuf, bool)>, StartupError> {
         data.join(SERVICE_KEY_FILE),
         data.join(DATA_KEY_FILE),
         data.join(SIGNING_KEY_FILE),
+        data.join(AUDIT_KEY_FILE),
         cms_dir.join(pinframe_cms::keys::KEY_FILE),
         cms_dir.join(pinframe_cms::keys::KEK_FILE),
     ];
     let existed: Vec<bool> = paths.iter().map(|p| p.exists()).collect();
     load_keys(data, KeyFiles::CreateMissing)?;
-    key_files::load_or_create_jwk(&paths[3])?;
-    key_files::load_or_create_key256(&paths[4])?;
+    key_files::load_or_create_jwk(&paths[4])?;
+    key_files::load_or_create_key256(&paths[5])?;
     Ok(paths.into_iter().zip(existed).map(|(path, existed)| (path, !existed)).collect())
 }
