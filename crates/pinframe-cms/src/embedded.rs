@@ -111,7 +111,9 @@ impl EmbeddedCms {
         if block.block_type == PinBlockType::Iso0 && !(bytes[0] >> 4 == 0 && (4..=12).contains(&(bytes[0] & 0x0F))) {
             return Err(CmsError::Rejected("pinBlock is not an ISO 9564 format-0 block"));
         }
-        Ok(keys.kek.seal(&row_aad(issuer, card, block.block_type), &bytes, SystemClock.now()))
+        keys.kek
+            .seal(&row_aad(issuer, card, block.block_type), &bytes, SystemClock.now())
+            .map_err(|_| CmsError::Unavailable("the KEK did not seal the PIN block".to_owned()))
     }
 
     /// Inserts a card's first block (change counter 1), or on a card that has one does `on_conflict`;

@@ -9,8 +9,10 @@ use std::path::Path;
 
 use pinframe_core::{PrivateJwk, PublicJwk};
 use pinframe_server::config::KeyFiles;
+use pinframe_server::hsm::EcUsage;
 use pinframe_server::keyring::Ring;
 use pinframe_server::keys::{self, Sealer};
+use pinframe_server::keystore::EcKey;
 use pinframe_server::rotation::{self, KeyKind, KeySpec, Rotation};
 use pinframe_server::startup::StartupError;
 
@@ -30,7 +32,7 @@ pub struct CmsKeys {
     /// Seals PIN blocks at rest.
     pub kek: Ring<Sealer>,
     /// The CMS's own key: blocks written to the CMS are encrypted to it.
-    pub key: Ring<PrivateJwk>,
+    pub key: Ring<EcKey>,
     /// The PIN service's keys: blocks read from the CMS are encrypted to the one active. A
     /// standalone CMS started without `--recipient-jwk` has none and cannot answer `get_pin`.
     pub recipient: Option<Ring<PublicJwk>>,
@@ -45,7 +47,11 @@ impl fmt::Debug for CmsKeys {
 impl CmsKeys {
     /// One key of each kind, no rotation under way.
     pub fn single(kek: &[u8; 32], key: PrivateJwk, recipient: Option<PublicJwk>) -> Self {
-        Self { kek: Ring::single(Sealer::new(kek)), key: Ring::single(key), recipient: recipient.map(Ring::single) }
+        Self {
+            kek: Ring::single(Sealer::new(kek)),
+            key: Ring::single(EcKey::from(key)),
+            recipient: recipient.map(Ring::single),
+        }
     }
 
     /// The key files of a CMS directory in `dir` (as `files` allow), with the previous keys a
@@ -53,7 +59,7 @@ impl CmsKeys {
     pub fn load(dir: &Path, files: KeyFiles<'_>, recipient: Option<Ring<PublicJwk>>) -> Result<Self, StartupError> {
         let record = rotation::read_record(dir)?;
         // The encryption key first: a CMS missing every file names that one.
-        let key = rotation::jwk_ring(dir, KEY_FILE, files, record.as_ref())?;
+        let key = rotation::jwk_ring(dir, KEY_FILE, EcUsage::Derive, files, record.as_ref())?;
         Ok(Self { kek: kek(dir, files, record.as_ref())?, key, recipient })
     }
 }
@@ -78,7 +84,7 @@ pub fn kek(dir: &Path, files: KeyFiles<'_>, record: Option<&Rotation>) -> Result
 pub fn rotating(dir: &Path) -> Vec<KeySpec> {
     let mut specs = vec![KeySpec { name: KEY_FILE, kind: KeyKind::Jwk }];
     if dir.join(SIGNING_KEY_FILE).exists() {
-        specs.push(KeySpec { name: SIGNING_KEY_FILE, kind: KeyKind::Jwk });
+        specs.push(KeySpec { name: SIGNING_KEY_FILE, kind: KeyKind::SigningJwk });
     }
     if std::env::var_os(KEK_ENV).is_none() {
         specs.push(KeySpec { name: KEK_FILE, kind: KeyKind::Key256 });
@@ -89,6 +95,6 @@ pub fn rotating(dir: &Path) -> Vec<KeySpec> {
 /// Every key file of a CMS directory that may have a previous key, whatever the environment.
 pub const ALL_ROTATING: [KeySpec; 3] = [
     KeySpec { name: KEY_FILE, kind: KeyKind::Jwk },
-    KeySpec { name: SIGNING_KEY_FILE, kind: KeyKind::Jwk },
+    KeySpec { name: SIGNING_KEY_FILE, kind: KeyKind::SigningJwk },
     KeySpec { name: KEK_FILE, kind: KeyKind::Key256 },
 ];

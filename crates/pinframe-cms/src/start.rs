@@ -10,8 +10,9 @@ use pinframe_core::{IssuerId, PublicJwk};
 use pinframe_server::clock::SystemClock;
 use pinframe_server::config::{DatabaseArgs, KeyFiles};
 use pinframe_server::credentials;
+use pinframe_server::hsm::{EcUsage, Hsm};
 use pinframe_server::keyring::Ring;
-use pinframe_server::keys;
+use pinframe_server::keystore::{self, KeyStoreArgs};
 use pinframe_server::oauth::{Grant, JwtAuthority};
 use pinframe_server::ops::{Ops, OpsArgs};
 use pinframe_server::startup::{bind, private_dir, say, StartupError};
@@ -53,23 +54,35 @@ pub struct CmsArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub ops: OpsArgs,
+    #[command(flatten)]
+    pub key_store: KeyStoreArgs,
 }
 
 /// Creates the missing key files of a standalone CMS's data directory (`pinframe keys init
 /// --cms`), for replicas that share a database and so must share keys. Returns each file and
 /// whether it was created (`false`: it was there and is kept).
-pub fn init_keys(dir: &Path) -> Result<Vec<(PathBuf, bool)>, StartupError> {
+pub fn init_keys(dir: &Path, hsm: Option<&Arc<Hsm>>) -> Result<Vec<(PathBuf, bool)>, StartupError> {
     private_dir(dir)?;
+    let files = KeyFiles::CreateMissing.in_store(hsm);
     let mut done = Vec::new();
     for name in [KEY_FILE, SIGNING_KEY_FILE, KEK_FILE, CLIENT_SECRET_FILE] {
         let path = dir.join(name);
-        let created = !path.exists();
+        let shown = match hsm {
+            Some(_) if name != CLIENT_SECRET_FILE => PathBuf::from(format!("{} (HSM)", keystore::label(&path))),
+            _ => path.clone(),
+        };
+        let created = match files.existing_jwk(&path) {
+            _ if name == CLIENT_SECRET_FILE || hsm.is_none() => !path.exists(),
+            Ok(found) => found.is_none() && files.existing_sealer(&path).ok().flatten().is_none(),
+            Err(e) => return Err(e.into()),
+        };
         match name {
-            KEK_FILE => drop(keys::load_or_create_key256(&path)?),
-            CLIENT_SECRET_FILE => drop(keys::load_or_create_secret(&path)?),
-            _ => drop(keys::load_or_create_jwk(&path)?),
+            KEK_FILE => drop(files.sealer(&path)?),
+            CLIENT_SECRET_FILE => drop(files.secret(&path)?),
+            SIGNING_KEY_FILE => drop(files.jwk(&path, EcUsage::Sign)?),
+            _ => drop(files.jwk(&path, EcUsage::Derive)?),
         }
-        done.push((path, created));
+        done.push((shown, created));
     }
     Ok(done)
 }
@@ -85,9 +98,11 @@ pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState,
     private_dir(dir)?;
     let database = args.database.config()?;
     let init = format!("pinframe keys init --cms --data-dir {}", dir.display());
-    let files = KeyFiles::for_database(&database, &init);
+    let hsm = args.key_store.open()?;
+    let files = KeyFiles::for_database(&database, &init).in_store(hsm.as_ref());
     let keys = CmsKeys::load(dir, files, recipient(args.recipient_jwk.as_deref())?)?;
-    let signing = rotation::jwk_ring(dir, SIGNING_KEY_FILE, files, rotation::read_record(dir)?.as_ref())?;
+    let signing =
+        rotation::jwk_ring(dir, SIGNING_KEY_FILE, EcUsage::Sign, files, rotation::read_record(dir)?.as_ref())?;
     let (secret, secret_file) = match std::env::var("PINFRAME_CMS_CLIENT_SECRET") {
         Ok(secret) if !secret.is_empty() => (Zeroizing::new(secret), None),
         _ => {
@@ -103,7 +118,7 @@ pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState,
     };
     let secret_hash = tokio::task::spawn_blocking(move || credentials::hash_secret(&secret)).await?;
     let client = CmsClient { id: args.client_id.clone(), secret_hash, grant };
-    let jwt = JwtAuthority::with_keys(&signing, public_url, AUDIENCE, SCOPE, ACCESS_TOKEN_TTL)?;
+    let jwt = JwtAuthority::with_keys(signing, public_url, AUDIENCE, SCOPE, ACCESS_TOKEN_TTL)?;
     let cms = EmbeddedCms::open(&database, dir, keys).await?;
     let mut state = CmsState::new(cms, jwt, client, Arc::new(SystemClock));
     state.ops = Arc::new(Ops::new(&args.ops));
@@ -122,12 +137,18 @@ fn recipient(path: Option<&Path>) -> Result<Option<Ring<PublicJwk>>, StartupErro
 /// after `pinframe keys rotate --cms` or `retire --cms`, or a new `--recipient-jwk`), each key with
 /// the previous one a rotation kept, and uses them from now on. It never creates a key. Nothing
 /// changes unless every file loads; the log names the keys' `kid`s, never a key.
-pub fn reload_keys(state: &CmsState, dir: &Path, recipient_jwk: Option<&Path>) -> Result<(), StartupError> {
+pub fn reload_keys(
+    state: &CmsState,
+    dir: &Path,
+    recipient_jwk: Option<&Path>,
+    hsm: Option<&Arc<Hsm>>,
+) -> Result<(), StartupError> {
     let init = format!("pinframe keys init --cms --data-dir {}", dir.display());
-    let files = KeyFiles::Require { init: &init };
+    let files = KeyFiles::Require { init: &init }.in_store(hsm);
     let keys = CmsKeys::load(dir, files, recipient(recipient_jwk)?)?;
-    let signing = rotation::jwk_ring(dir, SIGNING_KEY_FILE, files, rotation::read_record(dir)?.as_ref())?;
-    state.jwt.replace_keys(&signing)?;
+    let signing =
+        rotation::jwk_ring(dir, SIGNING_KEY_FILE, EcUsage::Sign, files, rotation::read_record(dir)?.as_ref())?;
+    state.jwt.replace_keys(signing)?;
     state.cms.replace_keys(keys);
     let (encryption, recipient, keks) = state.cms.key_summary();
     tracing::info!(
@@ -161,7 +182,8 @@ pub async fn serve(args: CmsArgs) -> Result<(), StartupError> {
         say(&format!("cms client secret: in {} (or set PINFRAME_CMS_CLIENT_SECRET)", path.display()));
     }
     let (reloading, dir, recipient_jwk) = (state.clone(), args.data_dir.clone(), args.recipient_jwk.clone());
-    reload::on_sighup(move || reload_keys(&reloading, &dir, recipient_jwk.as_deref()))?;
+    let hsm = args.key_store.open()?;
+    reload::on_sighup(move || reload_keys(&reloading, &dir, recipient_jwk.as_deref(), hsm.as_ref()))?;
     let ops = state.ops.clone();
     ops.start(&args.ops).await?;
     say(&format!("pinframe cms listening on http://{local}"));

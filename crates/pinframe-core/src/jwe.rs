@@ -156,6 +156,22 @@ pub fn encrypt_with(
 
 /// Decrypts a compact JWE with `key`. The plaintext zeroizes on drop.
 pub fn decrypt(key: &PrivateJwk, compact: &str) -> Result<Zeroizing<Vec<u8>>, JweError> {
+    decrypt_with(key.kid(), compact, |epk| {
+        let shared = diffie_hellman(key.secret().to_nonzero_scalar(), epk.as_affine());
+        let mut z = Zeroizing::new([0u8; 32]);
+        z.copy_from_slice(shared.raw_secret_bytes());
+        Ok(z)
+    })
+}
+
+/// [`decrypt`] to the key whose `kid` is `kid`, wherever it is held: `agree` does the key
+/// agreement with the header's `epk` (in an HSM, say) and gives the shared secret, which goes
+/// straight into the Concat KDF and zeroizes. It is not called for a JWE refused before that.
+pub fn decrypt_with(
+    kid: &str,
+    compact: &str,
+    agree: impl FnOnce(&p256::PublicKey) -> Result<Zeroizing<[u8; 32]>, JweError>,
+) -> Result<Zeroizing<Vec<u8>>, JweError> {
     if compact.len() > MAX_COMPACT_LEN {
         return Err(JweError);
     }
@@ -175,7 +191,7 @@ pub fn decrypt(key: &PrivateJwk, compact: &str) -> Result<Zeroizing<Vec<u8>>, Jw
     if header.alg != ALG || header.enc != ENC || header.zip.is_some() || header.crit.is_some() {
         return Err(JweError);
     }
-    if header.kid.as_deref().is_some_and(|kid| kid != key.kid()) {
+    if header.kid.as_deref().is_some_and(|named| named != kid) {
         return Err(JweError);
     }
     if header.epk.kty != "EC" || header.epk.crv != "P-256" || header.epk.d.is_some() {
@@ -190,9 +206,9 @@ pub fn decrypt(key: &PrivateJwk, compact: &str) -> Result<Zeroizing<Vec<u8>>, Jw
     let mut sealed = b64::decode(ciphertext).ok_or(JweError)?;
     sealed.extend_from_slice(&tag);
 
-    let shared = diffie_hellman(key.secret().to_nonzero_scalar(), epk.as_affine());
+    let shared = agree(&epk)?;
     let mut cek = Zeroizing::new([0u8; 32]);
-    concat_kdf(shared.raw_secret_bytes(), ENC.as_bytes(), &apu, &apv, cek.as_mut());
+    concat_kdf(shared.as_ref(), ENC.as_bytes(), &apu, &apv, cek.as_mut());
 
     let cipher = Aes256Gcm::new(cek.as_ref().into());
     let payload = Payload { msg: &sealed, aad: protected.as_bytes() };

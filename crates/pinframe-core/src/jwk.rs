@@ -172,7 +172,8 @@ impl PrivateJwk {
         self.public.kid()
     }
 
-    pub(crate) fn secret(&self) -> &SecretKey {
+    /// The private scalar, for a server that signs with this key (ES256). It zeroizes on drop.
+    pub fn secret(&self) -> &SecretKey {
         &self.secret
     }
 

@@ -7,11 +7,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Args;
-use pinframe_core::PrivateJwk;
+use std::sync::Arc;
+
 use zeroize::Zeroizing;
 
 use crate::db::DbConfig;
-use crate::keys::{self, KeyFileError};
+use crate::hsm::{EcUsage, Hsm, HsmError, HsmSecretKey, SecretUsage};
+use crate::keys::{self, KeyFileError, MacKey, Sealer};
+use crate::keystore::{self, EcKey};
 use crate::startup::StartupError;
 
 /// A database URL from the command line or the environment: it may hold a password, so its Debug
@@ -78,13 +81,20 @@ impl DatabaseArgs {
     }
 }
 
-/// How a server gets its key files: created on first start (one node with its own SQLite files),
-/// or only read (replicas sharing a database must share keys, made once by `init`).
+/// How a server gets its keys: key files created on first start (one node with its own SQLite
+/// files), or only read (replicas sharing a database must share keys, made once by `init`); or the
+/// same two in an HSM, where every private and secret key is a token object named by its file name.
 #[derive(Clone, Copy, Debug)]
 pub enum KeyFiles<'a> {
     CreateMissing,
     /// A missing file stops the server; the message names it and the command `init` that makes it.
     Require {
+        init: &'a str,
+    },
+    /// Keys in a PKCS#11 token: generated there when `create`, else required.
+    Pkcs11 {
+        hsm: &'a Arc<Hsm>,
+        create: bool,
         init: &'a str,
     },
 }
@@ -99,41 +109,121 @@ impl<'a> KeyFiles<'a> {
         }
     }
 
+    /// The same rule for keys in `hsm`, when there is one.
+    pub fn in_store(self, hsm: Option<&'a Arc<Hsm>>) -> Self {
+        match (self, hsm) {
+            (Self::CreateMissing, Some(hsm)) => Self::Pkcs11 { hsm, create: true, init: "" },
+            (Self::Require { init }, Some(hsm)) => Self::Pkcs11 { hsm, create: false, init },
+            (files, _) => files,
+        }
+    }
+
+    /// The HSM, when the keys are in one.
+    pub fn hsm(&self) -> Option<&'a Arc<Hsm>> {
+        match self {
+            Self::Pkcs11 { hsm, .. } => Some(hsm),
+            _ => None,
+        }
+    }
+
     fn missing(&self, path: &Path) -> KeyFileError {
-        let init = match self {
-            Self::Require { init } => init,
-            Self::CreateMissing => "",
+        let (init, what) = match self {
+            Self::Require { init } => (*init, "no key is created at start"),
+            Self::Pkcs11 { init, .. } => (*init, "no key is created in the HSM at start"),
+            Self::CreateMissing => ("", ""),
+        };
+        let path = match self {
+            Self::Pkcs11 { .. } => PathBuf::from(format!("{} (HSM)", keystore::label(path))),
+            _ => path.to_owned(),
         };
         keys::key_error(
-            path,
+            &path,
             format!(
-                "missing; with a database URL no key is created at start: create the deployment's keys once \
+                "missing; with a database URL {what}: create the deployment's keys once \
                  with `{init}` and give every replica a copy"
             ),
         )
     }
 
-    /// The private JWK in `path`.
-    pub fn jwk(&self, path: &Path) -> Result<PrivateJwk, KeyFileError> {
+    /// The P-256 private key in `path` (or the token object named after it), for `usage`.
+    pub fn jwk(&self, path: &Path, usage: EcUsage) -> Result<EcKey, KeyFileError> {
         match self {
-            Self::CreateMissing => keys::load_or_create_jwk(path),
-            Self::Require { .. } => keys::load_jwk(path)?.ok_or_else(|| self.missing(path)),
+            Self::CreateMissing => keys::load_or_create_jwk(path).map(EcKey::File),
+            Self::Require { .. } => keys::load_jwk(path)?.map(EcKey::File).ok_or_else(|| self.missing(path)),
+            Self::Pkcs11 { hsm, create, .. } => {
+                let label = keystore::label(path);
+                match hsm.ec_key(&label).map_err(|e| hsm_error(path, e))? {
+                    Some(key) => Ok(EcKey::Hsm(key)),
+                    None if *create => hsm.generate_ec(&label, usage).map(EcKey::Hsm).map_err(|e| hsm_error(path, e)),
+                    None => Err(self.missing(path)),
+                }
+            }
         }
     }
 
-    /// The 256-bit key in `path`.
-    pub fn key256(&self, path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
+    /// The P-256 private key in `path` if there is one (a previous key); never created.
+    pub fn existing_jwk(&self, path: &Path) -> Result<Option<EcKey>, KeyFileError> {
         match self {
-            Self::CreateMissing => keys::load_or_create_key256(path),
-            Self::Require { .. } => keys::load_key256(path)?.ok_or_else(|| self.missing(path)),
+            Self::Pkcs11 { hsm, .. } => {
+                Ok(hsm.ec_key(&keystore::label(path)).map_err(|e| hsm_error(path, e))?.map(EcKey::Hsm))
+            }
+            _ => Ok(keys::load_jwk(path)?.map(EcKey::File)),
         }
     }
 
-    /// The client secret in `path`.
+    /// The AES-256 key in `path` (or the token object named after it), as a sealer.
+    pub fn sealer(&self, path: &Path) -> Result<Sealer, KeyFileError> {
+        match self {
+            Self::Pkcs11 { .. } => self.secret_key(path, SecretUsage::Aes).map(Sealer::in_hsm),
+            _ => Ok(Sealer::new(&*self.key256(path)?)),
+        }
+    }
+
+    /// The AES-256 key in `path` if there is one (a previous key), as a sealer; never created.
+    pub fn existing_sealer(&self, path: &Path) -> Result<Option<Sealer>, KeyFileError> {
+        match self {
+            Self::Pkcs11 { hsm, .. } => {
+                Ok(hsm.secret_key(&keystore::label(path)).map_err(|e| hsm_error(path, e))?.map(Sealer::in_hsm))
+            }
+            _ => Ok(keys::load_key256(path)?.map(|key| Sealer::new(&key))),
+        }
+    }
+
+    /// The HMAC-SHA-256 key in `path` (or the token object named after it).
+    pub fn mac(&self, path: &Path) -> Result<MacKey, KeyFileError> {
+        match self {
+            Self::Pkcs11 { .. } => self.secret_key(path, SecretUsage::Hmac).map(MacKey::in_hsm),
+            _ => Ok(MacKey::new(&*self.key256(path)?)),
+        }
+    }
+
+    fn secret_key(&self, path: &Path, usage: SecretUsage) -> Result<HsmSecretKey, KeyFileError> {
+        let Self::Pkcs11 { hsm, create, .. } = self else { unreachable!("only called for keys in an HSM") };
+        let label = keystore::label(path);
+        match hsm.secret_key(&label).map_err(|e| hsm_error(path, e))? {
+            Some(key) => Ok(key),
+            None if *create => hsm.generate_secret(&label, usage).map_err(|e| hsm_error(path, e)),
+            None => Err(self.missing(path)),
+        }
+    }
+
+    /// The 256-bit key in `path`, from a file.
+    fn key256(&self, path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
+        match self {
+            Self::CreateMissing | Self::Pkcs11 { create: true, .. } => keys::load_or_create_key256(path),
+            Self::Require { .. } | Self::Pkcs11 { .. } => keys::load_key256(path)?.ok_or_else(|| self.missing(path)),
+        }
+    }
+
+    /// The client secret in `path` (a credential: a file with either key store).
     pub fn secret(&self, path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
         match self {
-            Self::CreateMissing => keys::load_or_create_secret(path),
-            Self::Require { .. } => keys::read_secret(path)?.ok_or_else(|| self.missing(path)),
+            Self::CreateMissing | Self::Pkcs11 { create: true, .. } => keys::load_or_create_secret(path),
+            Self::Require { .. } | Self::Pkcs11 { .. } => keys::read_secret(path)?.ok_or_else(|| self.missing(path)),
         }
     }
+}
+
+fn hsm_error(path: &Path, e: HsmError) -> KeyFileError {
+    keys::key_error(&PathBuf::from(format!("{} (HSM)", keystore::label(path))), e)
 }

@@ -4,12 +4,13 @@
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use pinframe_core::{PrivateJwk, PublicJwk};
+use pinframe_core::PublicJwk;
 use pinframe_protocol::issuer::Jwks;
 use pinframe_protocol::RawJwk;
 use serde_json::value::RawValue;
 
 use crate::keyring::Ring;
+use crate::keystore::EcKey;
 
 /// A public encryption key as a JWKS publishes it: with `use: enc` and `alg: ECDH-ES`.
 pub fn encryption_jwk(key: &PublicJwk) -> RawJwk {
@@ -25,7 +26,7 @@ pub const MAX_AGE: i64 = 300;
 
 /// A JWKS of `keys`' public halves as published: the one active at `now` first, then the other
 /// during a rotation (different `kid`s).
-pub fn encryption_jwks(keys: &Ring<PrivateJwk>, now: i64) -> Jwks {
+pub fn encryption_jwks(keys: &Ring<EcKey>, now: i64) -> Jwks {
     Jwks { keys: keys.by_preference(now).map(|key| encryption_jwk(key.public())).collect() }
 }
 
@@ -39,6 +40,7 @@ pub fn jwks_response(jwks: &Jwks) -> Response {
 #[cfg(test)]
 mod tests {
     use pinframe_core::rand_core::OsRng;
+    use pinframe_core::PrivateJwk;
 
     use super::*;
 
@@ -56,7 +58,7 @@ mod tests {
     fn during_a_rotation_both_keys_are_published_the_active_one_first() {
         let (old, new) = (PrivateJwk::generate(&mut OsRng), PrivateJwk::generate(&mut OsRng));
         let (old_kid, new_kid) = (old.kid().to_owned(), new.kid().to_owned());
-        let ring = Ring::new(new, Some(old), 100);
+        let ring = Ring::new(EcKey::from(new), Some(EcKey::from(old)), 100);
         let kids = |now| -> Vec<String> {
             encryption_jwks(&ring, now)
                 .keys

@@ -13,10 +13,11 @@ use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use pinframe_core::error::JweError;
-use pinframe_core::{jwe, PrivateJwk, PublicJwk};
+use pinframe_core::PublicJwk;
 use zeroize::Zeroizing;
 
 use crate::keys::{SealError, Sealer};
+use crate::keystore::EcKey;
 
 /// A current key and, during a rotation, the previous one.
 pub struct Ring<T> {
@@ -78,6 +79,15 @@ impl<T> Ring<T> {
         .flatten()
     }
 
+    /// [`try_map`](Self::try_map) taking the keys by value.
+    pub fn try_into_map<U, E>(self, mut f: impl FnMut(T) -> Result<U, E>) -> Result<Ring<U>, E> {
+        Ok(Ring {
+            current: f(self.current)?,
+            previous: self.previous.map(f).transpose()?,
+            active_from: self.active_from,
+        })
+    }
+
     /// The current key, then the previous one.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         std::iter::once(&self.current).chain(self.previous.as_ref())
@@ -98,7 +108,7 @@ impl<T> Ring<T> {
     }
 }
 
-impl Ring<PrivateJwk> {
+impl Ring<EcKey> {
     /// Decrypts a JWE to any key of the ring. `jwe::decrypt` refuses a key whose `kid` the header
     /// does not name before any key agreement, so a JWE with a `kid` costs one ECDH, with the key
     /// it names; one without is tried with the current key, then the previous one. Failure is the
@@ -106,7 +116,7 @@ impl Ring<PrivateJwk> {
     pub fn decrypt(&self, compact: &str) -> Result<Zeroizing<Vec<u8>>, JweError> {
         let mut outcome = Err(JweError);
         for key in self.iter() {
-            outcome = jwe::decrypt(key, compact);
+            outcome = key.decrypt(compact);
             if outcome.is_ok() {
                 break;
             }
@@ -134,7 +144,7 @@ pub enum Opened {
 
 impl Ring<Sealer> {
     /// Seals under the key active at `now`.
-    pub fn seal(&self, aad: &[u8], plaintext: &[u8], now: i64) -> Vec<u8> {
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8], now: i64) -> Result<Vec<u8>, SealError> {
         self.active(now).seal(aad, plaintext)
     }
 
@@ -159,7 +169,7 @@ impl Ring<Sealer> {
     pub fn reseal(&self, aad: &[u8], sealed: &[u8]) -> Result<Option<Vec<u8>>, SealError> {
         match self.open_which(aad, sealed)? {
             (_, Opened::Current) => Ok(None),
-            (plaintext, Opened::Previous) => Ok(Some(self.current.seal(aad, &plaintext))),
+            (plaintext, Opened::Previous) => self.current.seal(aad, &plaintext).map(Some),
         }
     }
 }
@@ -194,6 +204,7 @@ impl<T> Live<T> {
 #[cfg(test)]
 mod tests {
     use pinframe_core::rand_core::OsRng;
+    use pinframe_core::{jwe, PrivateJwk};
 
     use super::*;
 
@@ -210,12 +221,12 @@ mod tests {
     #[test]
     fn values_of_either_key_open_and_reseal_moves_them_to_the_current_key() {
         let (old, new) = (Sealer::new(&[1; 32]), Sealer::new(&[2; 32]));
-        let before = old.seal(b"row", b"5555555551234567");
+        let before = old.seal(b"row", b"5555555551234567").unwrap();
         let ring = Ring::new(new, Some(old), 100);
         assert_eq!(ring.open(b"row", &before).unwrap().as_slice(), b"5555555551234567");
         assert_eq!(ring.open_which(b"row", &before).unwrap().1, Opened::Previous);
         // Before the activation time the previous key still seals.
-        assert_eq!(ring.open_which(b"row", &ring.seal(b"row", b"x", 99)).unwrap().1, Opened::Previous);
+        assert_eq!(ring.open_which(b"row", &ring.seal(b"row", b"x", 99).unwrap()).unwrap().1, Opened::Previous);
         let after = ring.reseal(b"row", &before).unwrap().unwrap();
         assert_eq!(
             ring.open_which(b"row", &after).unwrap(),
@@ -232,7 +243,7 @@ mod tests {
         let to_old = jwe::encrypt(old.public(), b"{\"pin\":\"2468\"}", &mut OsRng);
         let stranger = PrivateJwk::generate(&mut OsRng);
         let to_stranger = jwe::encrypt(stranger.public(), b"x", &mut OsRng);
-        let ring = Ring::new(new, Some(old), 0);
+        let ring = Ring::new(EcKey::from(new), Some(EcKey::from(old)), 0);
         assert_eq!(ring.decrypt(&to_old).unwrap().as_slice(), b"{\"pin\":\"2468\"}");
         assert!(ring.decrypt(&to_stranger).is_err());
         let kids = ring.kids();

@@ -14,6 +14,8 @@ use pinframe_core::rand_core::{OsRng, RngCore};
 use pinframe_core::PrivateJwk;
 use zeroize::Zeroizing;
 
+use crate::hsm::{HsmError, HsmSecretKey};
+
 /// A key file that is missing its key, has the wrong form, or can be read by others.
 #[derive(Debug)]
 pub struct KeyFileError {
@@ -147,17 +149,25 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), KeyFileError> {
 
 /// AES-256-GCM under one key-encryption key, for values stored at rest. Each sealed value is bound
 /// by its associated data to the row it belongs to, so a value copied to another row fails to open.
+/// The key is in memory (a key file) or in an HSM; a value sealed by either has the same form.
 pub struct Sealer {
-    cipher: Aes256Gcm,
+    key: SealKey,
+}
+
+enum SealKey {
+    // Boxed: the expanded AES key schedule is about 1 KB, the HSM's handle 16 bytes.
+    Memory(Box<Aes256Gcm>),
+    Hsm(HsmSecretKey),
 }
 
 impl fmt::Debug for Sealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sealer").finish_non_exhaustive()
+        f.debug_struct("Sealer").field("in_hsm", &matches!(self.key, SealKey::Hsm(_))).finish_non_exhaustive()
     }
 }
 
-/// A sealed value did not open: wrong key, wrong row, or damaged storage.
+/// A sealed value did not open (wrong key, wrong row, or damaged storage), or the HSM holding the
+/// key did not answer (logged where it happens).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SealError;
 
@@ -171,23 +181,36 @@ impl std::error::Error for SealError {}
 
 const NONCE_LEN: usize = 12;
 
+fn hsm_failed(e: HsmError) -> SealError {
+    tracing::error!(error = %e, "the HSM did not seal or open a value");
+    SealError
+}
+
 impl Sealer {
     pub fn new(key: &[u8; 32]) -> Self {
-        Self { cipher: Aes256Gcm::new(key.into()) }
+        Self { key: SealKey::Memory(Box::new(Aes256Gcm::new(key.into()))) }
     }
 
-    /// Returns `nonce || ciphertext || tag`, with a fresh random 96-bit nonce.
-    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    /// A sealer whose key stays in an HSM.
+    pub fn in_hsm(key: HsmSecretKey) -> Self {
+        Self { key: SealKey::Hsm(key) }
+    }
+
+    /// Returns `nonce || ciphertext || tag`, with a fresh random 96-bit nonce. Fails only when the
+    /// HSM holding the key does not answer.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
-        let sealed = self
-            .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
-            .unwrap_or_else(|_| unreachable!("AES-GCM encryption only fails for inputs over 64 GiB"));
+        let sealed = match &self.key {
+            SealKey::Memory(cipher) => cipher
+                .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+                .unwrap_or_else(|_| unreachable!("AES-GCM encryption only fails for inputs over 64 GiB")),
+            SealKey::Hsm(key) => key.gcm_encrypt(&nonce, aad, plaintext).map_err(hsm_failed)?,
+        };
         let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
-        out
+        Ok(out)
     }
 
     pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
@@ -195,22 +218,33 @@ impl Sealer {
             return Err(SealError);
         }
         let (nonce, body) = sealed.split_at(NONCE_LEN);
-        self.cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad })
-            .map(Zeroizing::new)
-            .map_err(|_| SealError)
+        match &self.key {
+            SealKey::Memory(cipher) => cipher
+                .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad })
+                .map(Zeroizing::new)
+                .map_err(|_| SealError),
+            SealKey::Hsm(key) => {
+                let nonce: &[u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError)?;
+                key.gcm_decrypt(nonce, aad, body).map_err(hsm_failed)?.ok_or(SealError)
+            }
+        }
     }
 }
 
 /// HMAC-SHA-256 under one key: what chains the audit trail's records, so that whoever can write the
-/// database but not read this key cannot recompute the chain.
+/// database but not read this key cannot recompute the chain. The key is in memory or in an HSM.
 pub struct MacKey {
-    key: Zeroizing<[u8; 32]>,
+    key: MacSecret,
+}
+
+enum MacSecret {
+    Memory(Zeroizing<[u8; 32]>),
+    Hsm(HsmSecretKey),
 }
 
 impl fmt::Debug for MacKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MacKey").finish_non_exhaustive()
+        f.debug_struct("MacKey").field("in_hsm", &matches!(self.key, MacSecret::Hsm(_))).finish_non_exhaustive()
     }
 }
 
@@ -228,15 +262,28 @@ impl std::error::Error for MacError {}
 
 impl MacKey {
     pub fn new(key: &[u8; 32]) -> Self {
-        Self { key: Zeroizing::new(*key) }
+        Self { key: MacSecret::Memory(Zeroizing::new(*key)) }
+    }
+
+    /// A MAC key that stays in an HSM.
+    pub fn in_hsm(key: HsmSecretKey) -> Self {
+        Self { key: MacSecret::Hsm(key) }
     }
 
     /// HMAC-SHA-256 of `message`.
     pub fn mac(&self, message: &[u8]) -> Result<[u8; 32], MacError> {
         use hmac::{Hmac, Mac};
-        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.key.as_ref()).map_err(|_| MacError)?;
-        mac.update(message);
-        Ok(mac.finalize().into_bytes().into())
+        match &self.key {
+            MacSecret::Memory(key) => {
+                let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_ref()).map_err(|_| MacError)?;
+                mac.update(message);
+                Ok(mac.finalize().into_bytes().into())
+            }
+            MacSecret::Hsm(key) => key.hmac(message).map_err(|e| {
+                tracing::error!(error = %e, "the HSM did not compute a MAC");
+                MacError
+            }),
+        }
     }
 
     /// Whether `tag` is the HMAC of `message`, compared in constant time.
@@ -253,7 +300,7 @@ mod tests {
     #[test]
     fn sealed_values_open_only_for_their_row() {
         let sealer = Sealer::new(&[7; 32]);
-        let sealed = sealer.seal(b"row-1", b"5555555551234567");
+        let sealed = sealer.seal(b"row-1", b"5555555551234567").unwrap();
         assert_eq!(sealer.open(b"row-1", &sealed).unwrap().as_slice(), b"5555555551234567");
         assert_eq!(sealer.open(b"row-2", &sealed), Err(SealError));
         assert_eq!(Sealer::new(&[8; 32]).open(b"row-1", &sealed), Err(SealError));

@@ -15,13 +15,14 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use pinframe_core::PrivateJwk;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::config::KeyFiles;
+use crate::hsm::EcUsage;
 use crate::keyring::Ring;
 use crate::keys::{self, key_error, KeyFileError, Sealer};
+use crate::keystore::EcKey;
 
 /// The rotation record, beside the keys it concerns.
 pub const RECORD_FILE: &str = "key-rotation.json";
@@ -39,8 +40,10 @@ pub struct Rotation {
 /// What a key file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyKind {
-    /// A P-256 private JWK.
+    /// A P-256 private JWK for key agreement (an encryption key).
     Jwk,
+    /// A P-256 private JWK that signs access tokens.
+    SigningJwk,
     /// A 256-bit AES key in hex.
     Key256,
 }
@@ -77,27 +80,27 @@ fn ring<T>(current: T, previous: Option<T>, record: Option<&Rotation>) -> Ring<T
     Ring::new(current, previous, record.map_or(i64::MIN, |r| r.active_from))
 }
 
-/// The private JWK in `dir/name` (as `files` allow) with the previous one, if a rotation kept it.
+/// The private key `dir/name` (as `files` allow) with the previous one, if a rotation kept it.
 pub fn jwk_ring(
     dir: &Path,
     name: &str,
+    usage: EcUsage,
     files: KeyFiles<'_>,
     record: Option<&Rotation>,
-) -> Result<Ring<PrivateJwk>, KeyFileError> {
-    let current = files.jwk(&dir.join(name))?;
-    Ok(ring(current, keys::load_jwk(&dir.join(previous_name(name)))?, record))
+) -> Result<Ring<EcKey>, KeyFileError> {
+    let current = files.jwk(&dir.join(name), usage)?;
+    Ok(ring(current, files.existing_jwk(&dir.join(previous_name(name)))?, record))
 }
 
-/// The 256-bit key in `dir/name` (as `files` allow) with the previous one, as sealers.
+/// The 256-bit key `dir/name` (as `files` allow) with the previous one, as sealers.
 pub fn sealer_ring(
     dir: &Path,
     name: &str,
     files: KeyFiles<'_>,
     record: Option<&Rotation>,
 ) -> Result<Ring<Sealer>, KeyFileError> {
-    let current = Sealer::new(&*files.key256(&dir.join(name))?);
-    let previous = keys::load_key256(&dir.join(previous_name(name)))?.map(|key| Sealer::new(&key));
-    Ok(ring(current, previous, record))
+    let current = files.sealer(&dir.join(name))?;
+    Ok(ring(current, files.existing_sealer(&dir.join(previous_name(name)))?, record))
 }
 
 /// Whether any of `specs` has a previous key in `dir`.
@@ -175,7 +178,7 @@ pub fn prepare(dir: &Path, specs: &[KeySpec]) -> Result<Prepared, RotateError> {
         let previous = dir.join(previous_name(spec.name));
         let missing = || key_error(&path, "missing: create the keys with `pinframe keys init` first");
         let (previous_kid, stale_previous) = match spec.kind {
-            KeyKind::Jwk => {
+            KeyKind::Jwk | KeyKind::SigningJwk => {
                 let key = keys::load_jwk(&path)?.ok_or_else(missing)?;
                 let stale = keys::load_jwk(&previous)?.map(|old| old.public() == key.public());
                 (Some(key.kid().to_owned()), stale)
@@ -183,7 +186,8 @@ pub fn prepare(dir: &Path, specs: &[KeySpec]) -> Result<Prepared, RotateError> {
             KeyKind::Key256 => {
                 let key = keys::load_key256(&path)?.ok_or_else(missing)?;
                 // The same key if a value sealed under one opens under the other.
-                let probe = Sealer::new(&key).seal(b"pinframe-same-key", b"");
+                let probe =
+                    Sealer::new(&key).seal(b"pinframe-same-key", b"").map_err(|_| key_error(&path, "did not seal"))?;
                 let stale = keys::load_key256(&previous)?
                     .map(|old| Sealer::new(&old).open(b"pinframe-same-key", &probe).is_ok());
                 (None, stale)
@@ -195,7 +199,7 @@ pub fn prepare(dir: &Path, specs: &[KeySpec]) -> Result<Prepared, RotateError> {
         let temp = dir.join(format!(".{}.new", spec.name));
         remove_if_present(&temp)?;
         let (text, kid): (Zeroizing<String>, Option<String>) = match spec.kind {
-            KeyKind::Jwk => {
+            KeyKind::Jwk | KeyKind::SigningJwk => {
                 let (key, text) = keys::new_jwk();
                 (text, Some(key.kid().to_owned()))
             }
@@ -259,7 +263,7 @@ impl Drop for Prepared {
     }
 }
 
-fn write_record(dir: &Path, record: &Rotation) -> Result<(), KeyFileError> {
+pub(crate) fn write_record(dir: &Path, record: &Rotation) -> Result<(), KeyFileError> {
     let path = dir.join(RECORD_FILE);
     let temp = dir.join(format!(".{RECORD_FILE}.new"));
     let mut text = serde_json::to_string(record).map_err(|e| key_error(&path, e))?;
@@ -269,7 +273,7 @@ fn write_record(dir: &Path, record: &Rotation) -> Result<(), KeyFileError> {
     fs::rename(&temp, &path).map_err(|e| key_error(&path, e))
 }
 
-fn remove_if_present(path: &Path) -> Result<bool, KeyFileError> {
+pub(crate) fn remove_if_present(path: &Path) -> Result<bool, KeyFileError> {
     match fs::remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -363,10 +367,11 @@ mod tests {
             let mode = fs::metadata(dir.path().join(name)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "{name}");
         }
-        let jwks = jwk_ring(dir.path(), "a.jwk", KeyFiles::Require { init: "init" }, Some(&record)).unwrap();
+        let jwks =
+            jwk_ring(dir.path(), "a.jwk", EcUsage::Derive, KeyFiles::Require { init: "init" }, Some(&record)).unwrap();
         assert_eq!(jwks.previous().unwrap().kid(), old_jwk.kid());
         assert_eq!(jwks.active(19).kid(), old_jwk.kid());
-        let sealed = Sealer::new(&old_hex).seal(b"row", b"pan");
+        let sealed = Sealer::new(&old_hex).seal(b"row", b"pan").unwrap();
         let sealers = sealer_ring(dir.path(), "b.hex", KeyFiles::Require { init: "init" }, Some(&record)).unwrap();
         assert!(sealers.current().open(b"row", &sealed).is_err());
         assert_eq!(sealers.open(b"row", &sealed).unwrap().as_slice(), b"pan");

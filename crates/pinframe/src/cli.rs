@@ -15,6 +15,7 @@ use pinframe_core::rand_core::OsRng;
 use pinframe_core::{jwe, FormatError, Pan, Pin, PrivateJwk, PublicJwk};
 use pinframe_server::clock::{Clock, SystemClock};
 pub use pinframe_server::config::DatabaseArgs;
+use pinframe_server::keystore::KeyStoreArgs;
 pub use pinframe_server::ops::OpsArgs;
 use zeroize::Zeroizing;
 
@@ -35,6 +36,9 @@ pub enum Command {
     /// Provision issuers in the service's database (its data directory, or PostgreSQL).
     #[command(subcommand)]
     Issuer(IssuerCommand),
+    /// Export or verify the audit trail in the service's database.
+    #[command(subcommand)]
+    Audit(crate::audit::cli::AuditCommand),
     #[command(flatten)]
     Tool(ToolCommand),
 }
@@ -138,6 +142,10 @@ pub struct ServeArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub ops: OpsArgs,
+    #[command(flatten)]
+    pub audit: crate::audit::AuditArgs,
+    #[command(flatten)]
+    pub key_store: KeyStoreArgs,
 }
 
 /// An issuer's PIN policy (see ARCHITECTURE.md, "PIN policy").
@@ -236,6 +244,8 @@ pub enum KeysCommand {
         /// The key files of `pinframe cms --data-dir DIR` instead of `pinframe serve`'s.
         #[arg(long)]
         cms: bool,
+        #[command(flatten)]
+        key_store: KeyStoreArgs,
     },
     /// Rotate the keys in DIR without downtime: a new encryption, signing and data key (and, with
     /// DIR/cms, the embedded CMS's encryption key and key-encryption key), each old key kept as
@@ -253,6 +263,8 @@ pub enum KeysCommand {
         /// every replica and reload each, so that none makes what another cannot read yet.
         #[arg(long, value_name = "SECONDS", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=86400))]
         activate_after: u32,
+        #[command(flatten)]
+        key_store: KeyStoreArgs,
     },
     /// Retire the previous keys a rotation kept: seal every stored PAN and PIN block under the
     /// current keys, then remove the previous key files. Refused until nothing made with them can
@@ -269,6 +281,8 @@ pub enum KeysCommand {
         force: bool,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        key_store: KeyStoreArgs,
     },
 }
 
@@ -343,9 +357,14 @@ pub fn run(command: ToolCommand, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u
         }
         ToolCommand::Keys(KeysCommand::Generate) => Ok(line(&PrivateJwk::generate(&mut OsRng).to_json())),
         ToolCommand::Keys(KeysCommand::Public { jwk }) => Ok(line(&PublicJwk::parse(&read_file(&jwk)?)?.to_json())),
-        ToolCommand::Keys(KeysCommand::Init { data_dir, cms }) => {
-            let done = if cms { pinframe_cms::start::init_keys(&data_dir) } else { crate::keys::init_keys(&data_dir) }
-                .map_err(|e| CliError::Keys(e.to_string()))?;
+        ToolCommand::Keys(KeysCommand::Init { data_dir, cms, key_store }) => {
+            let hsm = key_store.open().map_err(CliError::Keys)?;
+            let done = if cms {
+                pinframe_cms::start::init_keys(&data_dir, hsm.as_ref())
+            } else {
+                crate::keys::init_keys(&data_dir, hsm.as_ref())
+            }
+            .map_err(|e| CliError::Keys(e.to_string()))?;
             let mut out = String::new();
             for (path, created) in done {
                 out.push_str(if created { "created " } else { "kept " });
@@ -354,17 +373,19 @@ pub fn run(command: ToolCommand, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u
             }
             Ok(Zeroizing::new(out.into_bytes()))
         }
-        ToolCommand::Keys(KeysCommand::Rotate { data_dir, cms, activate_after }) => {
-            let out = crate::rotate::rotate(&data_dir, cms, activate_after, SystemClock.now())
+        ToolCommand::Keys(KeysCommand::Rotate { data_dir, cms, activate_after, key_store }) => {
+            let hsm = key_store.open().map_err(CliError::Keys)?;
+            let out = crate::rotate::rotate(&data_dir, cms, activate_after, SystemClock.now(), hsm.as_ref())
                 .map_err(|e| CliError::Keys(e.to_string()))?;
             Ok(Zeroizing::new(out.into_bytes()))
         }
-        ToolCommand::Keys(KeysCommand::Retire { data_dir, cms, force, database }) => {
+        ToolCommand::Keys(KeysCommand::Retire { data_dir, cms, force, database, key_store }) => {
+            let hsm = key_store.open().map_err(CliError::Keys)?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| CliError::Keys(format!("cannot start the async runtime: {e}")))?;
-            let retire = crate::rotate::retire(&data_dir, cms, &database, force, SystemClock.now());
+            let retire = crate::rotate::retire(&data_dir, cms, &database, force, SystemClock.now(), hsm.as_ref());
             let retired = runtime.block_on(retire).map_err(|e| CliError::Keys(e.to_string()))?;
             if let Some(warning) = retired.warning {
                 eprintln!("{warning}");

@@ -61,7 +61,7 @@ pub async fn seed(state: &AppState, origins: &[Origin]) -> Result<(), AppError> 
         None => false,
     };
     if !registered {
-        let sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan, now);
+        let sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan, now)?;
         state.store.put_card(&issuer, &consumer, &card, &sealed, now).await?;
     }
     let correlation = CorrelationId::parse("demo-seed").map_err(AppError::internal)?;
@@ -118,6 +118,7 @@ async fn static_file(content_type: &'static str, body: &'static str) -> Response
 /// process for the demo card. The page's origin becomes the token's `parentOrigin`.
 async fn token(
     State(state): State<AppState>,
+    ctx: crate::audit::AuditCtx,
     headers: HeaderMap,
     ApiJson(request): ApiJson<DemoTokenRequest>,
 ) -> Result<Response, AppError> {
@@ -134,7 +135,7 @@ async fn token(
         hide_after_seconds: request.hide_after_seconds,
         allow_copy: request.allow_copy,
     };
-    token::issue(&state, &issuer, request).await
+    token::issue(&state, &issuer, request, &ctx).await
 }
 
 /// The demo's sample themes, by name; "default" means none.

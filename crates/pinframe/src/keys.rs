@@ -4,10 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use pinframe_core::PrivateJwk;
+use std::sync::Arc;
+
 use pinframe_server::config::KeyFiles;
+use pinframe_server::hsm::{EcUsage, Hsm};
 use pinframe_server::keyring::Ring;
-use pinframe_server::keys::{self as key_files, MacKey, Sealer};
+use pinframe_server::keys::{MacKey, Sealer};
+use pinframe_server::keystore::{self, EcKey};
 use pinframe_server::rotation::{self, KeyKind, KeySpec};
 use pinframe_server::startup::{private_dir, StartupError};
 
@@ -26,7 +29,7 @@ pub const CMS_DIR: &str = "cms";
 /// The service's key files that `pinframe keys rotate` rotates: all of them.
 pub const ROTATING: [KeySpec; 3] = [
     KeySpec { name: SERVICE_KEY_FILE, kind: KeyKind::Jwk },
-    KeySpec { name: SIGNING_KEY_FILE, kind: KeyKind::Jwk },
+    KeySpec { name: SIGNING_KEY_FILE, kind: KeyKind::SigningJwk },
     KeySpec { name: DATA_KEY_FILE, kind: KeyKind::Key256 },
 ];
 
@@ -34,9 +37,9 @@ pub const ROTATING: [KeySpec; 3] = [
 /// (signing and encryption keys are never the same key); each with the previous key while a
 /// rotation is under way.
 pub struct Keys {
-    pub encryption: Ring<PrivateJwk>,
+    pub encryption: Ring<EcKey>,
     pub data: Ring<Sealer>,
-    pub signing: Ring<PrivateJwk>,
+    pub signing: Ring<EcKey>,
     /// Chains the audit trail.
     pub audit: MacKey,
 }
@@ -52,20 +55,22 @@ pub fn load_keys(data: &Path, files: KeyFiles<'_>) -> Result<Keys, StartupError>
     let record = rotation::read_record(data)?;
     let record = record.as_ref();
     Ok(Keys {
-        encryption: rotation::jwk_ring(data, SERVICE_KEY_FILE, files, record)?,
+        encryption: rotation::jwk_ring(data, SERVICE_KEY_FILE, EcUsage::Derive, files, record)?,
         data: rotation::sealer_ring(data, DATA_KEY_FILE, files, record)?,
-        signing: rotation::jwk_ring(data, SIGNING_KEY_FILE, files, record)?,
-        audit: MacKey::new(&*files.key256(&data.join(AUDIT_KEY_FILE))?),
+        signing: rotation::jwk_ring(data, SIGNING_KEY_FILE, EcUsage::Sign, files, record)?,
+        audit: files.mac(&data.join(AUDIT_KEY_FILE))?,
     })
 }
 
-/// Creates the missing key files of a deployment (`pinframe keys init`): the service's, and the
-/// embedded CMS's in `DIR/cms`. Every replica of a deployment gets a copy of them. Returns each
-/// file and whether it was created (`false`: it was there and is kept).
-pub fn init_keys(data: &Path) -> Result<Vec<(PathBuf, bool)>, StartupError> {
+/// Creates the missing keys of a deployment (`pinframe keys init`): the service's, and the
+/// embedded CMS's in `DIR/cms`, as files or, with `hsm`, in the token. Every replica of a
+/// deployment gets a copy of the files (or uses the same token). Returns each key (a file, or a
+/// token object's label) and whether it was created (`false`: it was there and is kept).
+pub fn init_keys(data: &Path, hsm: Option<&Arc<Hsm>>) -> Result<Vec<(PathBuf, bool)>, StartupError> {
     private_dir(data)?;
     let cms_dir = data.join(CMS_DIR);
     private_dir(&cms_dir)?;
+    let files = KeyFiles::CreateMissing.in_store(hsm);
     let paths = [
         data.join(SERVICE_KEY_FILE),
         data.join(DATA_KEY_FILE),
@@ -74,9 +79,21 @@ pub fn init_keys(data: &Path) -> Result<Vec<(PathBuf, bool)>, StartupError> {
         cms_dir.join(pinframe_cms::keys::KEY_FILE),
         cms_dir.join(pinframe_cms::keys::KEK_FILE),
     ];
-    let existed: Vec<bool> = paths.iter().map(|p| p.exists()).collect();
-    load_keys(data, KeyFiles::CreateMissing)?;
-    key_files::load_or_create_jwk(&paths[4])?;
-    key_files::load_or_create_key256(&paths[5])?;
-    Ok(paths.into_iter().zip(existed).map(|(path, existed)| (path, !existed)).collect())
+    let existed = paths.iter().map(|path| exists(files, path)).collect::<Result<Vec<bool>, _>>()?;
+    load_keys(data, files)?;
+    files.jwk(&paths[4], EcUsage::Derive)?;
+    files.sealer(&paths[5])?;
+    let shown = paths.into_iter().map(|path| match hsm {
+        Some(_) => PathBuf::from(format!("{} (HSM)", keystore::label(&path))),
+        None => path,
+    });
+    Ok(shown.zip(existed).map(|(path, existed)| (path, !existed)).collect())
+}
+
+/// Whether the key `path` names is there: its file, or its object in the HSM.
+fn exists(files: KeyFiles<'_>, path: &Path) -> Result<bool, StartupError> {
+    if files.hsm().is_none() {
+        return Ok(path.exists());
+    }
+    Ok(files.existing_jwk(path)?.is_some() || files.existing_sealer(path)?.is_some())
 }

@@ -20,8 +20,15 @@ fn pan_aad(issuer: &IssuerId, card: &CardId) -> Vec<u8> {
 }
 
 /// A PAN sealed under the data key active at `now`, bound to its card.
-pub fn seal_pan(keys: &ServiceKeys, issuer: &IssuerId, card: &CardId, pan: &Pan, now: i64) -> Vec<u8> {
+pub fn seal_pan(
+    keys: &ServiceKeys,
+    issuer: &IssuerId,
+    card: &CardId,
+    pan: &Pan,
+    now: i64,
+) -> Result<Vec<u8>, AppError> {
     keys.seal(&pan_aad(issuer, card), pan.as_bytes(), now)
+        .map_err(|_| AppError::internal("the data key did not seal a PAN (its HSM did not answer)"))
 }
 
 /// Opens a PAN sealed under the current or the previous data key.

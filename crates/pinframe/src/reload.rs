@@ -18,18 +18,19 @@ pub fn reload_keys(state: &AppState) -> Result<(), StartupError> {
     let source = state.keys.source().ok_or("these keys were not read from a data directory")?;
     let data = &source.data_dir;
     let init = format!("pinframe keys init --data-dir {}", data.display());
-    let files = KeyFiles::Require { init: &init };
+    let files = KeyFiles::Require { init: &init }.in_store(source.hsm.as_ref());
     let loaded = load_keys(data, files)?;
     let cms_keys = match &source.embedded_cms {
         Some(cms) => Some((cms, CmsKeys::load(&data.join(CMS_DIR), files, Some(loaded.encryption.public()))?)),
         None => None,
     };
     // The one step of the swap that can fail (a signing key jsonwebtoken refuses) goes first.
-    state.jwt.replace_keys(&loaded.signing)?;
+    state.jwt.replace_keys(loaded.signing)?;
     state.keys.replace(loaded.encryption, loaded.data);
     if let Some((cms, keys)) = cms_keys {
         cms.replace_keys(keys);
     }
+    state.audit.keys_in_use(state.key_summary(), state.clock.now());
     let (encryption, data_keys) = state.keys.summary();
     let (cms_encryption, _, cms_keks) = source.embedded_cms.as_ref().map(|cms| cms.key_summary()).unwrap_or_default();
     tracing::info!(

@@ -11,13 +11,16 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use pinframe_cms::keys::{self as cms_keys, CmsKeys};
 use pinframe_cms::EmbeddedCms;
 use pinframe_server::config::{DatabaseArgs, KeyFiles};
 use pinframe_server::db::DbConfig;
+use pinframe_server::hsm::Hsm;
 use pinframe_server::jwks;
 use pinframe_server::rotation::{self, utc, KeySpec, Resealed, Rotation};
+use pinframe_server::rotation_store;
 use pinframe_server::startup::StartupError;
 
 use crate::http::register::ACCESS_TOKEN_TTL;
@@ -73,10 +76,19 @@ fn targets(data_dir: &Path, cms_only: bool) -> Vec<Target> {
 /// `pinframe keys rotate`: new keys in `data_dir` (and `data_dir/cms`), the old ones kept as
 /// previous keys, used by servers from `now + activate_after`. Every directory is checked and every
 /// new key written aside before any key file changes; a refusal changes nothing.
-pub fn rotate(data_dir: &Path, cms_only: bool, activate_after: u32, now: i64) -> Result<String, StartupError> {
+pub fn rotate(
+    data_dir: &Path,
+    cms_only: bool,
+    activate_after: u32,
+    now: i64,
+    hsm: Option<&Arc<Hsm>>,
+) -> Result<String, StartupError> {
     let targets = targets(data_dir, cms_only);
-    let prepared =
-        targets.iter().map(|target| rotation::prepare(&target.dir, &target.specs())).collect::<Result<Vec<_>, _>>()?;
+    let files = KeyFiles::Require { init: "pinframe keys init" }.in_store(hsm);
+    let prepared = targets
+        .iter()
+        .map(|target| rotation_store::prepare(files, &target.dir, &target.specs()))
+        .collect::<Result<Vec<_>, _>>()?;
     let record = Rotation { rotated_at: now, active_from: now + i64::from(activate_after) };
     let mut out = String::new();
     let mut encryption_kid = None;
@@ -158,12 +170,18 @@ pub async fn retire(
     database: &DatabaseArgs,
     force: bool,
     now: i64,
+    hsm: Option<&Arc<Hsm>>,
 ) -> Result<Retired, StartupError> {
     let config = database.config()?;
-    let targets: Vec<Target> = targets(data_dir, cms_only)
-        .into_iter()
-        .filter(|t| rotation::has_previous(&t.dir, &t.all_specs()) || t.dir.join(rotation::RECORD_FILE).exists())
-        .collect();
+    let files = KeyFiles::Require { init: "pinframe keys init" }.in_store(hsm);
+    let mut targets = Vec::new();
+    for target in self::targets(data_dir, cms_only) {
+        if rotation_store::has_previous(files, &target.dir, &target.all_specs())?
+            || target.dir.join(rotation::RECORD_FILE).exists()
+        {
+            targets.push(target);
+        }
+    }
     if targets.is_empty() {
         return Ok(Retired {
             out: format!("no previous keys in {}: nothing to retire\n", data_dir.display()),
@@ -175,7 +193,7 @@ pub async fn retire(
     let mut opened = Vec::new();
     for target in &targets {
         let record = rotation::read_record(&target.dir)?;
-        let store = open_store(target, &config).await?;
+        let store = open_store(target, &config, hsm).await?;
         let allowed = match record {
             Some(record) => Some(allowed_from(target, &record, &store, now).await?),
             None => None,
@@ -207,7 +225,7 @@ pub async fn retire(
     // Every check passed: now the stored values, then the files.
     for (target, store) in &opened {
         let (what, report) = match store {
-            Opened::Service(store) => ("PANs", reseal_pans(&target.dir, store).await?),
+            Opened::Service(store) => ("PANs", reseal_pans(&target.dir, store, hsm).await?),
             Opened::Cms(cms) => ("PIN blocks", reseal_blocks(cms).await?),
         };
         if report.unreadable > 0 && !force {
@@ -222,7 +240,7 @@ pub async fn retire(
         let _ = writeln!(out, "sealed {} {what} under the current key ({} already were)", report.moved, report.current);
     }
     for (target, _) in &opened {
-        for path in rotation::remove_previous(&target.dir, &target.all_specs())? {
+        for path in rotation_store::remove_previous(files, &target.dir, &target.all_specs())? {
             let _ = writeln!(out, "removed {}", path.display());
         }
     }
@@ -252,7 +270,7 @@ enum Opened {
 /// directory without one holds keys only (a PostgreSQL deployment's, most likely), and the values
 /// its previous keys sealed are elsewhere: refused, even with `--force`, lest the keys go while
 /// values still need them.
-async fn open_store(target: &Target, config: &DbConfig) -> Result<Opened, StartupError> {
+async fn open_store(target: &Target, config: &DbConfig, hsm: Option<&Arc<Hsm>>) -> Result<Opened, StartupError> {
     let sqlite = if target.cms { pinframe_cms::embedded::SQLITE_FILE } else { crate::store::sql::SQLITE_FILE };
     if !config.is_postgres() && !target.dir.join(sqlite).exists() {
         return Err(format!(
@@ -264,7 +282,7 @@ async fn open_store(target: &Target, config: &DbConfig) -> Result<Opened, Startu
     }
     if target.cms {
         let init = format!("pinframe keys init --cms --data-dir {}", target.dir.display());
-        let keys = CmsKeys::load(&target.dir, KeyFiles::Require { init: &init }, None)?;
+        let keys = CmsKeys::load(&target.dir, KeyFiles::Require { init: &init }.in_store(hsm), None)?;
         Ok(Opened::Cms(EmbeddedCms::open(config, &target.dir, keys).await?))
     } else {
         Ok(Opened::Service(SqlStore::open(config, &target.dir).await?))
@@ -299,9 +317,9 @@ async fn allowed_from(
 
 /// Passes over the PANs until one finds them all under the current data key (a card registered
 /// again during a pass is looked at again by the next).
-async fn reseal_pans(dir: &Path, store: &SqlStore) -> Result<Resealed, StartupError> {
+async fn reseal_pans(dir: &Path, store: &SqlStore, hsm: Option<&Arc<Hsm>>) -> Result<Resealed, StartupError> {
     let init = format!("pinframe keys init --data-dir {}", dir.display());
-    let loaded = load_keys(dir, KeyFiles::Require { init: &init })?;
+    let loaded = load_keys(dir, KeyFiles::Require { init: &init }.in_store(hsm))?;
     let keys = ServiceKeys::new(loaded.encryption, loaded.data, None);
     let mut passes = Vec::new();
     while passes.len() < 3 {

@@ -16,6 +16,8 @@ use pinframe_server::ops::Ops;
 use pinframe_server::startup::{bind, private_dir, say, StartupError};
 use zeroize::Zeroizing;
 
+use crate::audit::Audit;
+use crate::audit::Audit;
 use crate::cli::ServeArgs;
 use crate::demo;
 use crate::http::{app, register};
@@ -57,10 +59,11 @@ pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState
         private_dir(&cms_dir)?;
     }
     let init = format!("pinframe keys init --data-dir {}", data.display());
-    let files = KeyFiles::for_database(&database, &init);
+    let hsm = args.key_store.open()?;
+    let files = KeyFiles::for_database(&database, &init).in_store(hsm.as_ref());
     let loaded = load_keys(data, files)?;
     let (audience, scope, ttl) = (register::AUDIENCE, register::SCOPE, register::ACCESS_TOKEN_TTL);
-    let jwt = JwtAuthority::with_keys(&loaded.signing, public_url.clone(), audience, scope, ttl)?;
+    let jwt = JwtAuthority::with_keys(loaded.signing, public_url.clone(), audience, scope, ttl)?;
     let (cms, embedded_cms): (Arc<dyn PinManagement>, _) = match &args.cms_url {
         Some(url) => (Arc::new(remote_cms(args, url)?), None),
         None => {
@@ -69,15 +72,17 @@ pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState
             (embedded.clone(), Some(embedded))
         }
     };
-    let source = KeySource { data_dir: data.clone(), embedded_cms };
+    let source = KeySource { data_dir: data.clone(), embedded_cms, hsm };
     let keys = ServiceKeys::new(loaded.encryption, loaded.data, Some(source));
     let store = SqlStore::open(&database, data).await?;
+    let audit = Audit::new(store.db().clone(), loaded.audit, args.audit.replica()?);
+    let audit = Audit::new(store.db().clone(), loaded.audit, args.audit.replica()?);
     let widget = WidgetAssets::load(&args.widget_dir)
         .map_err(|e| format!("widget directory {}: {e}", args.widget_dir.display()))?;
     if !widget.is_built() {
         tracing::warn!(dir = %args.widget_dir.display(), "the widget is not built: PIN pages answer 503 until `make widget` runs");
     }
-    Ok(AppState {
+    let state = AppState {
         store: Arc::new(store),
         cms,
         keys: Arc::new(keys),
@@ -86,7 +91,10 @@ pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState
         config: Arc::new(Config { public_url, token_ttl: i64::from(args.token_ttl), demo: args.demo }),
         clock: Arc::new(SystemClock),
         ops: Arc::new(Ops::new(&args.ops)),
-    })
+        audit: Arc::new(audit),
+    };
+    state.audit.keys_in_use(state.key_summary(), state.clock.now());
+    Ok(state)
 }
 
 pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
@@ -143,6 +151,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
             }
         }
     });
+
+    state.audit.spawn_tasks(state.clock.clone(), args.audit.audit_retention_days);
+
+    state.audit.spawn_tasks(state.clock.clone(), args.audit.audit_retention_days);
 
     let ops = state.ops.clone();
     ops.serve(listener, app(state), &args.ops).await;

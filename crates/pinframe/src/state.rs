@@ -6,13 +6,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pinframe_cms::{EmbeddedCms, PinManagement};
-use pinframe_core::{JweError, PrivateJwk, PublicJwk};
+use pinframe_core::{JweError, PublicJwk};
 use pinframe_protocol::issuer::Jwks;
 use pinframe_protocol::RawJwk;
 use pinframe_server::clock::Clock;
+use pinframe_server::hsm::Hsm;
 use pinframe_server::jwks::{encryption_jwk, encryption_jwks};
 use pinframe_server::keyring::{Live, Ring};
 use pinframe_server::keys::{SealError, Sealer};
+use pinframe_server::keystore::EcKey;
 use pinframe_server::oauth::{JwtAuthority, OAuthState};
 use pinframe_server::ops::Ops;
 use zeroize::Zeroizing;
@@ -41,7 +43,7 @@ pub struct ServiceKeys {
 }
 
 struct KeySet {
-    encryption: Ring<PrivateJwk>,
+    encryption: Ring<EcKey>,
     data: Ring<Sealer>,
 }
 
@@ -51,16 +53,18 @@ pub struct KeySource {
     pub data_dir: PathBuf,
     /// The embedded CMS, whose keys are in `DATA/cms`; `None` with a remote CMS.
     pub embedded_cms: Option<Arc<EmbeddedCms>>,
+    /// The HSM holding the keys (`--key-store pkcs11`); `None` with key files.
+    pub hsm: Option<Arc<Hsm>>,
 }
 
 impl ServiceKeys {
     /// Keys read from `source` (to read them again on reload), or made in memory (`None`).
-    pub fn new(encryption: Ring<PrivateJwk>, data: Ring<Sealer>, source: Option<KeySource>) -> Self {
+    pub fn new(encryption: Ring<EcKey>, data: Ring<Sealer>, source: Option<KeySource>) -> Self {
         Self { live: Live::new(KeySet { encryption, data }), source }
     }
 
     /// Uses these keys from now on (a reload).
-    pub fn replace(&self, encryption: Ring<PrivateJwk>, data: Ring<Sealer>) {
+    pub fn replace(&self, encryption: Ring<EcKey>, data: Ring<Sealer>) {
         self.live.replace(KeySet { encryption, data });
     }
 
@@ -97,7 +101,7 @@ impl ServiceKeys {
     }
 
     /// Seals under the data key active at `now`.
-    pub fn seal(&self, aad: &[u8], plaintext: &[u8], now: i64) -> Vec<u8> {
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8], now: i64) -> Result<Vec<u8>, SealError> {
         self.live.get().data.seal(aad, plaintext, now)
     }
 
@@ -138,6 +142,16 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Draining, rate limits and where metrics are served.
     pub ops: Arc<Ops>,
+    /// The audit trail (`crate::audit`): this replica's chain.
+    pub audit: Arc<crate::audit::Audit>,
+}
+
+impl AppState {
+    /// The key ids in use, as an audit record of a rotation names them (never a key).
+    pub fn key_summary(&self) -> String {
+        let (encryption, data_keys) = self.keys.summary();
+        format!("encryption={} signing={} data_keys={data_keys}", encryption.join(","), self.jwt.kids().join(","))
+    }
 }
 
 impl OAuthState for AppState {

@@ -486,7 +486,7 @@ async fn a_card_without_a_pin_in_the_cms_is_404_and_keeps_the_token() {
     let consumer = pinframe_core::ConsumerId::parse(demo::CONSUMER).unwrap();
     let card = pinframe_core::CardId::parse("no-pin-yet").unwrap();
     let pan = pinframe_core::Pan::parse("4000001234567899").unwrap();
-    let sealed = pinframe::pins::seal_pan(&h.state.keys, &issuer, &card, &pan, 0);
+    let sealed = pinframe::pins::seal_pan(&h.state.keys, &issuer, &card, &pan, 0).unwrap();
     h.state.store.put_card(&issuer, &consumer, &card, &sealed, 0).await.unwrap();
     let answer = h.token_answer(json!({"cardId": "no-pin-yet", "action": "VIEW_PIN"})).await;
     let token = answer.body["token"].as_str().unwrap();

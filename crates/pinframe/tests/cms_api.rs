@@ -44,6 +44,7 @@ async fn cms(issuers: &[&str], with_recipient: bool) -> Cms {
         recipient_jwk: with_recipient.then_some(recipient),
         database: Default::default(),
         ops: Default::default(),
+        key_store: Default::default(),
     };
     let (mut state, secret_file) = open_state(&args, "http://cms.test".to_owned()).await.unwrap();
     let secret = std::fs::read_to_string(secret_file.expect("no secret in the environment: a file")).unwrap();

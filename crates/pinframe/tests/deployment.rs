@@ -112,6 +112,7 @@ async fn two_replicas_on_one_database_are_one_service() {
             recipient_jwk: None,
             database: database.clone(),
             ops: Default::default(),
+            key_store: Default::default(),
         };
         std::fs::write(one.join("cms/client-secret"), "a-client-secret-for-the-test\n").unwrap();
         set_owner_only(&one.join("cms/client-secret"));

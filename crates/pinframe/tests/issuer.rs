@@ -33,6 +33,8 @@ async fn token_status(data_dir: &std::path::Path, client_id: &str, secret: &str)
         cms_jwk: None,
         database: Default::default(),
         ops: Default::default(),
+        key_store: Default::default(),
+        audit: Default::default(),
     };
     let state = pinframe::server::open_state(&args, "http://pin.test".to_owned()).await.unwrap();
     let request = Request::post("/api/v1/pin-control/tokens")

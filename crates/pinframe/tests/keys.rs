@@ -58,7 +58,7 @@ async fn service(backend: &Backend) -> Service {
     let data = dir.path().join("data");
     let database = database_args(backend).await;
     if matches!(backend, Backend::Postgres(_)) {
-        pinframe::keys::init_keys(&data).unwrap();
+        pinframe::keys::init_keys(&data, None).unwrap();
     }
     let clock = Arc::new(ManualClock(AtomicI64::new(SystemClock.now() - 100)));
     let state = open(&data, &database, &clock).await;
@@ -161,7 +161,7 @@ async fn register_quiet_card(state: &AppState, now: i64) {
     let (issuer, consumer) = (IssuerId::parse(demo::ISSUER).unwrap(), ConsumerId::parse(demo::CONSUMER).unwrap());
     let card = CardId::parse(QUIET_CARD).unwrap();
     let pan = Pan::parse(QUIET_PAN).unwrap();
-    let sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan, now);
+    let sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan, now).unwrap();
     state.store.put_card(&issuer, &consumer, &card, &sealed, now).await.unwrap();
     let correlation = CorrelationId::parse("t").unwrap();
     let block = hex_encode(&encode_iso0(&Pin::parse("7351").unwrap(), &pan));
@@ -201,12 +201,12 @@ async fn what_was_made_before_a_rotation_works_after_reload_restart_and_retire()
         pin_token(&long_lived, demo::CARD, "VIEW_PIN").await;
 
         let r = t0 + 1;
-        let rotated = rotate(&s.data, false, 0, r).unwrap();
+        let rotated = rotate(&s.data, false, 0, r, None).unwrap();
         let new_kid = file_kid(&s.data.join("service-key.jwk"));
         assert_ne!(new_kid, old_kid);
         assert!(rotated.contains(&format!("kid {new_kid} (previous kid {old_kid}")), "{rotated}");
         assert!(rotated.contains("pinframe keys public --jwk"), "{rotated}");
-        assert!(rotate(&s.data, false, 0, r).unwrap_err().to_string().contains("retire it first"));
+        assert!(rotate(&s.data, false, 0, r, None).unwrap_err().to_string().contains("retire it first"));
 
         // Before the reload nothing changed; after it both keys are published, the new one first.
         assert_eq!(jwks_answer(&s.state).await, std::slice::from_ref(&old_kid));
@@ -249,12 +249,12 @@ async fn what_was_made_before_a_rotation_works_after_reload_restart_and_retire()
         assert_eq!(viewed_pin(&restarted, QUIET_CARD).await, "7351");
 
         // Retire waits out the access tokens and JWKS caches, then the long-lived token.
-        let refused = retire(&s.data, false, &s.database, false, r + 1).await.unwrap_err().to_string();
+        let refused = retire(&s.data, false, &s.database, false, r + 1, None).await.unwrap_err().to_string();
         assert!(refused.contains("may still be in use until") && refused.contains("--force"), "{refused}");
-        let refused = retire(&s.data, false, &s.database, false, r + 901).await.unwrap_err().to_string();
+        let refused = retire(&s.data, false, &s.database, false, r + 901, None).await.unwrap_err().to_string();
         assert!(refused.contains("PIN-control token"), "{refused}");
         assert!(s.data.join("service-key.previous.jwk").exists(), "a refusal changes nothing");
-        let retired = retire(&s.data, false, &s.database, false, t0 + 3600).await.unwrap();
+        let retired = retire(&s.data, false, &s.database, false, t0 + 3600, None).await.unwrap();
         assert!(retired.warning.is_none());
         // The demo card's PAN and the quiet card's PAN and PIN block were under the old keys.
         assert!(
@@ -278,7 +278,11 @@ async fn what_was_made_before_a_rotation_works_after_reload_restart_and_retire()
             (late.status, late.body["error"].as_str()),
             (StatusCode::BAD_REQUEST, Some("invalid_encrypted_data"))
         );
-        assert!(retire(&s.data, false, &s.database, false, t0 + 3600).await.unwrap().out.contains("nothing to retire"));
+        assert!(retire(&s.data, false, &s.database, false, t0 + 3600, None)
+            .await
+            .unwrap()
+            .out
+            .contains("nothing to retire"));
     }
 }
 
@@ -291,12 +295,12 @@ async fn a_forced_retire_stops_the_old_keys_at_once_and_keeps_every_sealed_value
         let old_key = s.state.keys.public_key(t0);
         register_quiet_card(&s.state, t0).await;
 
-        let rotated = rotate(&s.data, false, 0, t0 + 1).unwrap();
+        let rotated = rotate(&s.data, false, 0, t0 + 1, None).unwrap();
         assert!(rotated.contains("cms/kek.hex"), "{rotated}");
         reload::reload_keys(&s.state).unwrap();
         s.clock.0.store(t0 + 2, Ordering::SeqCst);
         assert_eq!(register_consumer(&s.state, &old_access).await, StatusCode::NO_CONTENT);
-        let retired = retire(&s.data, false, &s.database, true, t0 + 2).await.unwrap();
+        let retired = retire(&s.data, false, &s.database, true, t0 + 2, None).await.unwrap();
         assert!(retired.warning.unwrap().starts_with("warning: --force"));
         reload::reload_keys(&s.state).unwrap();
 
@@ -329,7 +333,7 @@ async fn resealing_moves_only_values_of_the_previous_key_and_never_undoes_a_newe
         let s = service(&backend).await;
         let t0 = now(&s);
         register_quiet_card(&s.state, t0).await;
-        rotate(&s.data, false, 0, t0 + 1).unwrap();
+        rotate(&s.data, false, 0, t0 + 1, None).unwrap();
         reload::reload_keys(&s.state).unwrap();
         s.clock.0.store(t0 + 2, Ordering::SeqCst);
         let store = SqlStore::open(&s.database.config().unwrap(), &s.data).await.unwrap();
@@ -346,7 +350,8 @@ async fn resealing_moves_only_values_of_the_previous_key_and_never_undoes_a_newe
         // A card registered again between the read and the write keeps its new PAN.
         let stale = store.sealed_pans(Some((&rows[0].issuer, &rows[0].card)), 100).await.unwrap();
         let quiet = stale.iter().find(|r| r.card == card).unwrap();
-        let newer = pins::seal_pan(&s.state.keys, &issuer, &card, &Pan::parse("4000009999999999").unwrap(), t0 + 2);
+        let newer =
+            pins::seal_pan(&s.state.keys, &issuer, &card, &Pan::parse("4000009999999999").unwrap(), t0 + 2).unwrap();
         let consumer = ConsumerId::parse(demo::CONSUMER).unwrap();
         s.state.store.put_card(&issuer, &consumer, &card, &newer, t0).await.unwrap();
         let resealed = s.state.keys.reseal(&aad(quiet), &quiet.pan_sealed).unwrap().unwrap();
@@ -374,7 +379,7 @@ async fn until_the_activation_a_replica_not_yet_reloaded_reads_what_a_reloaded_o
         let t0 = now(&s);
         let old_kid = file_kid(&s.data.join("service-key.jwk"));
         let lagging = open(&s.data, &s.database, &s.clock).await;
-        rotate(&s.data, false, 600, t0 + 1).unwrap();
+        rotate(&s.data, false, 600, t0 + 1, None).unwrap();
         reload::reload_keys(&s.state).unwrap();
         s.clock.0.store(t0 + 2, Ordering::SeqCst);
 
@@ -416,7 +421,7 @@ async fn a_standalone_cms_rotates_reloads_and_follows_a_new_recipient_key() {
         let (cms_dir, recipient) = (dir.path().join("cms"), dir.path().join("service-public.jwk"));
         let database = database_args(&backend).await;
         if matches!(backend, Backend::Postgres(_)) {
-            pinframe_cms::start::init_keys(&cms_dir).unwrap();
+            pinframe_cms::start::init_keys(&cms_dir, None).unwrap();
         }
         let (service_old, service_new) = (PrivateJwk::generate(&mut OsRng), PrivateJwk::generate(&mut OsRng));
         std::fs::write(&recipient, service_old.public().to_json()).unwrap();
@@ -427,6 +432,7 @@ async fn a_standalone_cms_rotates_reloads_and_follows_a_new_recipient_key() {
             client_id: "pinframe-service".to_owned(),
             issuers: vec![],
             recipient_jwk: Some(recipient.clone()),
+            key_store: Default::default(),
             database: database.clone(),
             ops: Default::default(),
         };
@@ -461,9 +467,9 @@ async fn a_standalone_cms_rotates_reloads_and_follows_a_new_recipient_key() {
             assert_eq!(put.status, StatusCode::NO_CONTENT, "{}", put.text);
         }
 
-        rotate(&cms_dir, true, 0, t0 + 1).unwrap();
+        rotate(&cms_dir, true, 0, t0 + 1, None).unwrap();
         std::fs::write(&recipient, service_new.public().to_json()).unwrap();
-        pinframe_cms::start::reload_keys(&state, &cms_dir, Some(&recipient)).unwrap();
+        pinframe_cms::start::reload_keys(&state, &cms_dir, Some(&recipient), None).unwrap();
         clock.0.store(t0 + 2, Ordering::SeqCst);
         let kids: Vec<String> =
             state.jwks().keys.iter().map(|k| PublicJwk::parse(k.get()).unwrap().kid().to_owned()).collect();
@@ -478,9 +484,9 @@ async fn a_standalone_cms_rotates_reloads_and_follows_a_new_recipient_key() {
         let put = cms("PUT", &path("card-2"), &old_bearer, Some(block(&old_cms_key, "2580"))).await;
         assert_eq!(put.status, StatusCode::NO_CONTENT, "{}", put.text);
 
-        let retired = retire(&cms_dir, true, &database, true, t0 + 2).await.unwrap();
+        let retired = retire(&cms_dir, true, &database, true, t0 + 2, None).await.unwrap();
         assert!(retired.out.contains("sealed 1 PIN blocks"), "{}", retired.out);
-        pinframe_cms::start::reload_keys(&state, &cms_dir, Some(&recipient)).unwrap();
+        pinframe_cms::start::reload_keys(&state, &cms_dir, Some(&recipient), None).unwrap();
         assert_eq!(state.jwks().keys.len(), 1);
         assert_eq!(cms("GET", &path("card-1"), &old_bearer, None).await.status, StatusCode::UNAUTHORIZED);
         let new_token = send(pinframe_cms::server::app(state.clone()), token_request()).await.body["access_token"]

@@ -353,7 +353,11 @@ async fn jwt_failures_are_401_and_another_issuer_is_403() {
     let now = h.clock.0.load(std::sync::atomic::Ordering::SeqCst);
     let ours = Grant::Issuers(vec![IssuerId::parse(demo::ISSUER).unwrap()]);
     let forge = |key: &PrivateJwk, iss: &str, aud: &'static str, scope: &'static str| {
-        JwtAuthority::new(key, iss.to_owned(), aud, scope, 900).unwrap().issue(demo::CLIENT_ID, &ours, now).to_string()
+        JwtAuthority::new(key, iss.to_owned(), aud, scope, 900)
+            .unwrap()
+            .issue(demo::CLIENT_ID, &ours, now)
+            .unwrap()
+            .to_string()
     };
 
     let parts: Vec<&str> = jwt.split('.').collect();

@@ -21,17 +21,16 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64ct::{Base64UrlUnpadded, Encoding};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use p256::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use pinframe_core::rand_core::{OsRng, RngCore};
 use pinframe_core::{IssuerId, PrivateJwk};
 use pinframe_protocol::issuer::{AccessTokenClaims as Claims, AccessTokenResponse, OAuthErrorBody};
-use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::credentials::{self, BasicCredentials};
 use crate::error::{challenge, has_media_type, AppError, ErrorInfo, Scheme, RETRY_AFTER_SECONDS};
 use crate::keyring::{Live, Ring};
+use crate::keystore::EcKey;
 
 /// Clock skew tolerated between servers for `iat` and `nbf`, in seconds. `exp` gets none.
 const SKEW: i64 = 60;
@@ -118,23 +117,41 @@ impl Principal {
     }
 }
 
-/// One ES256 key as `jsonwebtoken` uses it.
+/// One ES256 key: its private half signs (in memory or in an HSM, the JWS assembled here), its
+/// public half verifies through `jsonwebtoken`.
 struct Signer {
-    encoding: EncodingKey,
+    key: EcKey,
     decoding: DecodingKey,
     kid: String,
 }
 
 impl Signer {
-    fn new(key: &PrivateJwk) -> Result<Self, SigningKeyError> {
-        let json = key.to_json();
-        let parts: JwkParts<'_> = serde_json::from_str(&json).map_err(|_| SigningKeyError)?;
-        let d = Zeroizing::new(Base64UrlUnpadded::decode_vec(parts.d).map_err(|_| SigningKeyError)?);
-        let secret = p256::SecretKey::from_slice(&d).map_err(|_| SigningKeyError)?;
-        let der = secret.to_pkcs8_der().map_err(|_| SigningKeyError)?;
-        let encoding = EncodingKey::from_ec_der(der.as_bytes());
-        let decoding = DecodingKey::from_ec_components(parts.x, parts.y).map_err(|_| SigningKeyError)?;
-        Ok(Self { encoding, decoding, kid: key.kid().to_owned() })
+    fn new(key: EcKey) -> Result<Self, SigningKeyError> {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        let point = key.public().key().to_encoded_point(false);
+        let (x, y) = (point.x().ok_or(SigningKeyError)?, point.y().ok_or(SigningKeyError)?);
+        let decoding =
+            DecodingKey::from_ec_components(&Base64UrlUnpadded::encode_string(x), &Base64UrlUnpadded::encode_string(y))
+                .map_err(|_| SigningKeyError)?;
+        let kid = key.kid().to_owned();
+        Ok(Self { key, decoding, kid })
+    }
+
+    /// A compact JWS (ES256) of `claims` with `header`: `BASE64URL(header).BASE64URL(claims)`
+    /// signed, as RFC 7515 §5.1 makes it.
+    fn sign(&self, header: &Header, claims: &impl serde::Serialize) -> Result<String, SigningKeyError> {
+        let header = serde_json::to_vec(header).map_err(|_| SigningKeyError)?;
+        let claims = serde_json::to_vec(claims).map_err(|_| SigningKeyError)?;
+        let mut jws = Base64UrlUnpadded::encode_string(&header);
+        jws.push('.');
+        jws.push_str(&Base64UrlUnpadded::encode_string(&claims));
+        let signature = self.key.sign_es256(jws.as_bytes()).map_err(|e| {
+            tracing::error!(error = %e, kid = %self.kid, "the signing key did not sign");
+            SigningKeyError
+        })?;
+        jws.push('.');
+        jws.push_str(&Base64UrlUnpadded::encode_string(&signature));
+        Ok(jws)
     }
 }
 
@@ -162,21 +179,13 @@ impl fmt::Debug for JwtAuthority {
     }
 }
 
-/// Borrowed from the JWK's JSON, which is wiped on drop: `d` is never copied into a `String`.
-#[derive(Deserialize)]
-struct JwkParts<'a> {
-    d: &'a str,
-    x: &'a str,
-    y: &'a str,
-}
-
 /// Why a signing key could not be used.
 #[derive(Debug)]
 pub struct SigningKeyError;
 
 impl fmt::Display for SigningKeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the signing key is not a usable P-256 private key")
+        f.write_str("the signing key is not a usable P-256 private key, or its HSM did not sign")
     }
 }
 
@@ -192,18 +201,19 @@ impl JwtAuthority {
         scope: &'static str,
         ttl: i64,
     ) -> Result<Self, SigningKeyError> {
-        Self::with_keys(&Ring::single(key), issuer, audience, scope, ttl)
+        let key = PrivateJwk::parse(&key.to_json()).map_err(|_| SigningKeyError)?;
+        Self::with_keys(Ring::single(EcKey::from(key)), issuer, audience, scope, ttl)
     }
 
     /// [`new`](Self::new) with a current and, during a rotation, a previous signing key.
     pub fn with_keys(
-        keys: &Ring<impl std::borrow::Borrow<PrivateJwk>>,
+        keys: Ring<EcKey>,
         issuer: String,
         audience: &'static str,
         scope: &'static str,
         ttl: i64,
     ) -> Result<Self, SigningKeyError> {
-        let signers = keys.try_map(|key| Signer::new(key.borrow()))?;
+        let signers = keys.try_into_map(Signer::new)?;
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_issuer(&[&issuer]);
         validation.set_audience(&[audience]);
@@ -217,8 +227,8 @@ impl JwtAuthority {
 
     /// Uses `keys` from now on (a reload): tokens signed by a key no longer in the ring stop
     /// verifying at once.
-    pub fn replace_keys(&self, keys: &Ring<impl std::borrow::Borrow<PrivateJwk>>) -> Result<(), SigningKeyError> {
-        self.signers.replace(keys.try_map(|key| Signer::new(key.borrow()))?);
+    pub fn replace_keys(&self, keys: Ring<EcKey>) -> Result<(), SigningKeyError> {
+        self.signers.replace(keys.try_into_map(Signer::new)?);
         Ok(())
     }
 
@@ -231,8 +241,9 @@ impl JwtAuthority {
         self.ttl
     }
 
-    /// A new access token for `client_id`, signed with the key active at `now`.
-    pub fn issue(&self, client_id: &str, grant: &Grant, now: i64) -> Zeroizing<String> {
+    /// A new access token for `client_id`, signed with the key active at `now`. Fails only when
+    /// the HSM holding the key does not sign.
+    pub fn issue(&self, client_id: &str, grant: &Grant, now: i64) -> Result<Zeroizing<String>, SigningKeyError> {
         let mut jti = [0u8; 16];
         OsRng.fill_bytes(&mut jti);
         let claims = Claims {
@@ -250,10 +261,7 @@ impl JwtAuthority {
         let signer = signers.active(now);
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(signer.kid.clone());
-        Zeroizing::new(
-            jsonwebtoken::encode(&header, &claims, &signer.encoding)
-                .unwrap_or_else(|_| unreachable!("a P-256 key signs any claims that serialize")),
-        )
+        signer.sign(&header, &claims).map(Zeroizing::new)
     }
 
     /// Checks signature (ES256 only, by the key the header's `kid` names; each key when it names
@@ -444,8 +452,11 @@ pub fn token_request(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -
 
 /// The token endpoint's 200 body (RFC 6749 §5.1).
 pub fn token_response(authority: &JwtAuthority, client_id: &str, grant: &Grant, now: i64) -> Response {
+    let Ok(token) = authority.issue(client_id, grant, now) else {
+        return TokenError::server_error().into_response();
+    };
     let body = AccessTokenResponse {
-        access_token: authority.issue(client_id, grant, now).to_string(),
+        access_token: token.to_string(),
         token_type: "Bearer".to_owned(),
         expires_in: authority.ttl(),
     };

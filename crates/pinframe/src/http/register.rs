@@ -9,11 +9,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pinframe_core::{CardId, ConsumerId, Pan};
 use pinframe_protocol::issuer::{CardData, CardsRequest, ConsumerRequest};
-use pinframe_server::client::ClientAddr;
 use pinframe_server::error::{json_object, ApiJson, AppError, LogDetail};
 use pinframe_server::oauth::{self, Grant, Principal, TokenError};
 use zeroize::Zeroizing;
 
+use crate::audit::AuditCtx;
 use crate::auth::verify_issuer;
 use crate::pins;
 use crate::state::AppState;
@@ -32,7 +32,7 @@ pub const ACCESS_TOKEN_TTL: i64 = 900;
 /// `POST /oauth2/token`: client credentials (RFC 6749 §4.4) with the issuer's Basic credentials.
 pub async fn oauth_token(
     State(state): State<AppState>,
-    ClientAddr(source): ClientAddr,
+    ctx: AuditCtx,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -41,7 +41,7 @@ pub async fn oauth_token(
         Err(e) => return e.into_response(),
     };
     let client_id = credentials.client_id.clone();
-    match verify_issuer(&state, source, credentials).await {
+    match verify_issuer(&state, &ctx, credentials).await {
         Ok(issuer) => {
             tracing::info!(target: "pinframe::oauth", issuer = issuer.as_str(), "access token issued");
             oauth::token_response(&state.jwt, &client_id, &Grant::Issuers(vec![issuer]), state.clock.now())
@@ -151,7 +151,7 @@ pub async fn put_cards(
                 format!("cards[{i}]: exp must be MMYY, month 01 to 12."),
             ));
         }
-        let pan_sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan, state.clock.now());
+        let pan_sealed = pins::seal_pan(&state.keys, &issuer, &card, &pan, state.clock.now())?;
         sealed.push((card, pan_sealed));
     }
     state.store.register_cards(&issuer, &consumer, &sealed, state.clock.now()).await?;

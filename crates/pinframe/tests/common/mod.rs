@@ -97,6 +97,8 @@ pub fn serve_args(data: &std::path::Path, widget_dir: std::path::PathBuf, databa
         cms_jwk: None,
         database,
         ops: Default::default(),
+        audit: Default::default(),
+        key_store: Default::default(),
     }
 }
 
@@ -110,7 +112,7 @@ pub async fn harness_on(backend: &Backend) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let database = database_args(backend).await;
     if matches!(backend, Backend::Postgres(_)) {
-        pinframe::keys::init_keys(&dir.path().join("data")).unwrap();
+        pinframe::keys::init_keys(&dir.path().join("data"), None).unwrap();
     }
     let dist = dir.path().join("dist");
     std::fs::create_dir(&dist).unwrap();
@@ -229,6 +231,7 @@ pub async fn cms_router(h: &Harness, issuers: &[&str], to_service: bool) -> (Rou
         recipient_jwk: to_service.then_some(recipient),
         database: Default::default(),
         ops: Default::default(),
+        key_store: Default::default(),
     };
     let (mut state, secret_file) = pinframe_cms::start::open_state(&args, "http://cms.test".to_owned()).await.unwrap();
     state.clock = h.clock.clone();
