@@ -79,11 +79,21 @@ export async function startServer({ cms, dataDir: given, env: extraEnv = {}, arg
     args.push("--cms-url", cms.url);
     env.PINFRAME_CMS_CLIENT_SECRET = cms.secret;
   }
-  const { out, url, stop } = await spawnListening(args, env, /pinframe listening on (http:\/\/\S+)/);
+  const { child, out, url, stop } = await spawnListening(args, env, /pinframe listening on (http:\/\/\S+)/);
   return {
     url,
     dataDir,
     out,
+    /// Sends SIGHUP and resolves once the service logs that it reloaded its keys.
+    async reload() {
+      const seen = (out.stderr.match(/keys reloaded/g) ?? []).length;
+      child.kill("SIGHUP");
+      const deadline = Date.now() + 10_000;
+      while ((out.stderr.match(/keys reloaded/g) ?? []).length === seen) {
+        if (Date.now() > deadline) throw new Error(`no reload after SIGHUP:\n${out.stderr.slice(-2000)}`);
+        await new Promise((ok) => setTimeout(ok, 20));
+      }
+    },
     /// Every secret the service holds on disk, as it would appear in a log.
     keyMaterial() {
       const secrets = [];

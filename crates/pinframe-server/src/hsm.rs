@@ -89,6 +89,9 @@ pub struct Hsm {
     slot: Slot,
     token: String,
     idle: Mutex<Vec<Session>>,
+    /// The session the login was made in, never used and never closed: PKCS#11 logs an
+    /// application out, and invalidates its object handles, when its last session closes.
+    _login: Mutex<Session>,
 }
 
 impl fmt::Debug for Hsm {
@@ -133,19 +136,16 @@ impl Hsm {
             .into_iter()
             .find(|slot| ctx.get_token_info(*slot).is_ok_and(|info| info.label().trim_end() == config.token))
             .ok_or_else(|| HsmError(format!("no initialised token labelled {:?}", config.token)))?;
-        let hsm = Self { ctx, slot, token: config.token.clone(), idle: Mutex::new(Vec::new()) };
-        let session = hsm.ctx.open_rw_session(slot).map_err(ck("C_OpenSession"))?;
+        let session = ctx.open_rw_session(slot).map_err(ck("C_OpenSession"))?;
         let pin = AuthPin::from(config.pin.as_str().to_owned());
         match session.login(UserType::User, Some(&pin)) {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
             Err(e) => return Err(ck("C_Login")(e)),
         }
-        hsm.idle.lock().unwrap_or_else(PoisonError::into_inner).push(session);
-        Ok(Arc::new(hsm))
+        Ok(Arc::new(Self { ctx, slot, token: config.token.clone(), idle: Mutex::new(Vec::new()), _login: Mutex::new(session) }))
     }
 
-    /// Runs `op` on a pooled session. A session that failed is closed rather than pooled again;
-    /// the pool keeps at least the one it was opened with while every operation succeeds.
+    /// Runs `op` on a pooled session. A session that failed is closed rather than pooled again.
     fn with_session<R>(&self, op: impl FnOnce(&Session) -> Result<R, HsmError>) -> Result<R, HsmError> {
         let pooled = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
         let session = match pooled {
@@ -439,8 +439,12 @@ impl HsmSecretKey {
             let params = GcmParams::new(&mut iv, aad, 128.into()).map_err(ck("GCM parameters"))?;
             match session.decrypt(&Mechanism::AesGcm(params), self.handle, sealed) {
                 Ok(plaintext) => Ok(Some(Zeroizing::new(plaintext))),
-                // A tag that does not match is an answer, not a failure of the token.
-                Err(CkError::Pkcs11(RvError::EncryptedDataInvalid | RvError::EncryptedDataLenRange, _)) => Ok(None),
+                // A tag that does not match is an answer, not a failure of the token. SoftHSM2
+                // reports it as CKR_GENERAL_ERROR; the standard code is CKR_ENCRYPTED_DATA_INVALID.
+                Err(CkError::Pkcs11(
+                    RvError::EncryptedDataInvalid | RvError::EncryptedDataLenRange | RvError::GeneralError,
+                    _,
+                )) => Ok(None),
                 Err(e) => Err(ck("C_Decrypt")(e)),
             }
         });
