@@ -53,7 +53,7 @@ host-kit-deps: packages/pinframe-host/node_modules/.installed
 deps-build: target/.deps-rust tools/node_modules/.installed
 
 ## deps: deps-build, plus Chromium + ChromeDriver, WebKitGTK's WebDriver under Xvfb (deps-webkit),
-## Firefox ESR (deps-firefox), the PyPI oracles, and PostgreSQL and HAProxy (deps-servers) for the tests.
+## Firefox ESR (deps-firefox), the PyPI oracles, and PostgreSQL, HAProxy and SoftHSM2 (deps-servers) for the tests.
 deps: deps-build $(CHROMEDRIVER) deps-webkit deps-firefox $(PYENV)/.installed deps-servers
 
 target/.deps-rust: Cargo.lock Makefile
@@ -82,6 +82,12 @@ deps-servers:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql haproxy >/dev/null; \
 		$(SUDO) service postgresql stop >/dev/null 2>&1 || true; \
 		$(SUDO) service haproxy stop >/dev/null 2>&1 || true; \
+	fi
+	@# SoftHSM2 (the HSM the key-store tests use, through PKCS#11) and OpenSC's pkcs11-tool (which
+	@# reads its key objects' attributes from outside).
+	@if [ ! -f /usr/lib/softhsm/libsofthsm2.so ] || ! command -v pkcs11-tool >/dev/null; then \
+		$(SUDO) apt-get update -qq; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 opensc >/dev/null; \
 	fi
 
 ## deps-webkit: Debian's webkit2gtk-driver (WebKit, Safari's engine, for tests/e2e/framing-webkit) and
@@ -158,7 +164,8 @@ test-browser: deps
 ## checks (a token's PIN only inside its parentOrigin) also in WebKit, through WebKitGTK's WebDriver;
 ## the view and set flows in a host page's iframe in WebKit and in Firefox ESR (puppeteer-core, WebDriver
 ## BiDi) too (tests/e2e/engines); and Lighthouse's accessibility and best-practices scores (both 1)
-## on the view and set pages in Chromium, whose console must stay free of warnings and errors.
+## on the view and set pages in Chromium, whose console must stay free of warnings and errors; and the
+## service with every key in a SoftHSM2 token (tests/e2e/hsm: view, set, oracles, rotation).
 test-e2e: deps widget
 	cargo build --locked -p pinframe
 	node --test --test-concurrency=1 tests/e2e/
