@@ -248,6 +248,39 @@ try {
   detail.metrics = runs;
 }
 
+// The key stores side by side: the same load on a fresh data directory with key files, then on
+// one whose every key is in a SoftHSM2 token (tools/softhsm-token.sh, under target/softhsm/), where
+// each view's ECDH, KEK and data-key openings run in the token through PKCS#11.
+{
+  mkdirSync(join(root, "target/softhsm"), { recursive: true });
+  const tokenDir = join(root, "target/softhsm/bench");
+  rmSync(tokenDir, { recursive: true, force: true });
+  const hsmEnv = Object.fromEntries(
+    execFileSync(join(root, "tools/softhsm-token.sh"), [tokenDir, "pinframe-bench"])
+      .toString()
+      .trim()
+      .split("\n")
+      .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+  );
+  const stores = {};
+  for (const [name, env] of [["files", {}], ["pkcs11", hsmEnv]]) {
+    step(`server: views with the ${name} key store`);
+    const s = await startServer({ env: { PINFRAME_LOG: "info", ...env } });
+    try {
+      stores[name] = await runJson(release("loadgen"), ["--url", s.url, "--data-dir", s.dataDir, "--service-pid", servicePid(s.dataDir)]);
+    } finally {
+      await s.stop();
+    }
+  }
+  rmSync(tokenDir, { recursive: true, force: true });
+  summary.server_view_per_s_key_files = stores.files.per_s;
+  summary.server_view_per_cpu_s_key_files = stores.files.per_cpu_s;
+  summary.server_view_per_s_softhsm = stores.pkcs11.per_s;
+  summary.server_view_per_cpu_s_softhsm = stores.pkcs11.per_cpu_s;
+  summary.server_view_p99_ms_softhsm = round(stores.pkcs11.p99_ms, 2);
+  detail.key_stores = stores;
+}
+
 // The same load with the service's tables in PostgreSQL (a cluster of tools/with-postgres.sh): one
 // replica, then two behind HAProxy (deploy/haproxy.cfg, unchanged), on one fresh database. loadgen
 // writes its tokens into the database's service schema, as the token endpoint would.
@@ -335,6 +368,9 @@ const targets = [
   ["server_view_per_cpu_s", `>= 50% of ceiling per CPU-s (${Math.round(summary.crypto_ceiling_per_cpu_s / 2)})`, summary.server_view_per_cpu_s >= summary.crypto_ceiling_per_cpu_s / 2],
   ["server_view_p99_ms", "<= 20", summary.server_view_p99_ms <= 20],
   // What metrics may cost: at most 5% of the views. A run where "on" comes out faster is noise.
+  ["server_view_per_s_key_files", "(reported: key files, fresh data directory)", null],
+  ["server_view_per_s_softhsm", `(reported: every key in SoftHSM2; key files ${summary.server_view_per_s_key_files})`, null],
+  ["server_view_p99_ms_softhsm", "(reported)", null],
   ["server_view_per_s_metrics_on", `>= 95% of off (${Math.round(0.95 * summary.server_view_per_s_metrics_off)})`, summary.metrics_overhead_percent <= 5],
   ["server_view_per_s_metrics_off", "(metrics off, same run, alternating)", null],
   ...(summary.server_view_per_s_postgres === null
