@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Serve(serve) => return serve_blocking(pinframe::server::serve(serve)),
         Command::Cms(cms) => return serve_blocking(pinframe_cms::start::serve(cms)),
         Command::Issuer(issuer) => return issuer_blocking(issuer),
+        Command::Audit(audit) => return audit_blocking(audit),
         Command::Tool(tool) => tool,
     };
     match cli::run(tool, &mut std::io::stdin().lock()) {
@@ -79,6 +80,31 @@ fn issuer_blocking(command: cli::IssuerCommand) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `pinframe audit …`: exits 0 with its output, or 1 with the reason (each broken chain's first
+/// broken record) on stderr.
+fn audit_blocking(command: pinframe::audit::cli::AuditCommand) -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|runtime| runtime.block_on(pinframe::audit::cli::run(command)));
+    match result {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            for line in e.lines() {
+                eprintln!("error: {line}");
+            }
             ExitCode::FAILURE
         }
     }

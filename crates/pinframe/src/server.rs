@@ -17,7 +17,6 @@ use pinframe_server::startup::{bind, private_dir, say, StartupError};
 use zeroize::Zeroizing;
 
 use crate::audit::Audit;
-use crate::audit::Audit;
 use crate::cli::ServeArgs;
 use crate::demo;
 use crate::http::{app, register};
@@ -75,7 +74,6 @@ pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState
     let source = KeySource { data_dir: data.clone(), embedded_cms, hsm };
     let keys = ServiceKeys::new(loaded.encryption, loaded.data, Some(source));
     let store = SqlStore::open(&database, data).await?;
-    let audit = Audit::new(store.db().clone(), loaded.audit, args.audit.replica()?);
     let audit = Audit::new(store.db().clone(), loaded.audit, args.audit.replica()?);
     let widget = WidgetAssets::load(&args.widget_dir)
         .map_err(|e| format!("widget directory {}: {e}", args.widget_dir.display()))?;
@@ -151,8 +149,6 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
             }
         }
     });
-
-    state.audit.spawn_tasks(state.clock.clone(), args.audit.audit_retention_days);
 
     state.audit.spawn_tasks(state.clock.clone(), args.audit.audit_retention_days);
 

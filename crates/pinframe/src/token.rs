@@ -27,6 +27,7 @@ use pinframe_server::metrics;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::audit::{AuditCtx, Entry, Event};
 use crate::state::AppState;
 use crate::store::{ClaimedToken, TokenRecord};
 
@@ -225,7 +226,12 @@ fn valid_language(tag: &str) -> bool {
 }
 
 /// Validates a token request for `issuer` and stores a new token: 201 with the token and its URL.
-pub async fn issue(state: &AppState, issuer: &IssuerId, request: TokenRequest) -> Result<Response, AppError> {
+pub async fn issue(
+    state: &AppState,
+    issuer: &IssuerId,
+    request: TokenRequest,
+    ctx: &AuditCtx,
+) -> Result<Response, AppError> {
     let card = CardId::parse(&request.card_id)
         .map_err(|_| AppError::bad_field("invalid_card_id", "cardId", format!("cardId: {}.", FormatError::CardId)))?;
     let action = Action::parse(&request.action)
@@ -288,6 +294,8 @@ pub async fn issue(state: &AppState, issuer: &IssuerId, request: TokenRequest) -
         attempts: 0,
     };
     state.store.insert_token(&record).await?;
+    let entry = Entry::new(Event::TokenIssued, "ok").issuer(issuer).card(record.card.as_str());
+    state.audit.note(entry.detail(format!("action={}", action.as_str())).ctx(ctx), now).await;
     // The language rides in the query, so the widget's first paint is already in it; the token
     // stays the whole fragment.
     let lang = language.map(|tag| format!("?lang={tag}")).unwrap_or_default();

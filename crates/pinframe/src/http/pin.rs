@@ -14,6 +14,7 @@ use pinframe_protocol::widget::{
 use pinframe_protocol::Action;
 use pinframe_server::error::{ApiJson, AppError};
 
+use crate::audit::{AuditCtx, Entry, Event};
 use crate::pins::{self, NO_CARD};
 use crate::state::AppState;
 use crate::token::{self, CheckedToken};
@@ -27,6 +28,7 @@ async fn issuer_policy(state: &AppState, issuer: &IssuerId) -> Result<PinPolicy,
 /// A refused token's 401 names the token's `parentOrigin` ([`token::session_refusal`]).
 pub async fn session(
     State(state): State<AppState>,
+    ctx: AuditCtx,
     headers: HeaderMap,
     token: Result<CheckedToken, AppError>,
 ) -> Result<Response, AppError> {
@@ -50,6 +52,8 @@ pub async fn session(
         hide_after_seconds: token.hide_after_seconds.unwrap_or(DEFAULT_HIDE_AFTER_SECONDS),
         allow_copy: token.allow_copy,
     };
+    let entry = Entry::new(Event::SessionOpened, "ok").issuer(&token.issuer).card(token.card.as_str());
+    state.audit.note(entry.detail(format!("action={}", token.action.as_str())).ctx(&ctx), state.clock.now()).await;
     Ok(Json(body).into_response())
 }
 
@@ -62,6 +66,7 @@ pub async fn session(
 pub async fn view(
     State(state): State<AppState>,
     Extension(correlation): Extension<CorrelationId>,
+    ctx: AuditCtx,
     headers: HeaderMap,
     body: Result<ApiJson<ViewRequest>, AppError>,
 ) -> Result<Response, AppError> {
@@ -81,6 +86,15 @@ pub async fn view(
         Ok::<_, AppError>(jwe::encrypt(&epk, &pin_plaintext(&pin), &mut OsRng))
     }
     .await;
+    // No PIN leaves without its audit record: if that cannot be written, the token is given back
+    // and the answer is 503 `audit_unavailable`.
+    let encrypted = match encrypted {
+        Ok(pin) => {
+            let entry = Entry::new(Event::PinViewed, "ok").issuer(&record.issuer).card(record.card.as_str()).ctx(&ctx);
+            state.audit.record(entry, state.clock.now()).await.map(|()| pin).map_err(AppError::from)
+        }
+        Err(error) => Err(error),
+    };
     match encrypted {
         Ok(encrypted_pin) => {
             tracing::info!(target: "pinframe::pin", issuer = record.issuer.as_str(), "PIN viewed");
@@ -116,6 +130,7 @@ fn widget_epk(request: &ViewRequest) -> Result<PublicJwk, AppError> {
 pub async fn set(
     State(state): State<AppState>,
     Extension(correlation): Extension<CorrelationId>,
+    ctx: AuditCtx,
     token: CheckedToken,
     body: Result<ApiJson<SetRequest>, AppError>,
 ) -> Result<Response, AppError> {
@@ -139,31 +154,53 @@ pub async fn set(
                 "encryptedPin",
                 format!("encryptedPin: {}.", pinframe_core::FormatError::JwkHasPrivatePart),
             );
-            return Err(token.refuse(&state, leaked).await);
+            return Err(refuse(&state, &ctx, &token, leaked).await);
         }
-        return Err(token.refuse(&state, undecryptable()).await);
+        return Err(refuse(&state, &ctx, &token, undecryptable()).await);
     };
     let Some(candidate) = pin_from_plaintext(&plaintext) else {
-        return Err(token.refuse(&state, undecryptable()).await);
+        return Err(refuse(&state, &ctx, &token, undecryptable()).await);
     };
     if let Err(violation) = policy.check(candidate) {
-        return Err(token.refuse(&state, AppError::PinPolicy(violation)).await);
+        return Err(refuse(&state, &ctx, &token, AppError::PinPolicy(violation)).await);
     }
     let pin = Pin::parse(candidate).map_err(|_| AppError::internal("a PIN the policy allowed does not parse"))?;
     drop(plaintext);
 
     // Claim the token before writing, so that of two concurrent requests only one reaches the CMS;
-    // give it back if the write fails, since nothing was set.
+    // give it back if the write fails, since nothing was set. No PIN is written without its audit
+    // record (`started`): if that cannot be written, nothing is set and the answer is 503.
     token.claim(&state).await?;
+    let entry = Entry::new(Event::PinSet, "started").issuer(&record.issuer).card(record.card.as_str()).ctx(&ctx);
+    if let Err(e) = state.audit.record(entry.clone(), state.clock.now()).await {
+        token.release(&state).await;
+        return Err(e.into());
+    }
     let written = async {
         let pan = pins::card_pan(&state, &record.issuer, &record.card).await?;
         pins::write_pin(&state, &record.issuer, &record.card, &pan, &pin, &correlation).await
     }
     .await;
+    let outcome = if written.is_ok() { "ok" } else { "failed" };
+    state.audit.note(entry.outcome(outcome), state.clock.now()).await;
     if let Err(error) = written {
         token.release(&state).await;
         return Err(error);
     }
     tracing::info!(target: "pinframe::pin", issuer = record.issuer.as_str(), "PIN set");
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Counts a refused set against the token ([`CheckedToken::refuse`]) and records the refusal with
+/// its reason code.
+async fn refuse(state: &AppState, ctx: &AuditCtx, token: &CheckedToken, refusal: AppError) -> AppError {
+    let reason = match &refusal {
+        AppError::PinPolicy(violation) => violation.code(),
+        AppError::BadRequest { code, .. } => *code,
+        _ => "other",
+    };
+    let record = token.record();
+    let entry = Entry::new(Event::PinSetRefused, "refused").issuer(&record.issuer).card(record.card.as_str());
+    state.audit.note(entry.detail(format!("reason={reason}")).ctx(ctx), state.clock.now()).await;
+    token.refuse(state, refusal).await
 }

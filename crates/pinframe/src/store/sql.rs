@@ -34,6 +34,11 @@ impl SqlStore {
         let migrations = Migrations { sqlite: &SQLITE, postgres: &POSTGRES };
         Ok(Self { db: Db::open(config, &data_dir.join(SQLITE_FILE), SCHEMA, migrations).await? })
     }
+
+    /// The database itself: the audit trail's statements run on it too.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
 }
 
 pub(super) fn bad_row(what: &str) -> StoreError {
