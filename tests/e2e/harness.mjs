@@ -71,7 +71,7 @@ export async function startCms({ dataDir, recipientJwk, secret, listen = "127.0.
 /// Starts the service. Resolves once it prints the address it listens on. With `cms`, the service
 /// uses that CMS over HTTP (`--cms-url`) with `dataDir` prepared by the caller; `env` adds to or
 /// overrides its environment (`PINFRAME_LOG`, say).
-export async function startServer({ cms, dataDir: given, env: extraEnv = {}, args: extraArgs = [] } = {}) {
+export async function startServer({ cms, dataDir: given, env: extraEnv = {}, args: extraArgs = [], keepData = false } = {}) {
   const dataDir = given ?? mkdtempSync(join(tmpdir(), "pinframe-e2e-"));
   const args = ["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--widget-dir", join(root, "dist"), ...extraArgs];
   const env = { ...extraEnv };
@@ -114,9 +114,10 @@ export async function startServer({ cms, dataDir: given, env: extraEnv = {}, arg
         "print(c.execute(\"SELECT change_counter FROM cms_pins WHERE card_id = 'demo-card'\").fetchone()[0])";
       return Number(execFileSync("python3", ["-c", script, join(dataDir, "cms/cms.db")]).toString().trim());
     },
+    /// Stops the service and removes its data directory (unless started with `keepData`).
     async stop() {
       await stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

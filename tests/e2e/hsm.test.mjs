@@ -177,12 +177,65 @@ describe("keys in SoftHSM2", () => {
   });
 });
 
+describe("moving a deployment from key files to an HSM", () => {
+  test("the old key files open what they sealed until retire re-seals it under the token's keys and removes them", async () => {
+    const dataDir = mkdtempSync(join(hsmDir, "moving-"));
+    const second = Object.fromEntries(
+      execFileSync(join(root, "tools/softhsm-token.sh"), [join(hsmDir, "token-2"), "pinframe-e2e-2"])
+        .toString()
+        .trim()
+        .split("\n")
+        .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+    );
+    // A deployment on key files, with a PIN set through it.
+    const onFiles = await startServer({ dataDir, keepData: true });
+    try {
+      assert.equal(await setPin(onFiles, "2591"), 204);
+    } finally {
+      await onFiles.stop();
+    }
+    const keyFiles = filesUnder(dataDir).filter((f) => /\.(jwk|hex)$/.test(f));
+    assert.equal(keyFiles.length, 6);
+
+    const keys = (args) => execFileSync(bin, ["keys", ...args, "--data-dir", dataDir], { env: { ...process.env, ...second } }).toString();
+    assert.match(keys(["init"]), /created pinframe\/service-key\.jwk \(HSM\)/);
+    const onHsm = await startServer({ dataDir, env: second });
+    try {
+      assert.equal(await viewPinAt(onHsm), "2591", "the PAN and PIN block sealed under the file keys open");
+      const retired = keys(["retire", "--force"]);
+      assert.match(retired, /sealed 1 PANs under the current key/);
+      assert.match(retired, /sealed 1 PIN blocks under the current key/);
+      // Only the audit key stays: it checks the records chained before the move (docs/keys.md).
+      assert.deepEqual(filesUnder(dataDir).filter((f) => /\.(jwk|hex)$/.test(f)), [join(dataDir, "audit-key.hex")]);
+      await onHsm.reload();
+      assert.equal(await viewPinAt(onHsm), "2591", "and what they sealed now opens under the token's keys alone");
+    } finally {
+      await onHsm.stop();
+    }
+  });
+});
+
+/// Sets the demo card's PIN on `at` as an outside client would (panva jose encrypts it).
+async function setPin(at, newPin) {
+  const { token } = await issueToken(at.url, { action: "SET_PIN" });
+  const session = await (await bearerPost(at.url, "/api/v1/pin/session", token)).json();
+  const key = await jose.importJWK(session.encryptionJwk, "ECDH-ES");
+  const jwe = await new jose.CompactEncrypt(new TextEncoder().encode(JSON.stringify({ pin: newPin })))
+    .setProtectedHeader({ alg: "ECDH-ES", enc: "A256GCM" })
+    .encrypt(key);
+  return (await bearerPost(at.url, "/api/v1/pin/set", token, { encryptedPin: jwe })).status;
+}
+
 /// Views the demo card's PIN as an outside client (panva jose makes the ephemeral key).
 async function viewPin() {
-  const { token } = await issueToken(server.url, {});
+  return viewPinAt(server);
+}
+
+async function viewPinAt(at) {
+  const { token } = await issueToken(at.url, {});
   const { publicKey, privateKey } = await jose.generateKeyPair("ECDH-ES", { crv: "P-256", extractable: true });
-  const answer = await post("/api/v1/pin/view", token, { epk: await jose.exportJWK(publicKey) });
-  assert.equal(answer.status, 200, server.out.stderr.split("\n").filter((l) => /WARN|ERROR/.test(l)).slice(-5).join("\n"));
+  const answer = await bearerPost(at.url, "/api/v1/pin/view", token, { epk: await jose.exportJWK(publicKey) });
+  assert.equal(answer.status, 200, at.out.stderr.split("\n").filter((l) => /WARN|ERROR/.test(l)).slice(-5).join("\n"));
   const { plaintext } = await jose.compactDecrypt((await answer.json()).encryptedPin, privateKey);
   return JSON.parse(new TextDecoder().decode(plaintext)).pin;
 }

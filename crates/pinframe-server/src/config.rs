@@ -171,6 +171,13 @@ impl<'a> KeyFiles<'a> {
         }
     }
 
+    /// With keys in an HSM, the key file `path` left from before the deployment moved to it: read
+    /// as a previous key, so that what it sealed or was encrypted to still opens until `pinframe
+    /// keys retire` seals everything again under the token's keys and removes the file.
+    pub fn file_left_behind(&self, path: &Path) -> bool {
+        matches!(self, Self::Pkcs11 { .. }) && path.exists()
+    }
+
     /// The AES-256 key in `path` (or the token object named after it), as a sealer.
     pub fn sealer(&self, path: &Path) -> Result<Sealer, KeyFileError> {
         match self {

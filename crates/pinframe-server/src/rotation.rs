@@ -89,7 +89,11 @@ pub fn jwk_ring(
     record: Option<&Rotation>,
 ) -> Result<Ring<EcKey>, KeyFileError> {
     let current = files.jwk(&dir.join(name), usage)?;
-    Ok(ring(current, files.existing_jwk(&dir.join(previous_name(name)))?, record))
+    let mut previous = files.existing_jwk(&dir.join(previous_name(name)))?;
+    if previous.is_none() && files.file_left_behind(&dir.join(name)) {
+        previous = keys::load_jwk(&dir.join(name))?.map(EcKey::File);
+    }
+    Ok(ring(current, previous, record))
 }
 
 /// The 256-bit key `dir/name` (as `files` allow) with the previous one, as sealers.
@@ -100,7 +104,11 @@ pub fn sealer_ring(
     record: Option<&Rotation>,
 ) -> Result<Ring<Sealer>, KeyFileError> {
     let current = files.sealer(&dir.join(name))?;
-    Ok(ring(current, files.existing_sealer(&dir.join(previous_name(name)))?, record))
+    let mut previous = files.existing_sealer(&dir.join(previous_name(name)))?;
+    if previous.is_none() && files.file_left_behind(&dir.join(name)) {
+        previous = keys::load_key256(&dir.join(name))?.map(|key| Sealer::new(&key));
+    }
+    Ok(ring(current, previous, record))
 }
 
 /// Whether any of `specs` has a previous key in `dir`.

@@ -3,7 +3,8 @@
 //! key is generated first under a temporary label (`pinframe/.NAME.new`), sensitive and not
 //! extractable; then each current key is relabelled as the previous one (`pinframe/NAME.previous.EXT`),
 //! the record is written to the directory, and each new key takes the current label. Retiring
-//! destroys the previous objects, then removes the record.
+//! destroys the previous objects, then removes the record. A key file left in the directory from
+//! before the deployment moved to the HSM counts as the previous key, and retiring removes it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -145,7 +146,7 @@ pub fn has_previous(files: KeyFiles<'_>, dir: &Path, specs: &[KeySpec]) -> Resul
     for spec in specs {
         let previous = dir.join(previous_name(spec.name));
         let objects = hsm.count(&label(&previous)).map_err(|e| in_hsm(&previous, e))?;
-        if objects > 0 {
+        if objects > 0 || files.file_left_behind(&dir.join(spec.name)) {
             return Ok(true);
         }
     }
@@ -161,7 +162,13 @@ pub fn remove_previous(files: KeyFiles<'_>, dir: &Path, specs: &[KeySpec]) -> Re
         if hsm.destroy(&label(&previous)).map_err(|e| in_hsm(&previous, e))? > 0 {
             removed.push(PathBuf::from(label(&previous)));
         }
+        // A key file from before the move to the HSM was this key's previous one.
+        let left = dir.join(spec.name);
+        if files.file_left_behind(&left) && rotation::remove_if_present(&left)? {
+            removed.push(left);
+        }
     }
     rotation::remove_if_present(&dir.join(RECORD_FILE))?;
+    crate::keys::sync_dir(dir)?;
     Ok(removed)
 }
