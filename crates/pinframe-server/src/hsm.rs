@@ -142,7 +142,13 @@ impl Hsm {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
             Err(e) => return Err(ck("C_Login")(e)),
         }
-        Ok(Arc::new(Self { ctx, slot, token: config.token.clone(), idle: Mutex::new(Vec::new()), _login: Mutex::new(session) }))
+        Ok(Arc::new(Self {
+            ctx,
+            slot,
+            token: config.token.clone(),
+            idle: Mutex::new(Vec::new()),
+            _login: Mutex::new(session),
+        }))
     }
 
     /// Runs `op` on a pooled session. A session that failed is closed rather than pooled again.
