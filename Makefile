@@ -131,7 +131,7 @@ check: target/.deps-rust
 test-native:
 	cargo test --workspace --locked
 
-## test-postgres: the store, router, set-PIN, deployment and key-rotation suites again on PostgreSQL
+## test-postgres: the store, router, set-PIN, deployment, key-rotation and audit suites again on PostgreSQL
 ## (each of their tests runs on SQLite and on PostgreSQL), then two replicas on one database behind HAProxy (deploy/haproxy.cfg)
 ## with Node's test runner (tests/replicas/). tools/with-postgres.sh starts a throwaway cluster under
 ## /tmp for them and removes it afterwards, whatever the outcome.
@@ -143,7 +143,7 @@ test-postgres: deps
 test-postgres-suites:
 	@[ -n "$${PINFRAME_TEST_DATABASE_URL:-}" ] && [ -n "$${PINFRAME_TEST_PGCLUSTER:-}" ] \
 		|| { echo "test-postgres-suites runs inside tools/with-postgres.sh: use make test-postgres"; exit 2; }
-	cargo test -p pinframe --locked --test store --test api --test set_pin --test deployment --test keys
+	cargo test -p pinframe --locked --test store --test api --test set_pin --test deployment --test keys --test audit
 	cargo build --locked -p pinframe
 	PATH="$$PATH:/usr/sbin" PINFRAME_BIN=target/debug/pinframe node --test --test-concurrency=1 tests/replicas/
 
@@ -180,7 +180,8 @@ test-api-fuzz: $(PYENV)/.installed
 ## test-ops: the operational acceptance tests against the running binary (tests/ops/): a view flow
 ## beside 1,000 slow connections with the service limited to 256 files, SIGTERM under half-sent
 ## requests, a 30 s flood of wrong client secrets, ephemeral keys carrying their private part,
-## database file modes, /healthz and /metrics. About 90 s. The test process holds over a thousand
+## database file modes, /healthz and /metrics, and every audit event of one service then its export
+## and verify (tests/ops/audit). About 110 s. The test process holds over a thousand
 ## sockets, hence its raised descriptor limit; the widget is not needed.
 test-ops: tools/node_modules/.installed
 	cargo build --locked -p pinframe

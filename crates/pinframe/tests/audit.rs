@@ -160,3 +160,13 @@ async fn a_rate_limit_run_is_one_record() {
     assert_eq!(starts, vec![true, false, false, false, true, false]);
     assert!(audit.starts_refusing("other".into(), NOW + 121));
 }
+
+#[test]
+fn replicas_on_one_host_get_their_own_chain_by_default() {
+    let args = pinframe::audit::AuditArgs::default();
+    let (one, two) = (args.replica().unwrap(), args.replica().unwrap());
+    assert_ne!(one, two);
+    assert!(pinframe::audit::valid_replica(&one), "{one}");
+    let given = pinframe::audit::AuditArgs { replica_id: Some("pin 1".into()), ..Default::default() };
+    assert!(given.replica().is_err(), "a space is refused");
+}

@@ -27,6 +27,7 @@ use std::time::Duration;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use clap::Args;
+use pinframe_core::rand_core::{OsRng, RngCore};
 use pinframe_core::{CorrelationId, IssuerId};
 use pinframe_server::client::ClientAddr;
 use pinframe_server::clock::Clock;
@@ -40,7 +41,7 @@ pub use record::{Event, Record, GENESIS};
 #[derive(Debug, Clone, Args)]
 pub struct AuditArgs {
     /// This process's audit chain: unique per running replica (1 to 64 of A-Z a-z 0-9 . _ -).
-    /// Default: the host name.
+    /// Default: the host name and a random suffix, new at each start (a chain per run).
     #[arg(long, value_name = "ID", env = "PINFRAME_REPLICA_ID")]
     pub replica_id: Option<String>,
     /// Days an audit record is kept; older records are deleted, oldest first, every hour.
@@ -60,7 +61,8 @@ pub fn valid_replica(id: &str) -> bool {
 }
 
 impl AuditArgs {
-    /// The replica id: the flag's, else the host name (its allowed characters), else `local`.
+    /// The replica id: the flag's, else the host name (its allowed characters, else `local`) and 8
+    /// random hex digits, so that replicas on one host never share a chain by default.
     pub fn replica(&self) -> Result<String, String> {
         if let Some(id) = &self.replica_id {
             return if valid_replica(id) {
@@ -74,9 +76,10 @@ impl AuditArgs {
             .trim()
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-            .take(64)
+            .take(55)
             .collect();
-        Ok(if host.is_empty() { "local".to_owned() } else { host })
+        let host = if host.is_empty() { "local".to_owned() } else { host };
+        Ok(format!("{host}-{:08x}", OsRng.next_u32()))
     }
 }
 
