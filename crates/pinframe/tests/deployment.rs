@@ -50,9 +50,9 @@ fn key_copies(backend: &Backend, root: &Path) -> (std::path::PathBuf, std::path:
     let made = pinframe(&["keys", "init", "--data-dir", keys.to_str().unwrap()], &[]);
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let lines = String::from_utf8(made.stdout).unwrap();
-    assert_eq!(lines.lines().filter(|l| l.starts_with("created ")).count(), 5, "{lines}");
+    assert_eq!(lines.lines().filter(|l| l.starts_with("created ")).count(), 6, "{lines}");
     let again = pinframe(&["keys", "init", "--data-dir", keys.to_str().unwrap()], &[]);
-    assert_eq!(String::from_utf8(again.stdout).unwrap().lines().filter(|l| l.starts_with("kept ")).count(), 5);
+    assert_eq!(String::from_utf8(again.stdout).unwrap().lines().filter(|l| l.starts_with("kept ")).count(), 6);
     if matches!(backend, Backend::Sqlite) {
         return (keys.clone(), keys);
     }
