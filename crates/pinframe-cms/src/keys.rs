@@ -81,9 +81,10 @@ pub fn kek(dir: &Path, files: KeyFiles<'_>, record: Option<&Rotation>) -> Result
 /// signing key when it has one (a standalone CMS), and its key-encryption key unless
 /// `PINFRAME_CMS_KEK` gives that (a key in the environment is the operator's to change). The
 /// client secret is a credential, replaced by hand, not rotated here.
-pub fn rotating(dir: &Path) -> Vec<KeySpec> {
+pub fn rotating(dir: &Path, files: KeyFiles<'_>) -> Vec<KeySpec> {
     let mut specs = vec![KeySpec { name: KEY_FILE, kind: KeyKind::Jwk }];
-    if dir.join(SIGNING_KEY_FILE).exists() {
+    let signing = dir.join(SIGNING_KEY_FILE);
+    if signing.exists() || files.existing_jwk(&signing).is_ok_and(|key| key.is_some()) {
         specs.push(KeySpec { name: SIGNING_KEY_FILE, kind: KeyKind::SigningJwk });
     }
     if std::env::var_os(KEK_ENV).is_none() {

@@ -71,10 +71,10 @@ pub fn init_keys(dir: &Path, hsm: Option<&Arc<Hsm>>) -> Result<Vec<(PathBuf, boo
             Some(_) if name != CLIENT_SECRET_FILE => PathBuf::from(format!("{} (HSM)", keystore::label(&path))),
             _ => path.clone(),
         };
-        let created = match files.existing_jwk(&path) {
-            _ if name == CLIENT_SECRET_FILE || hsm.is_none() => !path.exists(),
-            Ok(found) => found.is_none() && files.existing_sealer(&path).ok().flatten().is_none(),
-            Err(e) => return Err(e.into()),
+        let created = if name == CLIENT_SECRET_FILE || hsm.is_none() {
+            !path.exists()
+        } else {
+            files.existing_jwk(&path)?.is_none() && files.existing_sealer(&path)?.is_none()
         };
         match name {
             KEK_FILE => drop(files.sealer(&path)?),

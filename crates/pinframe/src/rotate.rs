@@ -36,9 +36,9 @@ struct Target {
 
 impl Target {
     /// The key files rotating here now: for a CMS, which of its keys exist (`cms_keys::rotating`).
-    fn specs(&self) -> Vec<KeySpec> {
+    fn specs(&self, files: KeyFiles<'_>) -> Vec<KeySpec> {
         if self.cms {
-            cms_keys::rotating(&self.dir)
+            cms_keys::rotating(&self.dir, files)
         } else {
             ROTATING.to_vec()
         }
@@ -87,7 +87,7 @@ pub fn rotate(
     let files = KeyFiles::Require { init: "pinframe keys init" }.in_store(hsm);
     let prepared = targets
         .iter()
-        .map(|target| rotation_store::prepare(files, &target.dir, &target.specs()))
+        .map(|target| rotation_store::prepare(files, &target.dir, &target.specs(files)))
         .collect::<Result<Vec<_>, _>>()?;
     let record = Rotation { rotated_at: now, active_from: now + i64::from(activate_after) };
     let mut out = String::new();
@@ -130,16 +130,20 @@ pub fn rotate(
         data_dir.display()
     );
     if let Some((kid, path, cms)) = encryption_kid {
+        let public = match hsm {
+            // The token's public key object; a reloaded server also publishes it.
+            Some(_) => format!(
+                "GET /.well-known/jwks.json of a reloaded server, or pkcs11-tool --read-object --type pubkey --label {}",
+                path.display()
+            ),
+            None => format!("pinframe keys public --jwk {}", path.display()),
+        };
         let (who, how) = if cms {
             ("a PIN service that pins this CMS's key (pinframe serve --cms-jwk)", "then restart it")
         } else {
             ("a CMS that pins the service's key (pinframe cms --recipient-jwk, or your own CMS)", "then reload it")
         };
-        let _ = writeln!(
-            out,
-            "before retiring: give {who} the new public key (kid {kid}): pinframe keys public --jwk {}, {how}",
-            path.display()
-        );
+        let _ = writeln!(out, "before retiring: give {who} the new public key (kid {kid}): {public}, {how}");
     }
     let wait = targets.iter().map(Target::wait).max().unwrap_or_default();
     let _ = writeln!(
