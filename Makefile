@@ -143,7 +143,7 @@ test-postgres: deps
 test-postgres-suites:
 	@[ -n "$${PINFRAME_TEST_DATABASE_URL:-}" ] && [ -n "$${PINFRAME_TEST_PGCLUSTER:-}" ] \
 		|| { echo "test-postgres-suites runs inside tools/with-postgres.sh: use make test-postgres"; exit 2; }
-	cargo test -p pinframe --locked --test store --test api --test set_pin --test deployment --test keys --test audit
+	cargo test -p pinframe --locked --test store --test api --test set_pin --test deployment --test keys --test audit --test audit_fail_closed
 	cargo build --locked -p pinframe
 	PATH="$$PATH:/usr/sbin" PINFRAME_BIN=target/debug/pinframe node --test --test-concurrency=1 tests/replicas/
 

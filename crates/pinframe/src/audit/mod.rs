@@ -240,6 +240,11 @@ impl Audit {
         &self.replica
     }
 
+    /// The database the records go to.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Appends `entry` at `now` to this replica's chain.
     pub async fn record(&self, entry: Entry, now: i64) -> Result<(), AuditError> {
         let mut head = self.head.lock().await;
