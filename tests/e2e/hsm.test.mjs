@@ -43,9 +43,9 @@ function keyObjects() {
 
 const KEYS = [
   "pinframe/audit-key.hex",
-  "pinframe/cms-key.jwk",
+  "pinframe/cms/cms-key.jwk",
+  "pinframe/cms/kek.hex",
   "pinframe/data-key.hex",
-  "pinframe/kek.hex",
   "pinframe/service-key.jwk",
   "pinframe/signing-key.jwk",
 ];
@@ -158,7 +158,14 @@ describe("keys in SoftHSM2", () => {
     assert.match(keys(["rotate"]), /rotated pinframe\/service-key\.jwk: kid/);
     assert.deepEqual(
       keyObjects().map((o) => o.label).sort(),
-      [...KEYS, "pinframe/cms-key.previous.jwk", "pinframe/data-key.previous.hex", "pinframe/kek.previous.hex", "pinframe/service-key.previous.jwk", "pinframe/signing-key.previous.jwk"].sort(),
+      [
+        ...KEYS,
+        "pinframe/cms/cms-key.previous.jwk",
+        "pinframe/cms/kek.previous.hex",
+        "pinframe/data-key.previous.hex",
+        "pinframe/service-key.previous.jwk",
+        "pinframe/signing-key.previous.jwk",
+      ].sort(),
     );
     for (const { label, access } of keyObjects()) assert.match(access, /never extractable/, label);
     await server.reload();
@@ -174,6 +181,20 @@ describe("keys in SoftHSM2", () => {
     assert.deepEqual(after, [during[0]]);
     assert.equal(await viewPin(), "5173", "the PIN block and PAN were sealed again under the new KEK and data key");
     assert.ok(!existsSync(join(server.dataDir, "key-rotation.json")));
+  });
+});
+
+describe("the audit trail with its key in the token", () => {
+  test("export lists the views and sets above; verify checks the chain with the token's HMAC key", () => {
+    const audit = (command) =>
+      execFileSync(bin, ["audit", command, "--data-dir", server.dataDir], { env: { ...process.env, ...hsmEnv } }).toString();
+    const events = audit("export").trim().split("\n").map((line) => JSON.parse(line).event);
+    for (const event of ["token_issued", "session_opened", "pin_viewed", "pin_set", "key_rotated"]) {
+      assert.ok(events.includes(event), `${event} in ${[...new Set(events)]}`);
+    }
+    assert.match(audit("verify"), /audit trail intact: \d+ records in 1 chains/);
+    // Without the token the chain cannot be checked: the key is nowhere else.
+    assert.throws(() => execFileSync(bin, ["audit", "verify", "--data-dir", server.dataDir], { stdio: "pipe" }), /key file \S+: missing/);
   });
 });
 

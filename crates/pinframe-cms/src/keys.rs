@@ -58,6 +58,7 @@ impl CmsKeys {
     /// rotation kept; `recipient` as the caller has it.
     pub fn load(dir: &Path, files: KeyFiles<'_>, recipient: Option<Ring<PublicJwk>>) -> Result<Self, StartupError> {
         let record = rotation::read_record(dir)?;
+        let files = files.for_cms();
         // The encryption key first: a CMS missing every file names that one.
         let key = rotation::jwk_ring(dir, KEY_FILE, EcUsage::Derive, files, record.as_ref())?;
         Ok(Self { kek: kek(dir, files, record.as_ref())?, key, recipient })
@@ -67,6 +68,7 @@ impl CmsKeys {
 /// The key-encryption key of a CMS data directory: `PINFRAME_CMS_KEK` (64 hex digits) if set,
 /// else its key file there (generated if `files` allow) with the previous one a rotation kept.
 pub fn kek(dir: &Path, files: KeyFiles<'_>, record: Option<&Rotation>) -> Result<Ring<Sealer>, StartupError> {
+    let files = files.for_cms();
     match std::env::var(KEK_ENV) {
         Ok(hex) => {
             let hex = zeroize::Zeroizing::new(hex);
@@ -82,6 +84,7 @@ pub fn kek(dir: &Path, files: KeyFiles<'_>, record: Option<&Rotation>) -> Result
 /// `PINFRAME_CMS_KEK` gives that (a key in the environment is the operator's to change). The
 /// client secret is a credential, replaced by hand, not rotated here.
 pub fn rotating(dir: &Path, files: KeyFiles<'_>) -> Vec<KeySpec> {
+    let files = files.for_cms();
     let mut specs = vec![KeySpec { name: KEY_FILE, kind: KeyKind::Jwk }];
     let signing = dir.join(SIGNING_KEY_FILE);
     if signing.exists() || files.existing_jwk(&signing).is_ok_and(|key| key.is_some()) {

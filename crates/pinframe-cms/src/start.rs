@@ -12,7 +12,7 @@ use pinframe_server::config::{DatabaseArgs, KeyFiles};
 use pinframe_server::credentials;
 use pinframe_server::hsm::{EcUsage, Hsm};
 use pinframe_server::keyring::Ring;
-use pinframe_server::keystore::{self, KeyStoreArgs};
+use pinframe_server::keystore::KeyStoreArgs;
 use pinframe_server::oauth::{Grant, JwtAuthority};
 use pinframe_server::ops::{Ops, OpsArgs};
 use pinframe_server::startup::{bind, private_dir, say, StartupError};
@@ -63,12 +63,12 @@ pub struct CmsArgs {
 /// whether it was created (`false`: it was there and is kept).
 pub fn init_keys(dir: &Path, hsm: Option<&Arc<Hsm>>) -> Result<Vec<(PathBuf, bool)>, StartupError> {
     private_dir(dir)?;
-    let files = KeyFiles::CreateMissing.in_store(hsm);
+    let files = KeyFiles::CreateMissing.in_store(hsm).for_cms();
     let mut done = Vec::new();
     for name in [KEY_FILE, SIGNING_KEY_FILE, KEK_FILE, CLIENT_SECRET_FILE] {
         let path = dir.join(name);
         let shown = match hsm {
-            Some(_) if name != CLIENT_SECRET_FILE => PathBuf::from(format!("{} (HSM)", keystore::label(&path))),
+            Some(_) if name != CLIENT_SECRET_FILE => PathBuf::from(format!("{} (HSM)", files.label(&path))),
             _ => path.clone(),
         };
         let created = if name == CLIENT_SECRET_FILE || hsm.is_none() {
@@ -101,8 +101,13 @@ pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState,
     let hsm = args.key_store.open()?;
     let files = KeyFiles::for_database(&database, &init).in_store(hsm.as_ref());
     let keys = CmsKeys::load(dir, files, recipient(args.recipient_jwk.as_deref())?)?;
-    let signing =
-        rotation::jwk_ring(dir, SIGNING_KEY_FILE, EcUsage::Sign, files, rotation::read_record(dir)?.as_ref())?;
+    let signing = rotation::jwk_ring(
+        dir,
+        SIGNING_KEY_FILE,
+        EcUsage::Sign,
+        files.for_cms(),
+        rotation::read_record(dir)?.as_ref(),
+    )?;
     let (secret, secret_file) = match std::env::var("PINFRAME_CMS_CLIENT_SECRET") {
         Ok(secret) if !secret.is_empty() => (Zeroizing::new(secret), None),
         _ => {
@@ -146,8 +151,13 @@ pub fn reload_keys(
     let init = format!("pinframe keys init --cms --data-dir {}", dir.display());
     let files = KeyFiles::Require { init: &init }.in_store(hsm);
     let keys = CmsKeys::load(dir, files, recipient(recipient_jwk)?)?;
-    let signing =
-        rotation::jwk_ring(dir, SIGNING_KEY_FILE, EcUsage::Sign, files, rotation::read_record(dir)?.as_ref())?;
+    let signing = rotation::jwk_ring(
+        dir,
+        SIGNING_KEY_FILE,
+        EcUsage::Sign,
+        files.for_cms(),
+        rotation::read_record(dir)?.as_ref(),
+    )?;
     state.jwt.replace_keys(signing)?;
     state.cms.replace_keys(keys);
     let (encryption, recipient, keks) = state.cms.key_summary();

@@ -91,11 +91,14 @@ pub enum KeyFiles<'a> {
     Require {
         init: &'a str,
     },
-    /// Keys in a PKCS#11 token: generated there when `create`, else required.
+    /// Keys in a PKCS#11 token: generated there when `create`, else required. `scope` goes in
+    /// front of each key's file name in its label: `""` for the service's keys, `"cms/"` for a
+    /// CMS's, so that the two signing keys never share a label.
     Pkcs11 {
         hsm: &'a Arc<Hsm>,
         create: bool,
         init: &'a str,
+        scope: &'static str,
     },
 }
 
@@ -112,10 +115,27 @@ impl<'a> KeyFiles<'a> {
     /// The same rule for keys in `hsm`, when there is one.
     pub fn in_store(self, hsm: Option<&'a Arc<Hsm>>) -> Self {
         match (self, hsm) {
-            (Self::CreateMissing, Some(hsm)) => Self::Pkcs11 { hsm, create: true, init: "" },
-            (Self::Require { init }, Some(hsm)) => Self::Pkcs11 { hsm, create: false, init },
+            (Self::CreateMissing, Some(hsm)) => Self::Pkcs11 { hsm, create: true, init: "", scope: "" },
+            (Self::Require { init }, Some(hsm)) => Self::Pkcs11 { hsm, create: false, init, scope: "" },
             (files, _) => files,
         }
+    }
+
+    /// The same rule for a CMS's keys (labelled `pinframe/cms/NAME` in a token).
+    pub fn for_cms(self) -> Self {
+        match self {
+            Self::Pkcs11 { hsm, create, init, .. } => Self::Pkcs11 { hsm, create, init, scope: "cms/" },
+            files => files,
+        }
+    }
+
+    /// The token object label of the key whose file would be `path`.
+    pub fn label(&self, path: &Path) -> String {
+        let scope = match self {
+            Self::Pkcs11 { scope, .. } => scope,
+            _ => "",
+        };
+        keystore::label(scope, path)
     }
 
     /// The HSM, when the keys are in one.
@@ -133,7 +153,7 @@ impl<'a> KeyFiles<'a> {
             Self::CreateMissing => ("", ""),
         };
         let path = match self {
-            Self::Pkcs11 { .. } => PathBuf::from(format!("{} (HSM)", keystore::label(path))),
+            Self::Pkcs11 { .. } => PathBuf::from(format!("{} (HSM)", self.label(path))),
             _ => path.to_owned(),
         };
         keys::key_error(
@@ -151,10 +171,12 @@ impl<'a> KeyFiles<'a> {
             Self::CreateMissing => keys::load_or_create_jwk(path).map(EcKey::File),
             Self::Require { .. } => keys::load_jwk(path)?.map(EcKey::File).ok_or_else(|| self.missing(path)),
             Self::Pkcs11 { hsm, create, .. } => {
-                let label = keystore::label(path);
-                match hsm.ec_key(&label).map_err(|e| hsm_error(path, e))? {
+                let label = self.label(path);
+                match hsm.ec_key(&label).map_err(|e| self.hsm_error(path, e))? {
                     Some(key) => Ok(EcKey::Hsm(key)),
-                    None if *create => hsm.generate_ec(&label, usage).map(EcKey::Hsm).map_err(|e| hsm_error(path, e)),
+                    None if *create => {
+                        hsm.generate_ec(&label, usage).map(EcKey::Hsm).map_err(|e| self.hsm_error(path, e))
+                    }
                     None => Err(self.missing(path)),
                 }
             }
@@ -165,7 +187,7 @@ impl<'a> KeyFiles<'a> {
     pub fn existing_jwk(&self, path: &Path) -> Result<Option<EcKey>, KeyFileError> {
         match self {
             Self::Pkcs11 { hsm, .. } => {
-                Ok(hsm.ec_key(&keystore::label(path)).map_err(|e| hsm_error(path, e))?.map(EcKey::Hsm))
+                Ok(hsm.ec_key(&self.label(path)).map_err(|e| self.hsm_error(path, e))?.map(EcKey::Hsm))
             }
             _ => Ok(keys::load_jwk(path)?.map(EcKey::File)),
         }
@@ -190,7 +212,7 @@ impl<'a> KeyFiles<'a> {
     pub fn existing_sealer(&self, path: &Path) -> Result<Option<Sealer>, KeyFileError> {
         match self {
             Self::Pkcs11 { hsm, .. } => {
-                Ok(hsm.secret_key(&keystore::label(path)).map_err(|e| hsm_error(path, e))?.map(Sealer::in_hsm))
+                Ok(hsm.secret_key(&self.label(path)).map_err(|e| self.hsm_error(path, e))?.map(Sealer::in_hsm))
             }
             _ => Ok(keys::load_key256(path)?.map(|key| Sealer::new(&key))),
         }
@@ -206,10 +228,10 @@ impl<'a> KeyFiles<'a> {
 
     fn secret_key(&self, path: &Path, usage: SecretUsage) -> Result<HsmSecretKey, KeyFileError> {
         let Self::Pkcs11 { hsm, create, .. } = self else { unreachable!("only called for keys in an HSM") };
-        let label = keystore::label(path);
-        match hsm.secret_key(&label).map_err(|e| hsm_error(path, e))? {
+        let label = self.label(path);
+        match hsm.secret_key(&label).map_err(|e| self.hsm_error(path, e))? {
             Some(key) => Ok(key),
-            None if *create => hsm.generate_secret(&label, usage).map_err(|e| hsm_error(path, e)),
+            None if *create => hsm.generate_secret(&label, usage).map_err(|e| self.hsm_error(path, e)),
             None => Err(self.missing(path)),
         }
     }
@@ -222,6 +244,10 @@ impl<'a> KeyFiles<'a> {
         }
     }
 
+    fn hsm_error(&self, path: &Path, e: HsmError) -> KeyFileError {
+        keys::key_error(&PathBuf::from(format!("{} (HSM)", self.label(path))), e)
+    }
+
     /// The client secret in `path` (a credential: a file with either key store).
     pub fn secret(&self, path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
         match self {
@@ -229,8 +255,4 @@ impl<'a> KeyFiles<'a> {
             Self::Require { .. } | Self::Pkcs11 { .. } => keys::read_secret(path)?.ok_or_else(|| self.missing(path)),
         }
     }
-}
-
-fn hsm_error(path: &Path, e: HsmError) -> KeyFileError {
-    keys::key_error(&PathBuf::from(format!("{} (HSM)", keystore::label(path))), e)
 }

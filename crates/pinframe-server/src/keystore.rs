@@ -1,7 +1,7 @@
 //! The key store: where a server's private and secret keys live. Either files in its data
 //! directory (the default, `crate::keys`) or a PKCS#11 token (`crate::hsm`), chosen with
 //! `--key-store`. A key is named the same in both, by its file name: `DIR/service-key.jwk` is the
-//! token object labelled `pinframe/service-key.jwk`. What a server does with a key (decrypt a JWE,
+//! token object labelled `pinframe/service-key.jwk`, and a CMS's `kek.hex` is `pinframe/cms/kek.hex`. What a server does with a key (decrypt a JWE,
 //! sign a token, seal a value, chain the audit trail) is the same call either way: [`EcKey`] here,
 //! [`Sealer`](crate::keys::Sealer) and [`MacKey`](crate::keys::MacKey) beside it.
 
@@ -75,10 +75,11 @@ impl EcKey {
     }
 }
 
-/// The token object label of the key whose file would be `path`.
-pub fn label(path: &Path) -> String {
+/// The token object label of the key whose file would be `path`, in `scope` (`""` for the
+/// service's keys, `"cms/"` for a CMS's).
+pub fn label(scope: &str, path: &Path) -> String {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    format!("{LABEL_PREFIX}{name}")
+    format!("{LABEL_PREFIX}{scope}{name}")
 }
 
 /// Which key store a server uses.

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use crate::config::KeyFiles;
 use crate::hsm::{EcUsage, Hsm, HsmError, SecretUsage};
 use crate::keys::{key_error, KeyFileError};
-use crate::keystore::label;
 use crate::rotation::{self, previous_name, KeyKind, KeySpec, Prepared, RotateError, Rotated, Rotation, RECORD_FILE};
 
 /// A rotation prepared in either store: its new keys made aside, nothing else touched. Dropped
@@ -44,8 +43,8 @@ fn usage(kind: KeyKind) -> Option<EcUsage> {
     }
 }
 
-fn in_hsm(path: &Path, e: HsmError) -> KeyFileError {
-    key_error(&PathBuf::from(format!("{} (HSM)", label(path))), e)
+fn in_hsm(files: KeyFiles<'_>, path: &Path, e: HsmError) -> KeyFileError {
+    key_error(&PathBuf::from(format!("{} (HSM)", files.label(path))), e)
 }
 
 /// Checks that every key of `specs` exists and has no previous key, then makes each new key aside.
@@ -57,35 +56,46 @@ pub fn prepare(files: KeyFiles<'_>, dir: &Path, specs: &[KeySpec]) -> Result<Pen
         let previous = dir.join(previous_name(spec.name));
         let missing = || {
             key_error(
-                &PathBuf::from(label(&path)),
+                &PathBuf::from(files.label(&path)),
                 "missing in the HSM: create the keys with `pinframe keys init` first",
             )
         };
         let previous_kid = match usage(spec.kind) {
             Some(_) => Some(
-                hsm.ec_key(&label(&path)).map_err(|e| in_hsm(&path, e))?.ok_or_else(missing)?.public().kid().to_owned(),
+                hsm.ec_key(&files.label(&path))
+                    .map_err(|e| in_hsm(files, &path, e))?
+                    .ok_or_else(missing)?
+                    .public()
+                    .kid()
+                    .to_owned(),
             ),
             None => {
-                hsm.secret_key(&label(&path)).map_err(|e| in_hsm(&path, e))?.ok_or_else(missing)?;
+                hsm.secret_key(&files.label(&path)).map_err(|e| in_hsm(files, &path, e))?.ok_or_else(missing)?;
                 None
             }
         };
-        let kept = hsm.ec_key(&label(&previous)).map_err(|e| in_hsm(&previous, e))?.is_some()
-            || hsm.secret_key(&label(&previous)).map_err(|e| in_hsm(&previous, e))?.is_some();
+        let kept = hsm.ec_key(&files.label(&previous)).map_err(|e| in_hsm(files, &previous, e))?.is_some()
+            || hsm.secret_key(&files.label(&previous)).map_err(|e| in_hsm(files, &previous, e))?.is_some();
         if kept {
-            return Err(RotateError::PreviousKept(PathBuf::from(label(&previous))));
+            return Err(RotateError::PreviousKept(PathBuf::from(files.label(&previous))));
         }
-        let temp = format!("{}.{}.new", crate::hsm::LABEL_PREFIX, spec.name);
-        hsm.destroy(&temp).map_err(|e| in_hsm(&path, e))?;
+        let temp = files.label(&dir.join(format!(".{}.new", spec.name)));
+        hsm.destroy(&temp).map_err(|e| in_hsm(files, &path, e))?;
         let kid = match usage(spec.kind) {
-            Some(usage) => Some(hsm.generate_ec(&temp, usage).map_err(|e| in_hsm(&path, e))?.public().kid().to_owned()),
+            Some(usage) => {
+                Some(hsm.generate_ec(&temp, usage).map_err(|e| in_hsm(files, &path, e))?.public().kid().to_owned())
+            }
             None => {
-                hsm.generate_secret(&temp, SecretUsage::Aes).map_err(|e| in_hsm(&path, e))?;
+                hsm.generate_secret(&temp, SecretUsage::Aes).map_err(|e| in_hsm(files, &path, e))?;
                 None
             }
         };
-        let rotated =
-            Rotated { path: PathBuf::from(label(&path)), previous: PathBuf::from(label(&previous)), kid, previous_kid };
+        let rotated = Rotated {
+            path: PathBuf::from(files.label(&path)),
+            previous: PathBuf::from(files.label(&previous)),
+            kid,
+            previous_kid,
+        };
         pending.staged.push((rotated, temp));
     }
     Ok(Pending::Hsm(pending))
@@ -145,7 +155,7 @@ pub fn has_previous(files: KeyFiles<'_>, dir: &Path, specs: &[KeySpec]) -> Resul
     let Some(hsm) = files.hsm() else { return Ok(rotation::has_previous(dir, specs)) };
     for spec in specs {
         let previous = dir.join(previous_name(spec.name));
-        let objects = hsm.count(&label(&previous)).map_err(|e| in_hsm(&previous, e))?;
+        let objects = hsm.count(&files.label(&previous)).map_err(|e| in_hsm(files, &previous, e))?;
         if objects > 0 || files.file_left_behind(&dir.join(spec.name)) {
             return Ok(true);
         }
@@ -159,8 +169,8 @@ pub fn remove_previous(files: KeyFiles<'_>, dir: &Path, specs: &[KeySpec]) -> Re
     let mut removed = Vec::new();
     for spec in specs {
         let previous = dir.join(previous_name(spec.name));
-        if hsm.destroy(&label(&previous)).map_err(|e| in_hsm(&previous, e))? > 0 {
-            removed.push(PathBuf::from(label(&previous)));
+        if hsm.destroy(&files.label(&previous)).map_err(|e| in_hsm(files, &previous, e))? > 0 {
+            removed.push(PathBuf::from(files.label(&previous)));
         }
         // A key file from before the move to the HSM was this key's previous one.
         let left = dir.join(spec.name);

@@ -10,7 +10,7 @@ use pinframe_server::config::KeyFiles;
 use pinframe_server::hsm::{EcUsage, Hsm};
 use pinframe_server::keyring::Ring;
 use pinframe_server::keys::{MacKey, Sealer};
-use pinframe_server::keystore::{self, EcKey};
+use pinframe_server::keystore::EcKey;
 use pinframe_server::rotation::{self, KeyKind, KeySpec};
 use pinframe_server::startup::{private_dir, StartupError};
 
@@ -79,13 +79,20 @@ pub fn init_keys(data: &Path, hsm: Option<&Arc<Hsm>>) -> Result<Vec<(PathBuf, bo
         cms_dir.join(pinframe_cms::keys::KEY_FILE),
         cms_dir.join(pinframe_cms::keys::KEK_FILE),
     ];
-    let existed = paths.iter().map(|path| exists(files, path)).collect::<Result<Vec<bool>, _>>()?;
+    let existed = paths
+        .iter()
+        .enumerate()
+        .map(|(i, path)| exists(if i >= 4 { files.for_cms() } else { files }, path))
+        .collect::<Result<Vec<bool>, _>>()?;
     load_keys(data, files)?;
-    files.jwk(&paths[4], EcUsage::Derive)?;
-    files.sealer(&paths[5])?;
-    let shown = paths.into_iter().map(|path| match hsm {
-        Some(_) => PathBuf::from(format!("{} (HSM)", keystore::label(&path))),
-        None => path,
+    files.for_cms().jwk(&paths[4], EcUsage::Derive)?;
+    files.for_cms().sealer(&paths[5])?;
+    let shown = paths.into_iter().enumerate().map(|(i, path)| {
+        let files = if i >= 4 { files.for_cms() } else { files };
+        match hsm {
+            Some(_) => PathBuf::from(format!("{} (HSM)", files.label(&path))),
+            None => path,
+        }
     });
     Ok(shown.zip(existed).map(|(path, existed)| (path, !existed)).collect())
 }

@@ -44,6 +44,15 @@ impl Target {
         }
     }
 
+    /// `files` for this directory's keys (a CMS's are labelled apart in a token).
+    fn files<'a>(&self, files: KeyFiles<'a>) -> KeyFiles<'a> {
+        if self.cms {
+            files.for_cms()
+        } else {
+            files
+        }
+    }
+
     /// Every key file that may have a previous key here.
     fn all_specs(&self) -> Vec<KeySpec> {
         if self.cms {
@@ -87,7 +96,7 @@ pub fn rotate(
     let files = KeyFiles::Require { init: "pinframe keys init" }.in_store(hsm);
     let prepared = targets
         .iter()
-        .map(|target| rotation_store::prepare(files, &target.dir, &target.specs(files)))
+        .map(|target| rotation_store::prepare(target.files(files), &target.dir, &target.specs(files)))
         .collect::<Result<Vec<_>, _>>()?;
     let record = Rotation { rotated_at: now, active_from: now + i64::from(activate_after) };
     let mut out = String::new();
@@ -180,7 +189,7 @@ pub async fn retire(
     let files = KeyFiles::Require { init: "pinframe keys init" }.in_store(hsm);
     let mut targets = Vec::new();
     for target in self::targets(data_dir, cms_only) {
-        if rotation_store::has_previous(files, &target.dir, &target.all_specs())?
+        if rotation_store::has_previous(target.files(files), &target.dir, &target.all_specs())?
             || target.dir.join(rotation::RECORD_FILE).exists()
         {
             targets.push(target);
@@ -244,7 +253,7 @@ pub async fn retire(
         let _ = writeln!(out, "sealed {} {what} under the current key ({} already were)", report.moved, report.current);
     }
     for (target, _) in &opened {
-        for path in rotation_store::remove_previous(files, &target.dir, &target.all_specs())? {
+        for path in rotation_store::remove_previous(target.files(files), &target.dir, &target.all_specs())? {
             let _ = writeln!(out, "removed {}", path.display());
         }
     }

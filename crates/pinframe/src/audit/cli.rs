@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use pinframe_core::IssuerId;
 use pinframe_server::config::{DatabaseArgs, KeyFiles};
+use pinframe_server::keystore::KeyStoreArgs;
 
 use super::record::parse_rfc3339;
 use super::{check, sql};
@@ -32,6 +33,9 @@ pub struct AuditQuery {
     /// Only this issuer's records (export only: verify checks whole chains).
     #[arg(long, value_name = "ISSUERID")]
     pub issuer: Option<String>,
+    /// Where the audit key is (verify only): the same key store the service uses.
+    #[command(flatten)]
+    pub key_store: KeyStoreArgs,
 }
 
 /// Runs an audit command: its stdout on success, the one-line (or one line per broken chain)
@@ -53,8 +57,9 @@ pub async fn run(command: AuditCommand) -> Result<String, String> {
     // The key first: verify without it would open (and migrate) a database it cannot check.
     let key = if verify {
         let init = format!("pinframe keys init --data-dir {}", query.data_dir.display());
+        let hsm = query.key_store.open()?;
         Some(
-            crate::keys::load_keys(&query.data_dir, KeyFiles::Require { init: &init })
+            crate::keys::load_keys(&query.data_dir, KeyFiles::Require { init: &init }.in_store(hsm.as_ref()))
                 .map_err(|e| e.to_string())?
                 .audit,
         )
