@@ -170,3 +170,51 @@ fn replicas_on_one_host_get_their_own_chain_by_default() {
     let given = pinframe::audit::AuditArgs { replica_id: Some("pin 1".into()), ..Default::default() };
     assert!(given.replica().is_err(), "a space is refused");
 }
+
+/// The sweep that records tokens expired unused: one statement, so that of many replicas sweeping
+/// at once each expired token is noted exactly once, and a live one never.
+#[tokio::test]
+async fn each_expired_unused_token_is_noted_by_exactly_one_of_many_concurrent_sweeps() {
+    use pinframe::store::{Store, TokenRecord};
+    use pinframe_core::CardId;
+    use pinframe_protocol::Action;
+
+    for backend in backends() {
+        let (_dir, stores) = stores(&backend, 4).await;
+        let mut expired = 0;
+        for i in 0..40 {
+            let live = i % 4 == 0;
+            let record = TokenRecord {
+                hash: pinframe::token::new_token().hash,
+                issuer: IssuerId::parse("ISSUER0001").unwrap(),
+                card: CardId::parse(&format!("card-{i}")).unwrap(),
+                action: Action::ViewPin,
+                parent_origin: None,
+                language: None,
+                hide_after_seconds: None,
+                allow_copy: false,
+                created_at: NOW - 600,
+                expires_at: if live { NOW + 300 } else { NOW - 1 },
+                used: false,
+                attempts: 0,
+            };
+            stores[0].insert_token(&record).await.unwrap();
+            expired += usize::from(!live);
+        }
+        let sweeps: Vec<_> = (0..16)
+            .map(|i| {
+                let db = stores[i % stores.len()].db().clone();
+                tokio::spawn(async move { sql::note_expired(&db, NOW).await.unwrap() })
+            })
+            .collect();
+        let mut noted = Vec::new();
+        for sweep in sweeps {
+            noted.extend(sweep.await.unwrap());
+        }
+        assert_eq!(noted.len(), expired, "{backend:?}: each expired token once");
+        noted.sort();
+        noted.dedup();
+        assert_eq!(noted.len(), expired, "{backend:?}: no token twice");
+        assert_eq!(sql::note_expired(stores[0].db(), NOW).await.unwrap().len(), 0, "{backend:?}: nothing left");
+    }
+}

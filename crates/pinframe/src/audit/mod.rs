@@ -84,7 +84,7 @@ impl AuditArgs {
 }
 
 /// Why a record could not be written.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum AuditError {
     /// The database or the key store did not take it (the message is for the log).
     Unavailable(String),
@@ -209,13 +209,23 @@ const REFUSAL_QUIET: i64 = 60;
 /// The audit trail of one running service.
 pub struct Audit {
     db: Db,
-    key: MacKey,
-    replica: String,
-    head: tokio::sync::Mutex<Head>,
+    key: Arc<MacKey>,
+    replica: Arc<str>,
+    head: Arc<tokio::sync::Mutex<Head>>,
+    /// Records waiting for the writer: whoever holds `head` next writes all of them in one
+    /// transaction (a group commit), so concurrent views share one durable write.
+    pending: Arc<std::sync::Mutex<Vec<Pending>>>,
     /// Rate-limited keys and when each was last refused: a flood is one record, not one a request.
     refused: std::sync::Mutex<HashMap<String, i64>>,
     /// The key ids last seen, to record a rotation when a reload brings others.
     keys: std::sync::Mutex<Option<String>>,
+}
+
+/// A record waiting to be written, and who waits for it.
+struct Pending {
+    entry: Entry,
+    at: i64,
+    done: tokio::sync::oneshot::Sender<Result<(), AuditError>>,
 }
 
 impl fmt::Debug for Audit {
@@ -224,13 +234,18 @@ impl fmt::Debug for Audit {
     }
 }
 
+fn locked<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Audit {
     pub fn new(db: Db, key: MacKey, replica: String) -> Self {
         Self {
             db,
-            key,
-            replica,
-            head: tokio::sync::Mutex::new(Head::Unknown),
+            key: Arc::new(key),
+            replica: replica.into(),
+            head: Arc::new(tokio::sync::Mutex::new(Head::Unknown)),
+            pending: Arc::default(),
             refused: std::sync::Mutex::new(HashMap::new()),
             keys: std::sync::Mutex::new(None),
         }
@@ -245,49 +260,23 @@ impl Audit {
         &self.db
     }
 
-    /// Appends `entry` at `now` to this replica's chain.
+    /// Appends `entry` at `now` to this replica's chain, and returns once it is durable (or
+    /// could not be written). The write runs in a task of its own, so that a request that goes
+    /// away cannot leave it half done: the chain head in memory always matches the database.
     pub async fn record(&self, entry: Entry, now: i64) -> Result<(), AuditError> {
-        let mut head = self.head.lock().await;
-        let (seq, prev_mac) = match &*head {
-            Head::At { seq, mac } => (*seq, mac.clone()),
-            Head::Collided => return Err(AuditError::Collided),
-            Head::Unknown => sql::head(&self.db, &self.replica)
-                .await
-                .map_err(|e| AuditError::Unavailable(e.to_string()))?
-                .unwrap_or((0, GENESIS.to_vec())),
-        };
-        let mut record = Record {
-            replica: self.replica.clone(),
-            seq: seq + 1,
-            at: now,
-            event: entry.event.as_str().to_owned(),
-            outcome: entry.outcome.to_owned(),
-            issuer: entry.issuer,
-            card: entry.card,
-            client: entry.client,
-            source: entry.source,
-            correlation: entry.correlation,
-            detail: entry.detail,
-            prev_mac,
-            mac: Vec::new(),
-        };
-        record.mac = self.key.mac(&record.canonical()).map_err(|e| AuditError::Unavailable(e.to_string()))?.to_vec();
-        match sql::insert(&self.db, &record).await {
-            Ok(()) => {
-                *head = Head::At { seq: record.seq, mac: record.mac };
-                Ok(())
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        locked(&self.pending).push(Pending { entry, at: now, done });
+        let (db, key, replica) = (self.db.clone(), self.key.clone(), self.replica.clone());
+        let (head, pending) = (self.head.clone(), self.pending.clone());
+        tokio::spawn(async move {
+            let mut head = head.lock_owned().await;
+            // Whatever waits now, ours included unless a writer before took it.
+            let batch = std::mem::take(&mut *locked(&pending));
+            if !batch.is_empty() {
+                write_batch(&db, &key, &replica, &mut head, batch).await;
             }
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                tracing::error!(target: "pinframe::audit", replica = %self.replica, seq = record.seq,
-                    "another process writes this audit chain: --replica-id must differ per replica; audit writes stopped");
-                *head = Head::Collided;
-                Err(AuditError::Collided)
-            }
-            Err(e) => {
-                *head = Head::Unknown;
-                Err(AuditError::Unavailable(pinframe_server::db::StoreError::from(e).to_string()))
-            }
-        }
+        });
+        outcome.await.unwrap_or_else(|_| Err(AuditError::Unavailable("the audit writer stopped".to_owned())))
     }
 
     /// [`record`](Self::record) for the events that do not fail closed: a failure is logged.
@@ -331,7 +320,7 @@ impl Audit {
         let unavailable = |e: pinframe_server::db::StoreError| AuditError::Unavailable(e.to_string());
         let mut total = 0;
         for (replica, newest, newest_at) in sql::chains(&self.db).await.map_err(unavailable)? {
-            let first_kept = if newest_at < cutoff && replica != self.replica {
+            let first_kept = if newest_at < cutoff && *replica != *self.replica {
                 newest + 1
             } else {
                 // This replica's own chain keeps its head, which the next append chains to.
@@ -383,5 +372,69 @@ impl Audit {
                 ticks += 1;
             }
         });
+    }
+}
+
+/// Chains `batch` onto `head` and writes it in one transaction; tells each waiter the outcome.
+async fn write_batch(db: &Db, key: &MacKey, replica: &str, head: &mut Head, batch: Vec<Pending>) {
+    let outcome = chain_and_insert(db, key, replica, head, &batch).await;
+    for pending in batch {
+        let _ = pending.done.send(outcome.clone());
+    }
+}
+
+async fn chain_and_insert(
+    db: &Db,
+    key: &MacKey,
+    replica: &str,
+    head: &mut Head,
+    batch: &[Pending],
+) -> Result<(), AuditError> {
+    let (mut seq, mut prev_mac) = match &*head {
+        Head::At { seq, mac } => (*seq, mac.clone()),
+        Head::Collided => return Err(AuditError::Collided),
+        Head::Unknown => sql::head(db, replica)
+            .await
+            .map_err(|e| AuditError::Unavailable(e.to_string()))?
+            .unwrap_or((0, GENESIS.to_vec())),
+    };
+    let mut records = Vec::with_capacity(batch.len());
+    for pending in batch {
+        let entry = pending.entry.clone();
+        seq += 1;
+        let mut record = Record {
+            replica: replica.to_owned(),
+            seq,
+            at: pending.at,
+            event: entry.event.as_str().to_owned(),
+            outcome: entry.outcome.to_owned(),
+            issuer: entry.issuer,
+            card: entry.card,
+            client: entry.client,
+            source: entry.source,
+            correlation: entry.correlation,
+            detail: entry.detail,
+            prev_mac,
+            mac: Vec::new(),
+        };
+        record.mac = key.mac(&record.canonical()).map_err(|e| AuditError::Unavailable(e.to_string()))?.to_vec();
+        prev_mac = record.mac.clone();
+        records.push(record);
+    }
+    match sql::insert_all(db, &records).await {
+        Ok(()) => {
+            *head = Head::At { seq, mac: prev_mac };
+            Ok(())
+        }
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            tracing::error!(target: "pinframe::audit", replica, seq,
+                "another process writes this audit chain: --replica-id must differ per replica; audit writes stopped");
+            *head = Head::Collided;
+            Err(AuditError::Collided)
+        }
+        Err(e) => {
+            *head = Head::Unknown;
+            Err(AuditError::Unavailable(pinframe_server::db::StoreError::from(e).to_string()))
+        }
     }
 }

@@ -27,29 +27,33 @@ fn from_row(row: &impl SqlRow) -> Result<Record, StoreError> {
     })
 }
 
-/// Appends one record. The raw sqlx error is returned, so that the caller can tell a collision on
-/// (replica, seq) — another process writing this chain — from the database being away.
-pub async fn insert(db: &Db, r: &Record) -> Result<(), sqlx::Error> {
+/// Appends `records` in one transaction: all or none. The raw sqlx error is returned, so that the
+/// caller can tell a collision on (replica, seq) — another process writing this chain — from the
+/// database being away.
+pub async fn insert_all(db: &Db, records: &[Record]) -> Result<(), sqlx::Error> {
+    let statement =
+        format!("INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)");
     with_pool!(db, write, |pool| {
-        sqlx::query(&format!(
-            "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        ))
-        .bind(&r.replica)
-        .bind(r.seq)
-        .bind(r.at)
-        .bind(&r.event)
-        .bind(&r.outcome)
-        .bind(r.issuer.as_deref())
-        .bind(r.card.as_deref())
-        .bind(r.client.as_deref())
-        .bind(r.source.as_deref())
-        .bind(r.correlation.as_deref())
-        .bind(r.detail.as_deref())
-        .bind(r.prev_mac.as_slice())
-        .bind(r.mac.as_slice())
-        .execute(pool)
-        .await
-        .map(drop)
+        let mut tx = pool.begin().await?;
+        for r in records {
+            sqlx::query(&statement)
+                .bind(&r.replica)
+                .bind(r.seq)
+                .bind(r.at)
+                .bind(&r.event)
+                .bind(&r.outcome)
+                .bind(r.issuer.as_deref())
+                .bind(r.card.as_deref())
+                .bind(r.client.as_deref())
+                .bind(r.source.as_deref())
+                .bind(r.correlation.as_deref())
+                .bind(r.detail.as_deref())
+                .bind(r.prev_mac.as_slice())
+                .bind(r.mac.as_slice())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
     })
 }
 
