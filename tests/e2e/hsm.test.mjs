@@ -14,13 +14,12 @@ const PYTHON = process.env.PINFRAME_PYTHON ?? join(root, "target/pyenv/bin/pytho
 
 mkdirSync(join(root, "target/softhsm"), { recursive: true });
 const hsmDir = mkdtempSync(join(root, "target/softhsm/e2e-"));
-const hsmEnv = Object.fromEntries(
-  execFileSync(join(root, "tools/softhsm-token.sh"), [join(hsmDir, "token"), "pinframe-e2e"])
-    .toString()
-    .trim()
-    .split("\n")
-    .map((line) => line.split(/=(.*)/s).slice(0, 2)),
-);
+/// A fresh SoftHSM2 token in `dir` labelled `label`: the environment a pinframe command needs.
+function softhsmToken(dir, label) {
+  const lines = execFileSync(join(root, "tools/softhsm-token.sh"), [dir, label]).toString().trim().split("\n");
+  return Object.fromEntries(lines.map((line) => line.split(/=(.*)/s).slice(0, 2)));
+}
+const hsmEnv = softhsmToken(join(hsmDir, "token"), "pinframe-e2e");
 const pin = readFileSync(hsmEnv.PINFRAME_PKCS11_PIN_FILE, "utf8").trim();
 
 /// pkcs11-tool (OpenSC) on the token, logged in as its user.
@@ -201,13 +200,7 @@ describe("the audit trail with its key in the token", () => {
 describe("moving a deployment from key files to an HSM", () => {
   test("the old key files open what they sealed until retire re-seals it under the token's keys and removes them", async () => {
     const dataDir = mkdtempSync(join(hsmDir, "moving-"));
-    const second = Object.fromEntries(
-      execFileSync(join(root, "tools/softhsm-token.sh"), [join(hsmDir, "token-2"), "pinframe-e2e-2"])
-        .toString()
-        .trim()
-        .split("\n")
-        .map((line) => line.split(/=(.*)/s).slice(0, 2)),
-    );
+    const second = softhsmToken(join(hsmDir, "token-2"), "pinframe-e2e-2");
     // A deployment on key files, with a PIN set through it.
     const onFiles = await startServer({ dataDir, keepData: true });
     try {

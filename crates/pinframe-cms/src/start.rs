@@ -12,7 +12,7 @@ use pinframe_server::config::{DatabaseArgs, KeyFiles};
 use pinframe_server::credentials;
 use pinframe_server::hsm::{EcUsage, Hsm};
 use pinframe_server::keyring::Ring;
-use pinframe_server::keystore::KeyStoreArgs;
+use pinframe_server::keystore::{EcKey, KeyStoreArgs};
 use pinframe_server::oauth::{Grant, JwtAuthority};
 use pinframe_server::ops::{Ops, OpsArgs};
 use pinframe_server::startup::{bind, private_dir, say, StartupError};
@@ -101,13 +101,7 @@ pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState,
     let hsm = args.key_store.open()?;
     let files = KeyFiles::for_database(&database, &init).in_store(hsm.as_ref());
     let keys = CmsKeys::load(dir, files, recipient(args.recipient_jwk.as_deref())?)?;
-    let signing = rotation::jwk_ring(
-        dir,
-        SIGNING_KEY_FILE,
-        EcUsage::Sign,
-        files.for_cms(),
-        rotation::read_record(dir)?.as_ref(),
-    )?;
+    let signing = signing_keys(dir, files)?;
     let (secret, secret_file) = match std::env::var("PINFRAME_CMS_CLIENT_SECRET") {
         Ok(secret) if !secret.is_empty() => (Zeroizing::new(secret), None),
         _ => {
@@ -128,6 +122,12 @@ pub async fn open_state(args: &CmsArgs, public_url: String) -> Result<(CmsState,
     let mut state = CmsState::new(cms, jwt, client, Arc::new(SystemClock));
     state.ops = Arc::new(Ops::new(&args.ops));
     Ok((state, secret_file))
+}
+
+/// The CMS's signing key in `dir`, with the previous one a rotation kept.
+fn signing_keys(dir: &Path, files: KeyFiles<'_>) -> Result<Ring<EcKey>, StartupError> {
+    let record = rotation::read_record(dir)?;
+    Ok(rotation::jwk_ring(dir, SIGNING_KEY_FILE, EcUsage::Sign, files.for_cms(), record.as_ref())?)
 }
 
 /// The PIN service's public key from `--recipient-jwk`, if given.
@@ -151,13 +151,7 @@ pub fn reload_keys(
     let init = format!("pinframe keys init --cms --data-dir {}", dir.display());
     let files = KeyFiles::Require { init: &init }.in_store(hsm);
     let keys = CmsKeys::load(dir, files, recipient(recipient_jwk)?)?;
-    let signing = rotation::jwk_ring(
-        dir,
-        SIGNING_KEY_FILE,
-        EcUsage::Sign,
-        files.for_cms(),
-        rotation::read_record(dir)?.as_ref(),
-    )?;
+    let signing = signing_keys(dir, files)?;
     state.jwt.replace_keys(signing)?;
     state.cms.replace_keys(keys);
     let (encryption, recipient, keks) = state.cms.key_summary();

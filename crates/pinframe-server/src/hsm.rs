@@ -264,9 +264,7 @@ impl Hsm {
     /// Gives every object labelled `from` the label `to` (a key pair is two objects).
     pub fn relabel(&self, from: &str, to: &str) -> Result<usize, HsmError> {
         self.with_session(|session| {
-            let objects = session
-                .find_objects(&[Attribute::Token(true), Attribute::Label(from.as_bytes().to_vec())])
-                .map_err(ck("C_FindObjects"))?;
+            let objects = Self::labelled(session, from)?;
             for object in &objects {
                 session
                     .update_attributes(*object, &[Attribute::Label(to.as_bytes().to_vec())])
@@ -278,20 +276,20 @@ impl Hsm {
 
     /// How many objects are labelled `label`.
     pub fn count(&self, label: &str) -> Result<usize, HsmError> {
-        self.with_session(|session| {
-            let objects = session
-                .find_objects(&[Attribute::Token(true), Attribute::Label(label.as_bytes().to_vec())])
-                .map_err(ck("C_FindObjects"))?;
-            Ok(objects.len())
-        })
+        self.with_session(|session| Ok(Self::labelled(session, label)?.len()))
+    }
+
+    /// Every token object labelled `label`.
+    fn labelled(session: &Session, label: &str) -> Result<Vec<ObjectHandle>, HsmError> {
+        session
+            .find_objects(&[Attribute::Token(true), Attribute::Label(label.as_bytes().to_vec())])
+            .map_err(ck("C_FindObjects"))
     }
 
     /// Destroys every object labelled `label`; returns how many there were.
     pub fn destroy(&self, label: &str) -> Result<usize, HsmError> {
         self.with_session(|session| {
-            let objects = session
-                .find_objects(&[Attribute::Token(true), Attribute::Label(label.as_bytes().to_vec())])
-                .map_err(ck("C_FindObjects"))?;
+            let objects = Self::labelled(session, label)?;
             for object in &objects {
                 session.destroy_object(*object).map_err(ck("C_DestroyObject"))?;
             }
