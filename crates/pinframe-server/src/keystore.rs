@@ -1,9 +1,10 @@
 //! The key store: where a server's private and secret keys live. Either files in its data
 //! directory (the default, `crate::keys`) or a PKCS#11 token (`crate::hsm`), chosen with
 //! `--key-store`. A key is named the same in both, by its file name: `DIR/service-key.jwk` is the
-//! token object labelled `pinframe/service-key.jwk`, and a CMS's `kek.hex` is `pinframe/cms/kek.hex`. What a server does with a key (decrypt a JWE,
-//! sign a token, seal a value, chain the audit trail) is the same call either way: [`EcKey`] here,
-//! [`Sealer`](crate::keys::Sealer) and [`MacKey`](crate::keys::MacKey) beside it.
+//! token object labelled `pinframe/service-key.jwk`, and a CMS's `kek.hex` is `pinframe/cms/kek.hex`.
+//! What a server does with a key (decrypt a JWE, sign a token, seal a value, chain the audit trail)
+//! is the same call either way: [`EcKey`] here, [`Sealer`](crate::keys::Sealer) and
+//! [`MacKey`](crate::keys::MacKey) beside it.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
