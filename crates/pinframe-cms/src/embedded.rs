@@ -15,6 +15,7 @@ use pinframe_server::clock::{Clock, SystemClock};
 use pinframe_server::db::{Db, DbConfig, Migrations, SqlRow, StoreError};
 use pinframe_server::jwks::encryption_jwks;
 use pinframe_server::keyring::Live;
+use pinframe_server::keystore::DecryptError;
 use pinframe_server::rotation::{Resealed, RESEAL_PAGE};
 use pinframe_server::with_pool;
 use zeroize::Zeroizing;
@@ -92,10 +93,10 @@ impl EmbeddedCms {
             return Err(CmsError::Rejected("encryptedPinBlock is longer than 8192 characters"));
         }
         let keys = self.keys.get();
-        let plaintext = keys
-            .key
-            .decrypt(&block.jwe)
-            .map_err(|_| CmsError::Rejected("encryptedPinBlock does not decrypt with the CMS key"))?;
+        let plaintext = keys.key.decrypt(&block.jwe).map_err(|e| match e {
+            DecryptError::KeyStore => CmsError::Unavailable("the CMS key's HSM did not answer".to_owned()),
+            DecryptError::Refused => CmsError::Rejected("encryptedPinBlock does not decrypt with the CMS key"),
+        })?;
         let json: PinBlockJson =
             serde_json::from_slice(&plaintext).map_err(|_| CmsError::Rejected("PIN block JSON is malformed"))?;
         if json.format != block.block_type.as_str() {

@@ -12,12 +12,11 @@
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use pinframe_core::error::JweError;
 use pinframe_core::PublicJwk;
 use zeroize::Zeroizing;
 
 use crate::keys::{SealError, Sealer};
-use crate::keystore::EcKey;
+use crate::keystore::{DecryptError, EcKey};
 
 /// A current key and, during a rotation, the previous one.
 pub struct Ring<T> {
@@ -113,12 +112,14 @@ impl Ring<EcKey> {
     /// does not name before any key agreement, so a JWE with a `kid` costs one ECDH, with the key
     /// it names; one without is tried with the current key, then the previous one. Failure is the
     /// one opaque error either way.
-    pub fn decrypt(&self, compact: &str) -> Result<Zeroizing<Vec<u8>>, JweError> {
-        let mut outcome = Err(JweError);
+    pub fn decrypt(&self, compact: &str) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+        let mut outcome = Err(DecryptError::Refused);
         for key in self.iter() {
-            outcome = key.decrypt(compact);
-            if outcome.is_ok() {
-                break;
+            match key.decrypt(compact) {
+                Ok(plaintext) => return Ok(plaintext),
+                // A key store that failed outweighs a key the JWE is not for.
+                Err(DecryptError::KeyStore) => outcome = Err(DecryptError::KeyStore),
+                Err(DecryptError::Refused) => {}
             }
         }
         outcome

@@ -49,16 +49,22 @@ impl EcKey {
     }
 
     /// Decrypts a compact JWE (ECDH-ES, A256GCM) to this key. With an HSM the key agreement
-    /// happens in the token; a token that fails is logged and the JWE refused.
-    pub fn decrypt(&self, compact: &str) -> Result<Zeroizing<Vec<u8>>, JweError> {
+    /// happens in the token; a token that fails is logged, and told apart from a JWE that is not
+    /// one to this key, so that nobody is refused for the key store's fault.
+    pub fn decrypt(&self, compact: &str) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
         match self {
-            Self::File(key) => jwe::decrypt(key, compact),
-            Self::Hsm(key) => jwe::decrypt_with(key.public().kid(), compact, |epk| {
-                key.agree(epk).map_err(|e| {
-                    tracing::error!(error = %e, kid = key.public().kid(), "the HSM did not do the key agreement");
-                    JweError
-                })
-            }),
+            Self::File(key) => jwe::decrypt(key, compact).map_err(|_| DecryptError::Refused),
+            Self::Hsm(key) => {
+                let mut failed = false;
+                let outcome = jwe::decrypt_with(key.public().kid(), compact, |epk| {
+                    key.agree(epk).map_err(|e| {
+                        tracing::error!(error = %e, kid = key.public().kid(), "the HSM did not do the key agreement");
+                        failed = true;
+                        JweError
+                    })
+                });
+                outcome.map_err(|_| if failed { DecryptError::KeyStore } else { DecryptError::Refused })
+            }
         }
     }
 
@@ -74,6 +80,15 @@ impl EcKey {
             Self::Hsm(key) => key.sign_digest(&Sha256::digest(signing_input).into()),
         }
     }
+}
+
+/// Why a JWE did not decrypt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecryptError {
+    /// It is not a JWE to this key, or not a well-formed one: the sender's doing.
+    Refused,
+    /// The key store (an HSM) did not do the key agreement: nobody's input was wrong.
+    KeyStore,
 }
 
 /// The token object label of the key whose file would be `path`, in `scope` (`""` for the

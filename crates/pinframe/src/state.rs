@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pinframe_cms::{EmbeddedCms, PinManagement};
-use pinframe_core::{JweError, PublicJwk};
+use pinframe_core::PublicJwk;
 use pinframe_protocol::issuer::Jwks;
 use pinframe_protocol::RawJwk;
 use pinframe_server::clock::Clock;
@@ -14,7 +14,7 @@ use pinframe_server::hsm::Hsm;
 use pinframe_server::jwks::{encryption_jwk, encryption_jwks};
 use pinframe_server::keyring::{Live, Ring};
 use pinframe_server::keys::{SealError, Sealer};
-use pinframe_server::keystore::EcKey;
+use pinframe_server::keystore::{DecryptError, EcKey};
 use pinframe_server::oauth::{JwtAuthority, OAuthState};
 use pinframe_server::ops::Ops;
 use zeroize::Zeroizing;
@@ -74,7 +74,7 @@ impl ServiceKeys {
 
     /// Decrypts a JWE to the service key, current or previous (by the header's `kid` when it has
     /// one). Failure is the one opaque error.
-    pub fn decrypt(&self, compact: &str) -> Result<Zeroizing<Vec<u8>>, JweError> {
+    pub fn decrypt(&self, compact: &str) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
         self.live.get().encryption.decrypt(compact)
     }
 

@@ -13,6 +13,7 @@ use pinframe_protocol::widget::{
 };
 use pinframe_protocol::Action;
 use pinframe_server::error::{ApiJson, AppError};
+use pinframe_server::keystore::DecryptError;
 
 use crate::audit::{AuditCtx, Entry, Event};
 use crate::pins::{self, NO_CARD};
@@ -146,7 +147,12 @@ pub async fn set(
             "encryptedPin must be a JWE to the service key (ECDH-ES, A256GCM) of {\"pin\":\"…\"}.",
         )
     };
-    let Ok(plaintext) = state.keys.decrypt(&request.encrypted_pin) else {
+    let decrypted = state.keys.decrypt(&request.encrypted_pin);
+    if decrypted == Err(DecryptError::KeyStore) {
+        // The HSM's failure, not the cardholder's: no refusal is counted against the token.
+        return Err(AppError::internal("the key store did not decrypt the new PIN"));
+    }
+    let Ok(plaintext) = decrypted else {
         if jwe::epk_has_private_part(&request.encrypted_pin) {
             tracing::warn!(target: "pinframe::pin", "a client sent a JWE whose ephemeral key carries its private part");
             let leaked = AppError::bad_field(

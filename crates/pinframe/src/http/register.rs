@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use pinframe_core::{CardId, ConsumerId, Pan};
 use pinframe_protocol::issuer::{CardData, CardsRequest, ConsumerRequest};
 use pinframe_server::error::{json_object, ApiJson, AppError, LogDetail};
+use pinframe_server::keystore::DecryptError;
 use pinframe_server::oauth::{self, Grant, Principal, TokenError};
 use zeroize::Zeroizing;
 
@@ -120,7 +121,11 @@ pub async fn put_cards(
                 format!("cards[{i}].cardId appears twice."),
             ));
         }
-        let plaintext = state.keys.decrypt(&entry.encrypted_data).map_err(|_| {
+        let decrypted = state.keys.decrypt(&entry.encrypted_data);
+        if decrypted.as_ref().err() == Some(&DecryptError::KeyStore) {
+            return Err(AppError::internal("the key store did not decrypt a card's data"));
+        }
+        let plaintext = decrypted.map_err(|_| {
             AppError::bad_field(
                 "invalid_encrypted_data",
                 data_field(),
