@@ -65,38 +65,28 @@ fn serve_blocking(
 }
 
 fn issuer_blocking(command: cli::IssuerCommand) -> ExitCode {
-    let result = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
-        .and_then(|runtime| runtime.block_on(pinframe::admin::run(command)).map_err(|e| e.to_string()));
-    match result {
-        Ok(out) => {
-            let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
-                return ExitCode::FAILURE;
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    print_blocking(async { pinframe::admin::run(command).await.map_err(|e| e.to_string()) })
 }
 
 /// `pinframe audit …`: exits 0 with its output, or 1 with the reason (each broken chain's first
 /// broken record) on stderr.
 fn audit_blocking(command: pinframe::audit::cli::AuditCommand) -> ExitCode {
+    print_blocking(pinframe::audit::cli::run(command))
+}
+
+/// Runs a command to its end on a one-thread runtime: its output on stdout and exit 0, or each
+/// line of its error on stderr after `error: ` and exit 1. The output keeps its type (an issuer's new
+/// client secret stays in `Zeroizing` until it is dropped).
+fn print_blocking<O: AsRef<str>>(command: impl std::future::Future<Output = Result<O, String>>) -> ExitCode {
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())
-        .and_then(|runtime| runtime.block_on(pinframe::audit::cli::run(command)));
+        .and_then(|runtime| runtime.block_on(command));
     match result {
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+            if stdout.write_all(out.as_ref().as_bytes()).and_then(|()| stdout.flush()).is_err() {
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS
