@@ -7,6 +7,10 @@ SHELL := /bin/bash
 
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(PATH)
 export CARGO_TERM_COLOR ?= never
+# A CI run builds once from clean: incremental state would only cost disk (over 2 GB) and time.
+ifneq ($(CI),)
+export CARGO_INCREMENTAL ?= 0
+endif
 
 TRUNK_VERSION := 0.21.14
 # The wasm-bindgen CLI must be exactly the version the widget links (Cargo.lock).
@@ -143,14 +147,14 @@ test-postgres: deps
 test-postgres-suites:
 	@[ -n "$${PINFRAME_TEST_DATABASE_URL:-}" ] && [ -n "$${PINFRAME_TEST_PGCLUSTER:-}" ] \
 		|| { echo "test-postgres-suites runs inside tools/with-postgres.sh: use make test-postgres"; exit 2; }
-	cargo test -p pinframe --locked --test store --test api --test set_pin --test deployment --test keys --test audit --test audit_fail_closed
+	cargo test --workspace --locked --test store --test api --test set_pin --test deployment --test keys --test audit --test audit_fail_closed
 	cargo build --locked -p pinframe
 	PATH="$$PATH:/usr/sbin" PINFRAME_BIN=target/debug/pinframe node --test --test-concurrency=1 tests/replicas/
 
 ## test-interop: JWE and PIN blocks against jwcrypto, joserfc, panva jose and psec; then the
 ## reference CMS's D1 PIN Management API over HTTP with those libraries as the client (tests/d1).
 test-interop: deps
-	PINFRAME_PYTHON=$(PYTHON) cargo test -p pinframe --test interop --locked -- --include-ignored
+	PINFRAME_PYTHON=$(PYTHON) cargo test --workspace --test interop --locked -- --include-ignored
 	cargo build --locked -p pinframe
 	PINFRAME_BIN=target/debug/pinframe $(PYTHON) -m unittest discover -s tests/d1 -v
 
