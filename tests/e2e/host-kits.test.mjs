@@ -2,7 +2,7 @@
 // its event types, the desktop helper and the React Native bridge against the DOM, and the React
 // Native component against the real react, react-native and react-native-webview types (`make
 // host-kit` installs them); the React Native bridge, injected as the app would inject it, delivers
-// every event and takes set_pin; the Android and iOS snippets in docs/hosts/ name exactly the
+// every event and takes set_pin; the book's Android and iOS samples (docs/book/samples/) name exactly the
 // events the declarations list. (The desktop helper itself runs in every demo-page test: /demo/ is
 // built on it.)
 import { describe, test } from "node:test";
@@ -49,7 +49,7 @@ describe("declarations", () => {
 
 describe("native snippets", () => {
   test("Android: one @JavascriptInterface method per event, registered as android_handler", () => {
-    const kotlin = docs("hosts/android/PinWebViewActivity.kt");
+    const kotlin = docs("book/samples/android/PinWebViewActivity.kt");
     assert.match(kotlin, /addJavascriptInterface\(PinframeHandler\(\), "android_handler"\)/);
     const methods = [...kotlin.matchAll(/@JavascriptInterface fun (\w+)\(/g)].map((m) => m[1]);
     assert.deepEqual(methods, androidMethods);
@@ -59,7 +59,7 @@ describe("native snippets", () => {
   });
 
   test("iOS: a message handler named ios_handler with a case for every event", () => {
-    const swift = docs("hosts/ios/PinViewController.swift");
+    const swift = docs("book/samples/ios/PinViewController.swift");
     assert.match(swift, /userContentController\.add\(self, name: "ios_handler"\)/);
     const cases = [...swift.matchAll(/case ((?:"\w+",? ?)+):/g)].flatMap((m) => [...m[1].matchAll(/"(\w+)"/g)].map((c) => c[1]));
     assert.deepEqual(cases.sort(), [...outcomeEvents, "pin_valid", ...pinframeEvents].sort());
