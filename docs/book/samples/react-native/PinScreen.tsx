@@ -62,7 +62,14 @@ export function PinScreen({ action, url: firstUrl, pinLink, onDone }: Props) {
       <PinWebView key={url} ref={widget} url={url} onEvent={onEvent} />
       {ended !== null && <Text accessibilityRole="alert">{ended}</Text>}
       {action === "SET_PIN" && ended === null && (
-        <Button title="Save the new PIN" disabled={!pinValid} onPress={() => widget.current?.setPin()} />
+        <Button
+          title="Save the new PIN"
+          disabled={!pinValid}
+          onPress={() => {
+            setPinValid(false); // until the answer, or the next change of the form
+            widget.current?.setPin();
+          }}
+        />
       )}
       <Button title="Close" onPress={onDone} />
     </View>
