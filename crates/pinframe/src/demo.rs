@@ -95,7 +95,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/demo/api/token", post(token))
         .route("/demo/api/theme", post(theme))
-        // The desktop host kit (docs/hosts/desktop), which this page uses as any bank's page would.
+        // The desktop host kit (packages/pinframe-host), which this page uses as any bank's page would.
         .route(
             "/demo/pinframe-host.js",
             get(|| {
