@@ -13,6 +13,9 @@ export CARGO_INCREMENTAL ?= 0
 endif
 
 TRUNK_VERSION := 0.21.14
+# The book's builder (docs/book), without its own web server and file watcher.
+MDBOOK_VERSION := 0.5.4
+MDBOOK := $(HOME)/.cargo/bin/mdbook
 # The wasm-bindgen CLI must be exactly the version the widget links (Cargo.lock).
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -28,7 +31,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-multivalue --enable-mutable-g
 
 .PHONY: run test deps deps-build deps-servers deps-webkit deps-firefox check test-native test-postgres test-postgres-suites \
 	test-interop test-browser test-e2e test-api-fuzz widget widget-size fuzz-check fuzz-smoke host-kit host-kit-deps \
-	test-rust test-ops bench bench-wasm wasm-crates clean-tools test-fonts
+	test-rust test-ops bench bench-wasm wasm-crates clean-tools test-fonts docs deps-docs test-docs
 
 # `make run LISTEN=0.0.0.0:8080 DATA_DIR=/var/lib/pinframe` to change where the demo listens and keeps data.
 LISTEN ?= 127.0.0.1:8080
@@ -36,15 +39,17 @@ DATA_DIR ?= ./data
 
 ## run: build the widget and the service, and start the demo (`pinframe serve --demo`); it prints the
 ## /demo/ URL to open. Ctrl-C stops it; the data directory keeps keys, databases and the demo PIN.
+## The book is served at /docs/ once `make docs` has built it.
 run: widget
 	cargo build --release --locked -p pinframe
-	target/release/pinframe serve --demo --listen $(LISTEN) --data-dir $(DATA_DIR) --widget-dir dist
+	target/release/pinframe serve --demo --listen $(LISTEN) --data-dir $(DATA_DIR) --widget-dir dist \
+		--docs-dir target/book
 
 ## test: install what tests need, then run every check and test suite. The host package's npm
 ## install (mostly I/O, most of a minute on a fresh clone) runs beside the Rust checks and suites.
 test: deps
 	@$(MAKE) --no-print-directory -j2 test-rust host-kit-deps
-	@$(MAKE) --no-print-directory host-kit test-e2e test-api-fuzz test-ops fuzz-check
+	@$(MAKE) --no-print-directory host-kit test-docs test-e2e test-api-fuzz test-ops fuzz-check
 	@echo "make test: all checks passed"
 
 # The Rust checks and suites, one after another.
@@ -58,7 +63,12 @@ deps-build: target/.deps-rust tools/node_modules/.installed
 
 ## deps: deps-build, plus Chromium + ChromeDriver, WebKitGTK's WebDriver under Xvfb (deps-webkit),
 ## Firefox ESR (deps-firefox), the PyPI oracles, and PostgreSQL, HAProxy and SoftHSM2 (deps-servers) for the tests.
-deps: deps-build $(CHROMEDRIVER) deps-webkit deps-firefox $(PYENV)/.installed deps-servers
+deps: deps-build $(CHROMEDRIVER) deps-webkit deps-firefox $(PYENV)/.installed deps-servers deps-docs
+
+## deps-docs: mdbook for the book (Chromium, which renders its diagrams, and Redocly come with deps).
+deps-docs:
+	@$(MDBOOK) --version 2>/dev/null | grep -qx "mdbook v$(MDBOOK_VERSION)" \
+		|| cargo install mdbook --version $(MDBOOK_VERSION) --locked --no-default-features --features search
 
 target/.deps-rust: Cargo.lock Makefile
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -242,6 +252,29 @@ widget-size:
 ## lock file, installed only when that changed (types only: no install scripts run), then TypeScript
 ## over the event types, the desktop helper and the bridge (DOM), and over the React Native
 ## component against the real react, react-native and react-native-webview types.
+## docs: the book (docs/book, mdbook) with its diagrams rendered to SVG and the API reference rendered
+## from both OpenAPI files (Redocly), offline, into target/book/ (tools/book.mjs); then every internal
+## link and anchor of it is checked (tools/linkcheck.mjs). `make run` serves it at /docs/.
+docs: deps-docs tools/node_modules/.installed $(CHROMEDRIVER)
+	MDBOOK=$(MDBOOK) node tools/book.mjs
+	node tools/linkcheck.mjs target/book
+
+## test-docs: the book built and link-checked (docs), `redocly lint` on both OpenAPI files (no error;
+## redocly.yaml), the book's code samples type-checked (TypeScript: the web and React Native hosts
+## against the host package, the issuer's back end for Node) or syntax-checked (shell), and the
+## security chapters' checks (tests/docs). The configuration reference is compared with the help
+## by crates/pinframe/tests/book_config.rs, in test-native.
+test-docs: docs host-kit-deps
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true redocly lint --format=summary \
+		crates/pinframe/openapi.json crates/pinframe-cms/openapi.json
+	@for config in $$(find docs/book/samples -name 'tsconfig*.json' | sort); do \
+		echo "tsc -p $$config --noEmit"; packages/pinframe-host/node_modules/.bin/tsc -p $$config --noEmit || exit 1; \
+	done
+	@for script in $$(find docs/book/samples -name '*.sh' | sort); do \
+		echo "bash -n $$script"; bash -n $$script || exit 1; \
+	done
+	node --test tests/docs/
+
 host-kit: packages/pinframe-host/node_modules/.installed
 	packages/pinframe-host/node_modules/.bin/tsc -p packages/pinframe-host --noEmit
 	packages/pinframe-host/node_modules/.bin/tsc -p packages/pinframe-host/tsconfig.react-native.json --noEmit

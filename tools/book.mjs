@@ -16,7 +16,7 @@
 //    api/service.html and api/cms.html, with Redoc's bundle beside them instead of on a CDN and no
 //    Google fonts: nothing is fetched from elsewhere.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, posix, relative, resolve } from "node:path";
@@ -141,7 +141,13 @@ async function renderDiagrams() {
 
 function mdbook() {
   rmSync(OUT, { recursive: true, force: true });
-  execFileSync(MDBOOK, ["build", STAGE, "--dest-dir", OUT], { stdio: ["ignore", "inherit", "inherit"] });
+  // mdbook 0.5 reports some errors (a book.toml field it does not know, say) and still exits 0.
+  const run = spawnSync(MDBOOK, ["build", STAGE, "--dest-dir", OUT], { encoding: "utf8" });
+  process.stderr.write(run.stderr ?? "");
+  if (run.error) throw run.error;
+  if (run.status !== 0 || /^\s*(ERROR|WARN)\b/m.test(run.stderr ?? "")) {
+    throw new Error(`mdbook build failed (exit ${run.status}): see its messages above`);
+  }
 }
 
 /// Redocly's page loads Redoc's bundle from a CDN; the book serves the same version itself.
