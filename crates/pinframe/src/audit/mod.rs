@@ -272,8 +272,17 @@ impl Audit {
             let mut head = head.lock_owned().await;
             // Whatever waits now, ours included unless a writer before took it.
             let batch = std::mem::take(&mut *locked(&pending));
-            if !batch.is_empty() {
-                write_batch(&db, &key, &replica, &mut head, batch).await;
+            if batch.is_empty() {
+                return;
+            }
+            let outcome = write_batch(&db, &key, &replica, &mut head, batch).await;
+            if outcome.is_err() {
+                // What queued while this write was failing fails with it: a database that is down
+                // would hold each further batch for another whole connection wait, and a request
+                // must not wait longer than one.
+                for waiting in std::mem::take(&mut *locked(&pending)) {
+                    let _ = waiting.done.send(outcome.clone());
+                }
             }
         });
         outcome.await.unwrap_or_else(|_| Err(AuditError::Unavailable("the audit writer stopped".to_owned())))
@@ -375,12 +384,20 @@ impl Audit {
     }
 }
 
-/// Chains `batch` onto `head` and writes it in one transaction; tells each waiter the outcome.
-async fn write_batch(db: &Db, key: &MacKey, replica: &str, head: &mut Head, batch: Vec<Pending>) {
+/// Chains `batch` onto `head` and writes it in one transaction; tells each waiter the outcome, and
+/// returns it.
+async fn write_batch(
+    db: &Db,
+    key: &MacKey,
+    replica: &str,
+    head: &mut Head,
+    batch: Vec<Pending>,
+) -> Result<(), AuditError> {
     let outcome = chain_and_insert(db, key, replica, head, &batch).await;
     for pending in batch {
         let _ = pending.done.send(outcome.clone());
     }
+    outcome
 }
 
 async fn chain_and_insert(
