@@ -31,7 +31,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the service with the embedded reference CMS (SQLite in the data directory).
     Serve(ServeArgs),
-    /// Run the reference CMS alone: the D1 PIN Management API server (see README, "Your own CMS").
+    /// Run the reference CMS alone: the D1 PIN Management API server (the book: Issuer back end, "Your own card management system").
     Cms(CmsArgs),
     /// Provision issuers in the service's database (its data directory, or PostgreSQL).
     #[command(subcommand)]
@@ -118,6 +118,10 @@ pub struct ServeArgs {
     /// The Trunk-built widget (index.html and its assets).
     #[arg(long, value_name = "DIR", default_value = "./dist", env = "PINFRAME_WIDGET_DIR")]
     pub widget_dir: PathBuf,
+    /// The built book (`make docs` writes it to target/book), served at /docs/. Without it, or
+    /// when DIR has no index.html, /docs/ answers 404.
+    #[arg(long, value_name = "DIR", env = "PINFRAME_DOCS_DIR")]
+    pub docs_dir: Option<PathBuf>,
     /// The URL cardholders' devices reach this service at, for widget links (default: http://ADDR).
     #[arg(long, value_name = "URL", env = "PINFRAME_PUBLIC_URL")]
     pub public_url: Option<String>,

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod demo;
+pub mod docs_site;
 pub mod http;
 pub mod keys;
 pub mod locale_assets;

@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 use crate::audit::Audit;
 use crate::cli::ServeArgs;
 use crate::demo;
+use crate::docs_site::{DocsError, DocsSite};
 use crate::http::{app, register};
 use crate::keys::{load_keys, CMS_DIR};
 use crate::remote_cms::RemoteCms;
@@ -46,6 +47,27 @@ fn remote_cms(args: &ServeArgs, url: &str) -> Result<RemoteCms, StartupError> {
         None => None,
     };
     Ok(RemoteCms::new(url, args.cms_client_id.clone(), secret, pinned)?)
+}
+
+/// The book of `--docs-dir`, or none (logged once, with the reason); a book that cannot be served
+/// as it is (too large, unreadable) is a start error.
+fn load_docs(args: &ServeArgs) -> Result<DocsSite, StartupError> {
+    let Some(dir) = &args.docs_dir else {
+        tracing::info!("the book is not served at /docs/: no --docs-dir");
+        return Ok(DocsSite::default());
+    };
+    match DocsSite::load(dir) {
+        Ok(site) => {
+            let (files, bytes) = site.summary();
+            tracing::info!(dir = %dir.display(), files, bytes, "serving the book at /docs/");
+            Ok(site)
+        }
+        Err(DocsError::NotBuilt(why)) => {
+            tracing::warn!(dir = %dir.display(), "the book is not served at /docs/: {why}");
+            Ok(DocsSite::default())
+        }
+        Err(DocsError::Unusable(why)) => Err(why.into()),
+    }
 }
 
 /// Builds the state for a data directory. `listen_origins` are the origins the demo registers.
@@ -80,12 +102,14 @@ pub async fn open_state(args: &ServeArgs, public_url: String) -> Result<AppState
     if !widget.is_built() {
         tracing::warn!(dir = %args.widget_dir.display(), "the widget is not built: PIN pages answer 503 until `make widget` runs");
     }
+    let docs = load_docs(args)?;
     let state = AppState {
         store: Arc::new(store),
         cms,
         keys: Arc::new(keys),
         jwt: Arc::new(jwt),
         widget: Arc::new(widget),
+        docs: Arc::new(docs),
         config: Arc::new(Config { public_url, token_ttl: i64::from(args.token_ttl), demo: args.demo }),
         clock: Arc::new(SystemClock),
         ops: Arc::new(Ops::new(&args.ops)),

@@ -19,6 +19,7 @@ use pinframe_server::oauth::{JwtAuthority, OAuthState};
 use pinframe_server::ops::Ops;
 use zeroize::Zeroizing;
 
+use crate::docs_site::DocsSite;
 use crate::store::Store;
 use crate::widget_assets::WidgetAssets;
 
@@ -138,6 +139,8 @@ pub struct AppState {
     /// Signs and verifies the access tokens of `/oauth2/token` (Register API).
     pub jwt: Arc<JwtAuthority>,
     pub widget: Arc<WidgetAssets>,
+    /// The book at `/docs/` (`--docs-dir`); empty when it is not served.
+    pub docs: Arc<DocsSite>,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     /// Draining, rate limits and where metrics are served.

@@ -25,6 +25,7 @@ async fn token_status(data_dir: &std::path::Path, client_id: &str, secret: &str)
         data_dir: data_dir.to_owned(),
         demo: false,
         widget_dir: data_dir.join("no-widget"),
+        docs_dir: None,
         public_url: None,
         token_ttl: 300,
         cms_url: None,

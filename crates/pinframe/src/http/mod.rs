@@ -1,6 +1,7 @@
 //! The service's HTTP surface: one router (the middleware for correlation ids, headers and logs is
 //! `pinframe_server::middleware`'s, shared with the CMS).
 
+pub mod docs;
 pub mod error_page;
 pub mod pin;
 pub mod register;
@@ -62,7 +63,10 @@ pub fn app(state: AppState) -> Router {
             put(themes::put_font).layer(DefaultBodyLimit::max(MAX_FONT_BYTES + 1)),
         )
         .route("/pin/themes/{issuer_id}/{file}", get(themes::serve_theme))
-        .route("/pin/fonts/{issuer_id}/{name}", get(themes::serve_font));
+        .route("/pin/fonts/{issuer_id}/{name}", get(themes::serve_font))
+        .route("/docs", get(docs::root))
+        .route(docs::DOCS_PATH, get(docs::file))
+        .route("/docs/{*path}", get(docs::file));
     if state.config.demo {
         router = router.merge(crate::demo::routes());
     }

@@ -89,6 +89,7 @@ pub fn serve_args(data: &std::path::Path, widget_dir: std::path::PathBuf, databa
         data_dir: data.to_owned(),
         demo: true,
         widget_dir,
+        docs_dir: None,
         public_url: None,
         token_ttl: 300,
         cms_url: None,
