@@ -261,7 +261,8 @@ docs: deps-docs tools/node_modules/.installed $(CHROMEDRIVER)
 
 ## test-docs: the book built and link-checked (docs), `redocly lint` on both OpenAPI files (no error;
 ## redocly.yaml), the book's code samples type-checked (TypeScript: the web and React Native hosts
-## against the host package, the issuer's back end for Node) or syntax-checked (shell), and the
+## against the host package, the issuer's back end for Node) or syntax-checked (shell), its inline
+## code blocks checked (tools/check-samples.mjs: shell, JSON, JavaScript; TypeScript only included), and the
 ## security chapters' checks (tests/docs). The configuration reference is compared with the help
 ## by crates/pinframe/tests/book_config.rs, in test-native.
 test-docs: docs host-kit-deps
@@ -273,6 +274,8 @@ test-docs: docs host-kit-deps
 	@for script in $$(find docs/book/samples -name '*.sh' | sort); do \
 		echo "bash -n $$script"; bash -n $$script || exit 1; \
 	done
+	node tools/check-samples.mjs $$(find docs/book/src -name '*.md' | sort) docs/protocol.md docs/deploy.md \
+		docs/keys.md docs/theming.md
 	node --test tests/docs/
 
 host-kit: packages/pinframe-host/node_modules/.installed

@@ -1,6 +1,6 @@
 // make bench: the widget's size and speed and the service's throughput, with the floor and a peer
 // measured in the same run on the same machine. Writes target/bench/summary.json and prints the
-// same figures as a table, each beside its target (README, "Benchmarks"). Run through `make bench`,
+// same figures as a table, each beside its target (the book, Development: Benchmarks). Run through `make bench`,
 // which builds what this needs first. Under tools/with-postgres.sh (PINFRAME_TEST_DATABASE_URL set)
 // it also loads the service with its tables in PostgreSQL, one replica and then two behind HAProxy;
 // without it those rows say they were skipped.

@@ -1,4 +1,4 @@
-// Regenerates docs/demo.png, the README's picture of the demo: /demo/ after "View PIN".
+// Regenerates docs/screenshots/demo.png, the picture of the demo on the book's first page: /demo/ after "View PIN".
 // Usage: node tests/e2e/demo-screenshot.mjs
 import { resolve } from "node:path";
 import { launchBrowser, startServer } from "./harness.mjs";
@@ -11,7 +11,7 @@ try {
   await page.click("#view-pin");
   await page.frameLocator("iframe").locator(".pinframe-pin").waitFor();
   await page.locator('#events li[data-event="view_pin_success"]').waitFor();
-  await page.screenshot({ path: resolve(import.meta.dirname, "../../docs/demo.png") });
+  await page.screenshot({ path: resolve(import.meta.dirname, "../../docs/screenshots/demo.png") });
 } finally {
   await browser.close();
   await server.stop();

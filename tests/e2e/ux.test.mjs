@@ -2,7 +2,7 @@
 // binary in headless Chromium: issuer themes change the documented elements and hostile ones load
 // nothing from outside; axe-core finds no violation in any language; every language renders from
 // its catalogue; the PIN hides itself; the frame follows the content's height. It also takes the
-// README's screenshots (docs/screenshots/).
+// the book's screenshots of the themes (docs/screenshots/).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -324,7 +324,7 @@ describe("sizing", () => {
   });
 });
 
-describe("screenshots for the README", () => {
+describe("screenshots for the book", () => {
   test("the default and the Harbour theme, in English and Finnish", async () => {
     const dir = join(root, "docs/screenshots");
     mkdirSync(dir, { recursive: true });

@@ -61,10 +61,7 @@ fn variables(commands: &[(Vec<String>, String)]) -> BTreeMap<String, Vec<String>
         for line in text.lines() {
             let trimmed = line.trim_start();
             if trimmed.starts_with("--") || trimmed.starts_with('-') && !trimmed.starts_with("- ") {
-                flag = trimmed
-                    .split([' ', ','])
-                    .find(|word| word.starts_with("--"))
-                    .map(str::to_owned);
+                flag = trimmed.split([' ', ',']).find(|word| word.starts_with("--")).map(str::to_owned);
             }
             if let Some(rest) = trimmed.strip_prefix("[env: ") {
                 let name = rest.split(['=', ']']).next().unwrap().to_owned();
@@ -90,11 +87,7 @@ fn generated() -> String {
         page.push_str(&format!("| `{name}` | {} |\n", usages.join("<br>")));
     }
     for (command, text) in &commands {
-        let title = if command.is_empty() {
-            "pinframe".to_owned()
-        } else {
-            format!("pinframe {}", command.join(" "))
-        };
+        let title = if command.is_empty() { "pinframe".to_owned() } else { format!("pinframe {}", command.join(" ")) };
         page.push_str(&format!("\n## {title}\n\n```text\n$ {title} --help\n{}```\n", text));
     }
     page
@@ -102,8 +95,7 @@ fn generated() -> String {
 
 #[test]
 fn the_configuration_reference_is_what_the_help_prints() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../docs/book/src/running/configuration.md");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/book/src/running/configuration.md");
     let page = std::fs::read_to_string(&path).unwrap();
     let introduction = page
         .split_once(MARKER)
