@@ -511,7 +511,8 @@ async fn the_openapi_document_matches_the_router() {
                 .replace("{issuerId}", demo::ISSUER)
                 .replace("{file}", "w.js")
                 .replace("{name}", "brand.woff2")
-                .replace("{consumerId}", demo::CONSUMER);
+                .replace("{consumerId}", demo::CONSUMER)
+                .replace("{path}", "index.html");
             let request = Request::builder()
                 .method(method.to_uppercase().as_str())
                 .uri(&concrete)
@@ -564,6 +565,9 @@ async fn the_openapi_document_matches_the_router() {
         "POST /oauth2/token",
         "PUT /issuers/{issuerId}/consumers/{consumerId}",
         "PUT /issuers/{issuerId}/consumers/{consumerId}/cards",
+        "GET /docs",
+        "GET /docs/",
+        "GET /docs/{path}",
     ];
     routes.sort();
     assert_eq!(documented, routes);

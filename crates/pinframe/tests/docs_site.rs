@@ -232,6 +232,7 @@ async fn without_a_book_docs_is_the_json_404() {
             let answer = get(&router, path).await;
             assert_not_found(&answer, path);
             assert_eq!(answer.headers[header::CONTENT_TYPE], "application/json", "{docs_dir:?} {path}");
+            assert_eq!(answer.body["message"], "This service serves no book.");
         }
     }
 }
@@ -244,7 +245,7 @@ async fn a_book_over_the_size_limit_is_a_start_error() {
     big.set_len(pinframe::docs_site::MAX_BOOK_BYTES + 1).unwrap();
     let mut args = serve_args(&dir.path().join("data"), dir.path().join("dist"), DatabaseArgs::default());
     args.docs_dir = Some(book);
-    let error = server::open_state(&args, "http://pin.test".to_owned()).await.err().expect("a start error");
+    let error = server::open_state(&args, "http://pin.test".to_owned()).await.expect_err("a start error");
     let message = format!("{error}");
     assert!(message.contains("--docs-dir") && message.contains("64 MiB"), "{message}");
 }

@@ -126,8 +126,11 @@ fn compressible(content_type: &str) -> bool {
             .any(|t| content_type.starts_with(t))
 }
 
+/// A file's brotli and gzip forms, each only when smaller than the file.
+type Compressed = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// Brotli (a quick quality: a book is read at every start) and gzip, each kept only when smaller.
-fn compress(bytes: &[u8]) -> io::Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+fn compress(bytes: &[u8]) -> io::Result<Compressed> {
     let mut br = Vec::new();
     let params = BrotliEncoderParams { quality: 6, lgwin: 22, size_hint: bytes.len(), ..Default::default() };
     brotli::BrotliCompress(&mut &bytes[..], &mut br, &params)?;

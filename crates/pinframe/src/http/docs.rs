@@ -17,6 +17,11 @@ fn not_found() -> Response {
     AppError::NotFound { message: "There is nothing at this path." }.into_response()
 }
 
+/// Every `/docs/` path of a service started without a book.
+fn no_book() -> Response {
+    AppError::NotFound { message: "This service serves no book." }.into_response()
+}
+
 fn redirect(location: &str) -> Response {
     match HeaderValue::from_str(location) {
         Ok(location) => (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)]).into_response(),
@@ -29,12 +34,15 @@ pub async fn root(State(state): State<AppState>) -> Response {
     if state.docs.is_served() {
         redirect(DOCS_PATH)
     } else {
-        not_found()
+        no_book()
     }
 }
 
 /// `GET /docs/` and `GET /docs/{path}`: a file of the book; a directory path, its `index.html`.
 pub async fn file(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    if !state.docs.is_served() {
+        return no_book();
+    }
     let Some(path) = uri.path().strip_prefix(DOCS_PATH).and_then(percent_decode) else {
         return not_found();
     };
