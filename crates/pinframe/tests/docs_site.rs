@@ -103,7 +103,7 @@ async fn serves_the_book_with_a_policy_made_from_each_page() {
         csp,
         format!(
             "default-src 'none'; script-src 'self' {}; style-src 'self'; img-src 'self' data:; font-src 'self'; \
-             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+             frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
             hash(INLINE)
         )
     );

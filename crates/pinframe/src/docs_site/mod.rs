@@ -290,10 +290,12 @@ pub struct InlineCode {
 /// that starts Redoc.
 const REDOC_MARKS: [&str; 3] = ["__redoc_state", "Redoc.hydrate(", "Redoc.init("];
 
-/// A page's policy: its own origin for scripts, styles, images, fonts and fetches, and each inline
-/// script, style element and style attribute by its hash (attributes need `'unsafe-hashes'`,
-/// which lets only those exact declarations through). No `'unsafe-eval'`, no other origin, no
-/// framing, no form submission; `<base>` only to this origin, and only on a page that has one.
+/// A page's policy: its own origin for scripts, styles, images and fonts (images also as `data:`
+/// URLs, which mdbook's stylesheet draws icons with), and each inline script, style element and
+/// style attribute by its hash (attributes need `'unsafe-hashes'`, which lets only those exact
+/// declarations through). No fetch at all (mdbook's search index is a script file, Redoc's API
+/// description is in its page), no `'unsafe-eval'`, no other origin, no framing, no form
+/// submission; `<base>` only to this origin, and only on a page that has one.
 ///
 /// A Redoc page (`redocly build-docs`) gets two things more, and only it: Redoc adds `<style>`
 /// elements as it runs (styled-components' empty ones it fills through the CSSOM, and its scroll
@@ -320,7 +322,44 @@ pub fn content_security_policy(page: &str) -> String {
     let base = if code.has_base { "'self'" } else { "'none'" };
     format!(
         "default-src 'none'; script-src 'self'{};{worker} style-src {style}; img-src 'self' data:; \
-         font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri {base}; form-action 'none'",
+         font-src 'self'; frame-ancestors 'none'; base-uri {base}; form-action 'none'",
         hashes(&code.scripts)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_script_is_hashed_as_the_browser_reads_it() {
+        // The HTML parser turns CR LF into LF before the browser hashes the script.
+        assert_eq!(source_hash("a();\r\nb();\r"), source_hash("a();\nb();\n"));
+        let csp = content_security_policy("<script>\r\nrun();\r\n</script><script src=\"x.js\"></script>");
+        assert!(csp.contains(&format!("script-src 'self' {};", source_hash("\nrun();\n"))), "{csp}");
+    }
+
+    #[test]
+    fn base_is_allowed_only_where_a_page_has_one() {
+        assert!(content_security_policy("<head><base href=\"/docs/\"></head>").contains("base-uri 'self';"));
+        assert!(content_security_policy("<head></head>").contains("base-uri 'none';"));
+    }
+
+    #[test]
+    fn only_a_redoc_page_gets_inline_styles_and_a_blob_worker() {
+        let redoc = content_security_policy("<style>a{}</style><script>Redoc.init(spec, {}, el)</script>");
+        assert!(redoc.contains("worker-src blob:; style-src 'self' 'unsafe-inline';"), "{redoc}");
+        let page = content_security_policy("<style>a{}</style><script>init()</script>");
+        assert!(page.contains(&format!("style-src 'self' {};", source_hash("a{}"))), "{page}");
+        assert!(!page.contains("unsafe-inline") && !page.contains("worker-src"), "{page}");
+    }
+
+    #[test]
+    fn content_types_follow_the_extension() {
+        assert_eq!(content_type("a/b.HTML"), "text/html; charset=utf-8");
+        assert_eq!(content_type("f.woff2"), "font/woff2");
+        assert_eq!(content_type("searchindex.js"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("no-extension"), "application/octet-stream");
+        assert_eq!(content_type("x.exe"), "application/octet-stream");
+    }
 }
