@@ -126,6 +126,12 @@ def main():
         widget.mkdir()
         (widget / "index.html").write_text(WIDGET_INDEX)
         (widget / "w.js").write_text("export default async function init() {}\n")
+        # A small book, so that /docs/ answers 200, 304 and 308 as well as 404.
+        book = tmp / "book"
+        (book / "guide").mkdir(parents=True)
+        (book / "index.html").write_text("<!doctype html><title>Book</title><script>window.book = 1;</script>\n")
+        (book / "guide" / "index.html").write_text("<!doctype html><title>Guide</title>\n")
+        (book / "book.css").write_text("body { margin: 0; }\n")
         key = subprocess.run([BIN, "keys", "generate"], capture_output=True, text=True, check=True).stdout
         (tmp / "service-key.jwk").write_text(key)
         public = subprocess.run(
@@ -138,7 +144,7 @@ def main():
         try:
             service, service_url = start(
                 ["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", str(tmp / "service"),
-                 "--widget-dir", str(widget), *rate_limit_flags("serve")],
+                 "--widget-dir", str(widget), "--docs-dir", str(book), *rate_limit_flags("serve")],
                 env,
                 r"pinframe listening on (http://\S+)",
             )
