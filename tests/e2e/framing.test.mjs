@@ -2,7 +2,8 @@
 // registered two origins, A and B (two loopback host pages); a token issued for A and framed by B
 // never asks for the PIN, never shows it, and B hears nothing. A framing the same token then shows
 // the PIN: the check that says no to B is not saying no to everyone. Before the session the widget
-// tells no origin the token has not named. (framing-webkit.test.mjs runs the view cases in WebKit.)
+// tells no origin the token has not named. The set_pin command is taken from the parent window only,
+// not from another window of the same origin. (framing-webkit.test.mjs runs the view cases in WebKit.)
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { DEMO, issueToken, launchBrowser } from "./harness.mjs";
@@ -77,6 +78,35 @@ describe("a token issued for origin A, framed by origin B", () => {
     await a.widget.locator("#pinframe-new-pin").pressSequentially("2580");
     await a.page.waitForFunction(() => window.__messages.some((m) => m.data.event === "pin_valid"));
     assert.ok((await a.messages()).every((m) => m.origin === running.server.url));
+    await a.context.close();
+  });
+});
+
+describe("the set_pin command", () => {
+  test("posted by another window of the same origin: ignored; posted by the parent: taken", async () => {
+    const { url } = await token({ action: "SET_PIN", parentOrigin: running.a });
+    const a = await frame(running.a, url);
+    await a.widget.locator("#pinframe-new-pin").waitFor();
+    await a.widget.locator("#pinframe-new-pin").pressSequentially("2580");
+    await a.widget.locator("#pinframe-confirm-pin").pressSequentially("2580");
+    await a.page.waitForFunction(() => window.__messages.some((m) => m.data.event === "pin_valid" && m.data.pin_valid));
+
+    // A sibling frame of the host page's own origin (an about:blank frame the page made) posts
+    // the command to the widget: same origin as the parent, but not the parent window.
+    await a.page.evaluate(() => {
+      const sibling = document.createElement("iframe");
+      document.body.append(sibling);
+      sibling.contentWindow.eval("parent.frames[0].postMessage({ event: 'set_pin' }, '*')");
+    });
+    // Nothing to await for a command that is ignored: give the widget time to act on it.
+    await a.page.waitForTimeout(1500);
+    assert.ok(!a.api.includes("/api/v1/pin/set"), `the sibling's set_pin was taken: ${a.api}`);
+    assert.ok(!(await a.messages()).some((m) => m.data.event.startsWith("set_pin")));
+
+    // The same message from the parent window sets the PIN: the check above can fail.
+    await a.page.evaluate(() => document.querySelector("iframe").contentWindow.postMessage({ event: "set_pin" }, "*"));
+    await a.page.waitForFunction(() => window.__messages.some((m) => m.data.event === "set_pin_success"));
+    assert.deepEqual(a.api.filter((path) => path === "/api/v1/pin/set"), ["/api/v1/pin/set"]);
     await a.context.close();
   });
 });
