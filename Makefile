@@ -180,7 +180,7 @@ test-browser: deps
 ## BiDi) too (tests/e2e/engines); and Lighthouse's accessibility and best-practices scores (both 1)
 ## on the view and set pages in Chromium, whose console must stay free of warnings and errors; and the
 ## service with every key in a SoftHSM2 token (tests/e2e/hsm: view, set, oracles, rotation).
-test-e2e: deps widget
+test-e2e: deps widget docs
 	cargo build --locked -p pinframe
 	node --test --test-concurrency=1 tests/e2e/
 

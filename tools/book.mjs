@@ -153,6 +153,10 @@ function mdbook() {
 /// Redocly's page loads Redoc's bundle from a CDN; the book serves the same version itself.
 const REDOC_CDN = /https:\/\/cdn\.redocly\.com\/redoc\/v([0-9.]+)\/bundles\/redoc\.standalone\.js/g;
 
+const HYDRATE = "Redoc.hydrate(__redoc_state, container);";
+const REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg";
+const EMPTY_SVG = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E";
+
 function renderApi() {
   const bundle = require.resolve("redoc/bundles/redoc.standalone.js");
   const version = JSON.parse(readFileSync(join(dirname(bundle), "..", "package.json"), "utf8")).version;
@@ -164,14 +168,27 @@ function renderApi() {
       env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" },
       stdio: ["ignore", "ignore", "inherit"],
     });
-    const html = readFileSync(output, "utf8").replace(REDOC_CDN, (_, cdnVersion) => {
-      if (cdnVersion !== version) throw new Error(`${page}: Redoc ${cdnVersion} wanted, ${version} installed`);
-      return "redoc.standalone.js";
-    });
+    const favicon = readdirSync(OUT).find((name) => /^favicon-[0-9a-f]+\.png$/.test(name));
+    const html = readFileSync(output, "utf8")
+      .replace(REDOC_CDN, (_, cdnVersion) => {
+        if (cdnVersion !== version) throw new Error(`${page}: Redoc ${cdnVersion} wanted, ${version} installed`);
+        return "redoc.standalone.js";
+      })
+      // Redocly prerenders with its own styled-components (6), the bundle carries another (5): a
+      // hydration of that markup fails in React, so the bundle renders the page afresh from the
+      // same state (the prerendered markup shows until then).
+      .replace(HYDRATE, "Redoc.init(__redoc_state.spec.data, __redoc_state.options, container);")
+      // The book's icon, so that the browser does not ask the service for /favicon.ico.
+      .replace("</title>", `</title>\n  <link rel="icon" href="../${favicon}">`);
+    if (!html.includes("Redoc.init(")) throw new Error(`${page}: Redocly's page no longer calls Redoc.hydrate`);
+    if (favicon === undefined) throw new Error("mdbook wrote no favicon-*.png");
     const remote = html.match(/<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?\/\/[^"'\s>]+/gi);
     if (remote) throw new Error(`${page} loads from elsewhere: ${remote.join(", ")}`);
     writeFileSync(output, html);
-    cpSync(bundle, join(dirname(output), "redoc.standalone.js"));
+    // The bundle's footer shows Redocly's logo from a CDN: the same logo's place is left empty.
+    const script = readFileSync(bundle, "utf8");
+    if (!script.includes(REDOC_LOGO)) throw new Error(`${bundle} no longer names ${REDOC_LOGO}`);
+    writeFileSync(join(dirname(output), "redoc.standalone.js"), script.replaceAll(REDOC_LOGO, EMPTY_SVG));
   }
 }
 
