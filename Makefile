@@ -16,6 +16,8 @@ TRUNK_VERSION := 0.21.14
 # The book's builder (docs/book), without its own web server and file watcher.
 MDBOOK_VERSION := 0.5.4
 MDBOOK := $(HOME)/.cargo/bin/mdbook
+# A command prefix that runs its command in a network namespace of its own, with no interface up.
+OFFLINE := $(shell unshare -n true 2>/dev/null && echo "unshare -n")
 # The wasm-bindgen CLI must be exactly the version the widget links (Cargo.lock).
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -254,9 +256,11 @@ widget-size:
 ## component against the real react, react-native and react-native-webview types.
 ## docs: the book (docs/book, mdbook) with its diagrams rendered to SVG and the API reference rendered
 ## from both OpenAPI files (Redocly), offline, into target/book/ (tools/book.mjs); then every internal
-## link and anchor of it is checked (tools/linkcheck.mjs). `make run` serves it at /docs/.
+## link and anchor of it is checked (tools/linkcheck.mjs). `make run` serves it at /docs/. Where the
+## machine lets it (root, or user namespaces), the build runs with no network at all (`unshare -n`),
+## which proves it offline.
 docs: deps-docs tools/node_modules/.installed $(CHROMEDRIVER)
-	MDBOOK=$(MDBOOK) node tools/book.mjs
+	$(OFFLINE) env MDBOOK=$(MDBOOK) node tools/book.mjs
 	node tools/linkcheck.mjs target/book
 
 ## test-docs: the book built and link-checked (docs), `redocly lint` on both OpenAPI files (no error;
