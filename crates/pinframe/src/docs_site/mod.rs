@@ -22,7 +22,7 @@ use flate2::Compression;
 use pinframe_core::pinblock::hex_encode;
 use sha2::{Digest, Sha256};
 
-pub use self::scan::scan;
+pub use self::scan::{scan, InlineCode};
 use crate::widget_assets::accepts;
 
 mod scan;
@@ -274,16 +274,6 @@ fn walk(dir: &Path, prefix: &str, found: &mut Vec<(String, std::path::PathBuf)>,
 fn source_hash(text: &str) -> String {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     format!("'sha256-{}'", Base64::encode_string(&Sha256::digest(text.as_bytes())))
-}
-
-/// The inline code of a page, as [`scan`] finds it.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct InlineCode {
-    pub scripts: Vec<String>,
-    pub styles: Vec<String>,
-    pub style_attributes: Vec<String>,
-    /// Whether the page has a `<base>` element (mdbook's `404.html` does).
-    pub has_base: bool,
 }
 
 /// What marks a Redoc page in its inline scripts: the state `redocly build-docs` writes, or a call

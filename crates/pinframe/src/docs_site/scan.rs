@@ -4,7 +4,15 @@
 //! the value of each `style` attribute. Comments are skipped. What this misreads is at worst
 //! blocked by the browser, never let through: only what is hashed runs.
 
-use super::InlineCode;
+/// The inline code of a page, as [`scan`] finds it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct InlineCode {
+    pub scripts: Vec<String>,
+    pub styles: Vec<String>,
+    pub style_attributes: Vec<String>,
+    /// Whether the page has a `<base>` element (mdbook's `404.html` does).
+    pub has_base: bool,
+}
 
 /// The inline scripts, style elements and style attributes of `page`.
 pub fn scan(page: &str) -> InlineCode {
