@@ -20,6 +20,10 @@ use crate::rng::BrowserRng;
 pub struct Answer {
     pub status: u16,
     pub body: String,
+    /// When the answer arrived, by this device's clock (ms): a lifetime it names counts from then,
+    /// not from when the widget got round to reading it (the loader's session answer can wait for
+    /// the wasm to compile).
+    pub at_ms: f64,
 }
 
 /// `POST path` with the token as Bearer credential, no cookies, no cache and no referrer. The
@@ -70,7 +74,7 @@ enum Source {
 }
 
 /// Where the loader leaves its session request: `{token, correlationId, answer, settled}`, `answer`
-/// being a promise of `{status, body}` and `settled` that object once it is in
+/// being a promise of `{status, body, at}` (`at`: when it arrived) and `settled` that object once it is in
 /// (crates/pinframe/src/session_prefetch.js, put before the loader by the service).
 const PREFETCH: &str = "pinframeSession";
 
@@ -99,13 +103,15 @@ fn settled(value: &JsValue) -> Option<Answer> {
     }
     let status = Reflect::get(value, &JsValue::from_str("status")).ok()?.as_f64()?;
     let body = Reflect::get(value, &JsValue::from_str("body")).ok()?.as_string()?;
-    Some(Answer { status: status as u16, body })
+    let at_ms = Reflect::get(value, &JsValue::from_str("at")).ok().and_then(|at| at.as_f64());
+    Some(Answer { status: status as u16, body, at_ms: at_ms.unwrap_or_else(js_sys::Date::now) })
 }
 
 async fn read(sent: Result<Promise, JsValue>) -> Result<Answer, JsValue> {
     let response: Response = JsFuture::from(sent?).await?.dyn_into()?;
+    let at_ms = js_sys::Date::now();
     let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
-    Ok(Answer { status: response.status(), body: text })
+    Ok(Answer { status: response.status(), body: text, at_ms })
 }
 
 fn send(path: &str, token: &str, correlation_id: &str, body: Option<&str>) -> Result<Promise, JsValue> {

@@ -59,9 +59,10 @@ pub(crate) fn failure_at(answer: &Answer, deadline_ms: Option<f64>) -> Failure {
     }
 }
 
-/// When a token the session says lives `expires_in` more seconds expires, by this device's clock.
-pub(crate) fn deadline_of(session: &SessionResponse) -> f64 {
-    link::now_ms() + session.expires_in.max(0) as f64 * 1000.0
+/// When a token the session says lives `expires_in` more seconds expires, by this device's clock:
+/// counted from when the session's answer arrived (`received_ms`).
+pub(crate) fn deadline_of(session: &SessionResponse, received_ms: f64) -> f64 {
+    received_ms + session.expires_in.max(0) as f64 * 1000.0
 }
 
 /// Where a desktop parent may hear about a token: its `parentOrigin` alone, or nowhere.
@@ -110,7 +111,7 @@ pub async fn view_pin(token: &str, mut deadline_ms: Option<f64>, asked: &dyn Fn(
         }
         let session: SessionResponse =
             serde_json::from_slice(answer.body.as_bytes()).map_err(|_| Failure::Unavailable)?;
-        deadline_ms = Some(deadline_of(&session));
+        deadline_ms = Some(deadline_of(&session, answer.at_ms));
         // From here on, only the origin this token was issued for hears about it.
         parent_origins = origins_of(session.parent_origin.as_ref());
         language = session.language.clone();
@@ -159,7 +160,7 @@ mod tests {
 
     #[test]
     fn a_refusal_is_heard_only_by_the_origin_it_names() {
-        let answer = |body: &str| Answer { status: 401, body: body.to_owned() };
+        let answer = |body: &str| Answer { status: 401, body: body.to_owned(), at_ms: 0.0 };
         let named = r#"{"error":"unauthorized","message":"…","parentOrigin":"https://a.example"}"#;
         assert_eq!(&*refusal_origins(&answer(named)), ["https://a.example".to_owned()]);
         assert!(refusal_origins(&answer(r#"{"error":"unauthorized","message":"…"}"#)).is_empty());
@@ -169,7 +170,7 @@ mod tests {
 
     #[test]
     fn refusals_map_to_messages() {
-        let answer = |status| Answer { status, body: String::new() };
+        let answer = |status| Answer { status, body: String::new(), at_ms: 0.0 };
         assert_eq!(failure_for(&answer(401)), Failure::Refused);
         assert_eq!(failure_for(&answer(403)), Failure::WrongPage);
         assert_eq!(failure_for(&answer(503)), Failure::Unavailable);
@@ -177,9 +178,9 @@ mod tests {
         assert_eq!(failure_for(&answer(429)), Failure::Unavailable);
         assert_eq!(failure_for(&answer(400)), Failure::Broken);
         assert_eq!(failure_for(&answer(404)), Failure::Broken);
-        let no_pin = Answer { status: 404, body: r#"{"error":"no_pin","message":"…"}"#.to_owned() };
+        let no_pin = Answer { status: 404, body: r#"{"error":"no_pin","message":"…"}"#.to_owned(), at_ms: 0.0 };
         assert_eq!(failure_for(&no_pin), Failure::NoPin);
-        let unknown = Answer { status: 404, body: r#"{"error":"not_found","message":"…"}"#.to_owned() };
+        let unknown = Answer { status: 404, body: r#"{"error":"not_found","message":"…"}"#.to_owned(), at_ms: 0.0 };
         assert_eq!(failure_for(&unknown), Failure::Broken);
     }
 

@@ -81,7 +81,7 @@ async fn start(state: UseReducerHandle<SetState>, token: Token, context: Shared,
     let Ok(session) = serde_json::from_slice::<SessionResponse>(answer.body.as_bytes()) else {
         return fail(&state, Failure::Unavailable, none());
     };
-    let deadline_ms = deadline_of(&session);
+    let deadline_ms = deadline_of(&session, answer.at_ms);
     link::remember_deadline(deadline_ms);
     locale.adopt(session.language.as_deref());
     let parent_origins = origins_of(session.parent_origin.as_ref());

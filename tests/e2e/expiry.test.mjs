@@ -35,11 +35,17 @@ function timedHosts() {
 /// Issues a token (`body`) and opens its url (in a host page when `host` is given); resolves once
 /// the widget's session answer arrived, with the token's expiry from that answer (`expiresAt`, Unix
 /// seconds), in milliseconds.
-async function open(body, { host, blockView = false } = {}) {
+async function open(body, { host, blockView = false, slowWasm = 0 } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.addInitScript(timedHosts);
   if (blockView) await page.route("**/api/v1/pin/view", (route) => route.abort("internetdisconnected"));
+  if (slowWasm) {
+    await page.route("**/*.wasm", async (route) => {
+      await new Promise((ok) => setTimeout(ok, slowWasm));
+      await route.continue();
+    });
+  }
   const session = page.waitForResponse((r) => r.url().endsWith("/api/v1/pin/session"));
   const { url } = await issueToken(running.server.url, body);
   await page.goto(host ? running.hostUrl(host, url) : url);
@@ -65,16 +71,19 @@ function checkExpiry(list, expiresAt, before, finalEvent, label) {
 
 describe("an unused link that expires", () => {
   test("set and view: token_expiring, token_expired at their times on every channel; then the expired message", async () => {
-    // All three wait side by side, so the test takes one token lifetime.
-    const [webview, desktop, view] = await Promise.all([
+    // All four wait side by side, so the test takes one token lifetime. The fourth's wasm arrives
+    // 4 s after the loader's session answer: the lifetime still counts from that answer, not from
+    // when the widget reads it.
+    const [webview, desktop, view, slow] = await Promise.all([
       open({ action: "SET_PIN" }),
       open({ action: "SET_PIN", parentOrigin: running.a }, { host: running.a }),
       open({}, { blockView: true }),
+      open({ action: "SET_PIN" }, { slowWasm: 4000 }),
     ]);
     await webview.widget.locator("#pinframe-new-pin").pressSequentially("25");
     await view.widget.locator(".pinframe-retry").waitFor();
 
-    for (const { widget } of [webview, desktop, view]) {
+    for (const { widget } of [webview, desktop, view, slow]) {
       await widget.locator('.pinframe-error[data-code="link_expired"]').waitFor({ timeout: (TTL + 5) * 1000 });
       assert.match(await widget.locator(".pinframe-error").textContent(), /expired/);
       assert.equal(await widget.locator(".pinframe-retry").count(), 0);
@@ -86,6 +95,8 @@ describe("an unused link that expires", () => {
     checkExpiry(await events(desktop.page, "desktop"), desktop.expiresAt, [], "set_pin_error", "set, desktop");
     await view.page.waitForFunction(() => window.__events.some((e) => e.event === "view_pin_error" && e.channel === "ios"));
     checkExpiry(await events(view.page, "android"), view.expiresAt, ["error:no_network"], "view_pin_error", "view, android");
+    await slow.page.waitForFunction(() => window.__events.some((e) => e.event === "set_pin_error" && e.channel === "android"));
+    checkExpiry(await events(slow.page, "android"), slow.expiresAt, [], "set_pin_error", "set with a slow wasm, android");
 
     // A reload after the expiry says the same, without asking the service.
     const asked = [];
@@ -93,6 +104,6 @@ describe("an unused link that expires", () => {
     await webview.page.reload();
     await webview.widget.locator('.pinframe-error[data-code="link_expired"]').waitFor();
     assert.deepEqual(asked, []);
-    for (const { context } of [webview, desktop, view]) await context.close();
+    for (const { context } of [webview, desktop, view, slow]) await context.close();
   });
 });

@@ -9,15 +9,19 @@
   if (token) {
     const correlationId = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, "0")).join("");
     const shared = { token, correlationId };
-    // `{status, body}` once the answer is in: the promise, and `settled` for the widget to read
-    // without waiting when it starts after the answer came.
+    // `{status, body, at}` once the answer is in (`at`: when it arrived, which the token's lifetime
+    // counts from): the promise, and `settled` for the widget to read without waiting when it starts
+    // after the answer came.
     shared.answer = fetch("/api/v1/pin/session", {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "x-correlation-id": correlationId },
       credentials: "omit",
       cache: "no-store",
       referrerPolicy: "no-referrer",
-    }).then(async (response) => (shared.settled = { status: response.status, body: await response.text() }));
+    }).then(async (response) => {
+      const at = Date.now();
+      return (shared.settled = { status: response.status, body: await response.text(), at });
+    });
     // The widget sees a failure when it takes the answer; unclaimed, it is not an uncaught error.
     shared.answer.catch(() => {});
     Object.defineProperty(window, "pinframeSession", { value: shared, configurable: true });
