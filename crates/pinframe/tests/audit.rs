@@ -8,12 +8,12 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{backends, fresh_database, Backend};
+use common::{backends, db_config, Backend};
 use pinframe::audit::check::{verify, Broken};
 use pinframe::audit::{sql, Audit, AuditError, Entry, Event};
 use pinframe::store::SqlStore;
 use pinframe_core::IssuerId;
-use pinframe_server::db::{Db, DbConfig};
+use pinframe_server::db::Db;
 use pinframe_server::keys::MacKey;
 use pinframe_server::with_pool;
 
@@ -24,13 +24,7 @@ const NOW: i64 = 1_800_000_000;
 /// replicas have; SQLite's one writer per file is per process, so there its handles share one).
 async fn stores(backend: &Backend, handles: usize) -> (tempfile::TempDir, Vec<SqlStore>) {
     let dir = tempfile::tempdir().unwrap();
-    let config = match backend {
-        Backend::Sqlite => DbConfig::Sqlite,
-        Backend::Postgres(admin) => DbConfig::Postgres {
-            url: zeroize::Zeroizing::new(fresh_database(admin).await),
-            wait: DbConfig::DEFAULT_WAIT,
-        },
-    };
+    let config = db_config(backend).await;
     let count = if config.is_postgres() { handles } else { 1 };
     let mut stores = Vec::new();
     for _ in 0..count {

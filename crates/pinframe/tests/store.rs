@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{backends, fresh_database, Backend};
+use common::{backends, db_config, Backend};
 use pinframe::store::{SqlStore, Store, TokenRecord};
 use pinframe::token::new_token;
 use pinframe_cms::{CmsKeys, EmbeddedCms, EncryptedPinBlock, PinManagement};
@@ -30,13 +30,7 @@ struct Shared {
 
 async fn shared(backend: &Backend, handles: usize) -> Shared {
     let dir = tempfile::tempdir().unwrap();
-    let config = match backend {
-        Backend::Sqlite => DbConfig::Sqlite,
-        Backend::Postgres(admin) => DbConfig::Postgres {
-            url: zeroize::Zeroizing::new(fresh_database(admin).await),
-            wait: DbConfig::DEFAULT_WAIT,
-        },
-    };
+    let config = db_config(backend).await;
     // SQLite's one writer per file is per process: its handles share one store.
     let count = if config.is_postgres() { handles } else { 1 };
     let opening: Vec<_> = (0..count)

@@ -74,6 +74,19 @@ pub async fn fresh_database(admin_url: &str) -> String {
     }
 }
 
+/// The store configuration of `backend`: SQLite files in the directory the caller opens them in, or
+/// a fresh PostgreSQL database.
+pub async fn db_config(backend: &Backend) -> pinframe_server::db::DbConfig {
+    use pinframe_server::db::DbConfig;
+    match backend {
+        Backend::Sqlite => DbConfig::Sqlite,
+        Backend::Postgres(admin) => DbConfig::Postgres {
+            url: zeroize::Zeroizing::new(fresh_database(admin).await),
+            wait: DbConfig::DEFAULT_WAIT,
+        },
+    }
+}
+
 /// The database options of `backend`: none for SQLite, a fresh database for PostgreSQL.
 pub async fn database_args(backend: &Backend) -> DatabaseArgs {
     match backend {
